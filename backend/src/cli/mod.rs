@@ -1,0 +1,3 @@
+//! The subcommands that need no server.
+
+pub mod check;

@@ -1,0 +1,39 @@
+//! The limits of SPEC section 3. Configurable so a server can tighten them;
+//! the defaults are the specification's.
+
+/// How much of a file Roster will read before it stops with an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file accepted, in bytes.
+    pub max_file_bytes: u64,
+    /// Most data rows (the header not counted).
+    pub max_data_rows: usize,
+    /// Most columns, counted from cells that hold a value.
+    pub max_columns: usize,
+    /// Most bytes all parts of a zip-based file (xlsx, ods) may unpack to.
+    pub max_inflated_bytes: u64,
+    /// Most times a part may unpack to its packed size, once past
+    /// [`Limits::ratio_applies_after`] bytes.
+    pub max_compression_ratio: u64,
+    pub ratio_applies_after: u64,
+    /// Most parts in a zip-based file.
+    pub max_parts: usize,
+    /// Most cells from first to last corner that calamine may lay out as a
+    /// dense grid (xls, ods only; xlsx is read cell by cell).
+    pub max_dense_cells: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 25 * 1024 * 1024,
+            max_data_rows: 250_000,
+            max_columns: 1_000,
+            max_inflated_bytes: 1024 * 1024 * 1024,
+            max_compression_ratio: 100,
+            ratio_applies_after: 8 * 1024 * 1024,
+            max_parts: 10_000,
+            max_dense_cells: 16_000_000,
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! CSV: UTF-8 (with or without BOM), else Windows-1252; the delimiter
+//! (`,` `;` or tab) is the one the header line uses most. Every cell is text:
+//! a CSV holds exactly what was typed, so no number conversion applies.
+
+use std::borrow::Cow;
+
+use super::{Format, ReadOptions, RowCollector, Sheet};
+use crate::cells::CellValue;
+use crate::error::ReadError;
+
+pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadError> {
+    let text = decode(bytes);
+    let delimiter = detect_delimiter(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = RowCollector::new(&options.limits);
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                return Err(ReadError::Damaged {
+                    format: ".csv",
+                    detail: e.to_string(),
+                });
+            }
+        }
+        let line = record.position().map_or(1, |p| p.line());
+        let number = u32::try_from(line).unwrap_or(u32::MAX);
+        let line_breaks = record
+            .iter()
+            .map(|f| f.matches('\n').count())
+            .sum::<usize>();
+        let span = 1 + u32::try_from(line_breaks).unwrap_or(u32::MAX - 1);
+        let cells = record
+            .iter()
+            .map(|f| {
+                if f.is_empty() {
+                    CellValue::Empty
+                } else {
+                    CellValue::Text(f.to_string())
+                }
+            })
+            .collect();
+        rows.row(number, span, cells)?;
+    }
+    Ok(Sheet {
+        format: Format::Csv,
+        name: String::new(),
+        rows: rows.finish()?,
+    })
+}
+
+/// UTF-8 if the bytes are UTF-8 (BOM dropped), else Windows-1252, the
+/// encoding Excel on Windows writes "CSV" in.
+pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => {
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+        }
+    }
+}
+
+/// The candidate that occurs most often, outside quotes, on the first line
+/// that holds anything; `,` when there is none.
+pub fn detect_delimiter(text: &str) -> u8 {
+    let line = text
+        .lines()
+        .find(|l| !crate::text::is_blank(l))
+        .unwrap_or("");
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => counts[0] += 1,
+            ';' if !quoted => counts[1] += 1,
+            '\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let candidates = [b',', b';', b'\t'];
+    let best = (0..3)
+        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
+        .unwrap_or(0);
+    if counts[best] == 0 {
+        b','
+    } else {
+        candidates[best]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_is_the_most_common_outside_quotes() {
+        assert_eq!(detect_delimiter("a;b;c\n1,2;3;4"), b';');
+        assert_eq!(detect_delimiter("a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter("\"x;y;z\",b"), b',');
+        assert_eq!(detect_delimiter("single"), b',');
+    }
+
+    #[test]
+    fn windows_1252_is_the_fallback() {
+        assert_eq!(decode(b"Zo\xEB"), "Zoë");
+        assert_eq!(decode("\u{FEFF}Zoë".as_bytes()), "Zoë");
+    }
+}

@@ -1,0 +1,355 @@
+//! Bytes → the non-blank rows of one sheet. Each format has its own module;
+//! they all hand their cells to a [`RowCollector`], which enforces the row and
+//! column limits as the cells arrive, so no reader ever holds more than the
+//! limits allow.
+
+mod archive;
+mod csv;
+mod ods;
+mod xls;
+mod xlsx;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cells::CellValue;
+use crate::error::{ReadError, column_letters};
+use crate::limits::Limits;
+
+/// The file formats Roster reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Xlsx,
+    Xls,
+    Ods,
+    Csv,
+}
+
+impl Format {
+    pub const fn extension(self) -> &'static str {
+        match self {
+            Format::Xlsx => "xlsx",
+            Format::Xls => "xls",
+            Format::Ods => "ods",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+/// One non-blank row of a sheet, with the number the spreadsheet shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SheetRow {
+    /// 1-based row number (in CSV, the line the record starts on).
+    pub number: u32,
+    /// How many rows or lines the row takes (more than 1 only for a CSV
+    /// record with line breaks inside quotes).
+    pub span: u32,
+    /// Cells by column, from column A; trailing empty cells left out.
+    pub cells: Vec<CellValue>,
+}
+
+/// The non-blank rows of the chosen sheet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sheet {
+    pub format: Format,
+    pub name: String,
+    pub rows: Vec<SheetRow>,
+}
+
+/// What to read: which sheet, within which limits.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Sheet name; `None` for the first visible worksheet.
+    pub sheet: Option<String>,
+    pub limits: Limits,
+}
+
+/// Reads the chosen sheet of a file held in memory. `file_name` only helps
+/// to tell a CSV from other text; the format is known from the bytes.
+pub fn read_sheet(
+    bytes: &[u8],
+    file_name: Option<&str>,
+    options: &ReadOptions,
+) -> Result<Sheet, ReadError> {
+    let limits = &options.limits;
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(ReadError::FileTooLarge {
+            size: bytes.len() as u64,
+            limit: limits.max_file_bytes,
+        });
+    }
+    if bytes.is_empty() {
+        return Err(ReadError::EmptyFile);
+    }
+    match sniff(bytes, file_name)? {
+        Sniffed::Zip => {
+            let kind = archive::check(bytes, limits)?;
+            match kind {
+                archive::ZipKind::Xlsx => xlsx::read(bytes, options),
+                archive::ZipKind::Ods => ods::read(bytes, options),
+            }
+        }
+        Sniffed::Cfb => xls::read(bytes, options),
+        Sniffed::Text => csv::read(bytes, options),
+    }
+}
+
+enum Sniffed {
+    Zip,
+    Cfb,
+    Text,
+}
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// Tells the container from the first bytes; the extension is only a hint
+/// for the message when the bytes are not what the name promises.
+fn sniff(bytes: &[u8], file_name: Option<&str>) -> Result<Sniffed, ReadError> {
+    if bytes.starts_with(ZIP_MAGIC) {
+        return Ok(Sniffed::Zip);
+    }
+    if bytes.starts_with(CFB_MAGIC) {
+        return Ok(Sniffed::Cfb);
+    }
+    let ext = file_name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase());
+    if looks_like_text(bytes) {
+        return Ok(Sniffed::Text);
+    }
+    let detail = match ext.as_deref() {
+        Some(e @ ("xlsx" | "xls" | "ods" | "csv")) => {
+            format!("the file is named .{e} but its content is not a .{e} file")
+        }
+        _ => "the content is not a known spreadsheet format".to_string(),
+    };
+    Err(ReadError::NotASpreadsheet { detail })
+}
+
+/// Text has no NUL bytes and few control characters; random or binary
+/// bytes fail this long before a CSV parser would.
+fn looks_like_text(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(64 * 1024)];
+    if sample.contains(&0) {
+        return false;
+    }
+    let controls = sample
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C))
+        .count();
+    controls * 100 <= sample.len()
+}
+
+/// Gathers cells into rows, stopping at the limits as soon as they are
+/// passed. Readers call [`RowCollector::cell`] in any order of columns and,
+/// for well-formed files, in ascending row order.
+pub(crate) struct RowCollector<'a> {
+    limits: &'a Limits,
+    rows: Vec<SheetRow>,
+    current: Option<SheetRow>,
+    out_of_order: bool,
+}
+
+impl<'a> RowCollector<'a> {
+    pub(crate) fn new(limits: &'a Limits) -> Self {
+        RowCollector {
+            limits,
+            rows: Vec::new(),
+            current: None,
+            out_of_order: false,
+        }
+    }
+
+    /// Adds one cell at a 1-based row number and 0-based column.
+    pub(crate) fn cell(&mut self, row: u32, col: u32, value: CellValue) -> Result<(), ReadError> {
+        if value.is_blank() {
+            return Ok(());
+        }
+        if col as usize >= self.limits.max_columns {
+            return Err(ReadError::TooManyColumns {
+                row,
+                column: column_letters(col),
+                limit: self.limits.max_columns,
+            });
+        }
+        if self.current.as_ref().is_none_or(|r| r.number != row) {
+            self.start_row(row, 1)?;
+        }
+        if let Some(current) = self.current.as_mut() {
+            let col = col as usize;
+            if current.cells.len() <= col {
+                current.cells.resize(col + 1, CellValue::Empty);
+            }
+            current.cells[col] = value;
+        }
+        Ok(())
+    }
+
+    /// Adds a whole row (CSV), blank or not.
+    pub(crate) fn row(
+        &mut self,
+        number: u32,
+        span: u32,
+        cells: Vec<CellValue>,
+    ) -> Result<(), ReadError> {
+        if let Some(col) = cells.iter().rposition(|c| !c.is_blank()) {
+            if col >= self.limits.max_columns {
+                return Err(ReadError::TooManyColumns {
+                    row: number,
+                    column: column_letters(col as u32),
+                    limit: self.limits.max_columns,
+                });
+            }
+            self.start_row(number, span)?;
+            if let Some(current) = self.current.as_mut() {
+                current.cells = cells;
+                current.cells.truncate(col + 1);
+            }
+        }
+        Ok(())
+    }
+
+    fn start_row(&mut self, number: u32, span: u32) -> Result<(), ReadError> {
+        if let Some(done) = self.current.take() {
+            if done.number >= number {
+                self.out_of_order = true;
+            }
+            self.rows.push(done);
+            // The header plus the data rows: one more is past the limit.
+            if self.rows.len() > self.limits.max_data_rows + 1 {
+                return Err(ReadError::TooManyRows {
+                    limit: self.limits.max_data_rows,
+                });
+            }
+        }
+        self.current = Some(SheetRow {
+            number,
+            span,
+            cells: Vec::new(),
+        });
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self) -> Result<Vec<SheetRow>, ReadError> {
+        if let Some(done) = self.current.take() {
+            if self.rows.last().is_some_and(|r| r.number >= done.number) {
+                self.out_of_order = true;
+            }
+            self.rows.push(done);
+        }
+        if self.out_of_order {
+            self.rows.sort_by_key(|r| r.number);
+            self.rows.dedup_by(|later, kept| {
+                if later.number != kept.number {
+                    return false;
+                }
+                for (i, cell) in std::mem::take(&mut later.cells).into_iter().enumerate() {
+                    if !cell.is_blank() {
+                        if kept.cells.len() <= i {
+                            kept.cells.resize(i + 1, CellValue::Empty);
+                        }
+                        kept.cells[i] = cell;
+                    }
+                }
+                true
+            });
+        }
+        if self.rows.len() > self.limits.max_data_rows + 1 {
+            return Err(ReadError::TooManyRows {
+                limit: self.limits.max_data_rows,
+            });
+        }
+        Ok(self.rows)
+    }
+}
+
+/// Shared by the calamine-backed readers: which sheet of the workbook to read.
+pub(crate) fn choose_sheet(
+    sheets: &[calamine::Sheet],
+    wanted: Option<&str>,
+) -> Result<String, ReadError> {
+    use calamine::{SheetType, SheetVisible};
+    match wanted {
+        Some(name) => sheets
+            .iter()
+            .find(|s| s.name == name)
+            .or_else(|| sheets.iter().find(|s| s.name.eq_ignore_ascii_case(name)))
+            .map(|s| s.name.clone())
+            .ok_or_else(|| ReadError::SheetNotFound {
+                name: name.to_string(),
+                available: sheets
+                    .iter()
+                    .map(|s| format!("\"{}\"", s.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        None => sheets
+            .iter()
+            .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
+            .map(|s| s.name.clone())
+            .ok_or(ReadError::NoVisibleSheet),
+    }
+}
+
+/// calamine's value types, as Roster's.
+pub(crate) fn from_calamine(value: calamine::DataRef<'_>) -> CellValue {
+    use calamine::DataRef;
+    match value {
+        DataRef::Empty => CellValue::Empty,
+        DataRef::String(s) => CellValue::Text(s),
+        DataRef::SharedString(s) => CellValue::Text(s.to_owned()),
+        DataRef::Float(f) => CellValue::Number(f),
+        DataRef::Int(i) => CellValue::Int(i),
+        DataRef::Bool(b) => CellValue::Bool(b),
+        DataRef::DateTime(dt) => {
+            if dt.is_duration() {
+                CellValue::Text(crate::cells::number_text(dt.as_f64()).text)
+            } else {
+                let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
+                CellValue::Date(crate::cells::date_text(y, mo, d, h, mi, s))
+            }
+        }
+        DataRef::DateTimeIso(s) => CellValue::Date(s.replace('T', " ")),
+        DataRef::DurationIso(s) => CellValue::Text(s),
+        DataRef::Error(e) => CellValue::Error(e.to_string()),
+    }
+}
+
+/// The same for the owned values of calamine's dense ranges (xls, ods).
+pub(crate) fn from_calamine_owned(value: &calamine::Data) -> CellValue {
+    use calamine::{Data, DataRef};
+    let as_ref = match value {
+        Data::Empty => DataRef::Empty,
+        Data::String(s) => DataRef::SharedString(s),
+        Data::Float(f) => DataRef::Float(*f),
+        Data::Int(i) => DataRef::Int(*i),
+        Data::Bool(b) => DataRef::Bool(*b),
+        Data::DateTime(dt) => DataRef::DateTime(*dt),
+        Data::DateTimeIso(s) => DataRef::DateTimeIso(s.clone()),
+        Data::DurationIso(s) => DataRef::DurationIso(s.clone()),
+        Data::Error(e) => DataRef::Error(e.clone()),
+    };
+    from_calamine(as_ref)
+}
+
+/// Feeds a calamine dense range (xls, ods) to the collector.
+pub(crate) fn collect_range(
+    range: &calamine::Range<calamine::Data>,
+    limits: &Limits,
+) -> Result<Vec<SheetRow>, ReadError> {
+    let mut rows = RowCollector::new(limits);
+    let (row0, col0) = range.start().unwrap_or((0, 0));
+    for (r, row) in range.rows().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            if !matches!(value, calamine::Data::Empty) {
+                rows.cell(
+                    row0 + r as u32 + 1,
+                    col0 + c as u32,
+                    from_calamine_owned(value),
+                )?;
+            }
+        }
+    }
+    rows.finish()
+}

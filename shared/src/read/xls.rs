@@ -1,0 +1,125 @@
+//! .xls (BIFF in an OLE compound file) through calamine, which reads every
+//! sheet into a dense grid when the workbook is opened. The BIFF records are
+//! walked here first (cheap: a few bytes per cell) to bound that grid, and to
+//! tell an encrypted file or an encrypted .xlsx from a damaged one.
+
+use std::io::{Cursor, Read};
+
+use calamine::{Reader, Xls, XlsError};
+
+use super::{Format, ReadOptions, Sheet, choose_sheet, collect_range};
+use crate::error::ReadError;
+use crate::limits::Limits;
+
+pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadError> {
+    prescan(bytes, &options.limits)?;
+    let mut workbook: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(damaged)?;
+    let name = choose_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
+    let range = workbook.worksheet_range(&name).map_err(damaged)?;
+    Ok(Sheet {
+        format: Format::Xls,
+        name,
+        rows: collect_range(&range, &options.limits)?,
+    })
+}
+
+fn damaged(e: XlsError) -> ReadError {
+    match e {
+        XlsError::Password => ReadError::Encrypted,
+        e => bad(e.to_string()),
+    }
+}
+
+fn bad(detail: String) -> ReadError {
+    ReadError::Damaged {
+        format: ".xls",
+        detail,
+    }
+}
+
+/// BIFF record types that hold one cell, with its row and column first.
+const CELL_RECORDS: [u16; 7] = [0x0203, 0x0204, 0x00FD, 0x027E, 0x0205, 0x0006, 0x00D6];
+const MULRK: u16 = 0x00BD;
+const BOF: u16 = 0x0809;
+const FILEPASS: u16 = 0x002F;
+
+fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
+    let mut file = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    if file.exists("/EncryptedPackage") || file.exists("/EncryptionInfo") {
+        return Err(ReadError::Encrypted); // a password-protected .xlsx
+    }
+    let path = ["/Workbook", "/Book"]
+        .into_iter()
+        .find(|p| file.is_stream(p))
+        .ok_or_else(|| ReadError::NotASpreadsheet {
+            detail: "the file is an Office document but not an Excel workbook".into(),
+        })?;
+    let mut stream = Vec::new();
+    file.open_stream(path)
+        .map_err(|e| bad(e.to_string()))?
+        .take(limits.max_file_bytes.saturating_mul(4))
+        .read_to_end(&mut stream)
+        .map_err(|e| bad(e.to_string()))?;
+
+    let mut area = SheetArea::default();
+    let mut total: u64 = 0;
+    let mut at = 0usize;
+    while let Some(header) = stream.get(at..at + 4) {
+        let kind = u16::from_le_bytes([header[0], header[1]]);
+        let len = u16::from_le_bytes([header[2], header[3]]) as usize;
+        let data = stream.get(at + 4..at + 4 + len).unwrap_or(&[]);
+        at += 4 + len;
+        match kind {
+            FILEPASS => return Err(ReadError::Encrypted),
+            BOF => {
+                total = total.saturating_add(area.cells());
+                area = SheetArea::default();
+            }
+            MULRK if data.len() >= 6 => {
+                let row = u16::from_le_bytes([data[0], data[1]]);
+                let first = u16::from_le_bytes([data[2], data[3]]);
+                let last = u16::from_le_bytes([data[len - 2], data[len - 1]]);
+                area.add(row, first);
+                area.add(row, last.max(first));
+            }
+            k if CELL_RECORDS.contains(&k) && data.len() >= 4 => {
+                area.add(
+                    u16::from_le_bytes([data[0], data[1]]),
+                    u16::from_le_bytes([data[2], data[3]]),
+                );
+            }
+            _ => {}
+        }
+        if total.saturating_add(area.cells()) > limits.max_dense_cells {
+            return Err(ReadError::SheetAreaTooLarge {
+                limit: limits.max_dense_cells,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The bounding box of one sheet's cells, as calamine will allocate it.
+#[derive(Default)]
+struct SheetArea {
+    rows: Option<(u16, u16)>,
+    cols: Option<(u16, u16)>,
+}
+
+impl SheetArea {
+    fn add(&mut self, row: u16, col: u16) {
+        let widen = |b: Option<(u16, u16)>, v: u16| match b {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        };
+        self.rows = widen(self.rows, row);
+        self.cols = widen(self.cols, col);
+    }
+
+    fn cells(&self) -> u64 {
+        match (self.rows, self.cols) {
+            (Some((r0, r1)), Some((c0, c1))) => (u64::from(r1 - r0) + 1) * (u64::from(c1 - c0) + 1),
+            _ => 0,
+        }
+    }
+}

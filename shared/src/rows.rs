@@ -1,0 +1,178 @@
+//! Mapped rows: one text value per field, with the spreadsheet's row number.
+//! This is what the browser sends to the server (section 8's `rows`), so its
+//! JSON form is flat: `{"row": 2, "first_name": "Zoë", "user_id": "1001"}`.
+
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::cells::CellProblem;
+use crate::fields::Field;
+use crate::mapping::Mapping;
+use crate::table::Table;
+
+/// One row's values for every field (`""` where empty), and what the
+/// spreadsheet cell said was wrong with any of them (section 3).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MappedRow {
+    pub row: u32,
+    values: [String; Field::ALL.len()],
+    problems: [Option<CellProblem>; Field::ALL.len()],
+}
+
+impl MappedRow {
+    pub fn new(row: u32) -> Self {
+        MappedRow {
+            row,
+            ..MappedRow::default()
+        }
+    }
+
+    pub fn get(&self, field: Field) -> &str {
+        &self.values[field.index()]
+    }
+
+    pub fn set(&mut self, field: Field, value: impl Into<String>) {
+        self.values[field.index()] = value.into();
+        self.problems[field.index()] = None;
+    }
+
+    pub fn problem(&self, field: Field) -> Option<CellProblem> {
+        self.problems[field.index()]
+    }
+
+    /// Trims leading and trailing whitespace (names only, section 4).
+    pub(crate) fn trim(&mut self, field: Field) {
+        let value = &self.values[field.index()];
+        let trimmed = crate::text::trim(value);
+        if trimmed.len() != value.len() {
+            self.values[field.index()] = trimmed.to_string();
+        }
+    }
+
+    /// Builder-style [`MappedRow::set`], handy in tests and tools.
+    pub fn with(mut self, field: Field, value: impl Into<String>) -> Self {
+        self.set(field, value);
+        self
+    }
+
+    /// The non-empty values in field order.
+    pub fn iter(&self) -> impl Iterator<Item = (Field, &str)> {
+        Field::ALL
+            .into_iter()
+            .map(|f| (f, self.get(f)))
+            .filter(|(_, v)| !v.is_empty())
+    }
+}
+
+/// Every data row of `table`, converted for the fields `mapping` fills.
+pub fn map_rows(table: &Table, mapping: &Mapping) -> Vec<MappedRow> {
+    let columns: Vec<(Field, usize)> = Field::ALL
+        .into_iter()
+        .filter_map(|f| Some((f, mapping.get(f)?)))
+        .collect();
+    table
+        .rows
+        .iter()
+        .map(|sheet_row| {
+            let mut row = MappedRow::new(sheet_row.number);
+            for &(field, col) in &columns {
+                let cell = Table::cell(sheet_row, col);
+                if cell.is_blank() {
+                    continue;
+                }
+                let converted = cell.to_field_text(field);
+                row.values[field.index()] = converted.text;
+                row.problems[field.index()] = converted.problem;
+            }
+            row
+        })
+        .collect()
+}
+
+impl Serialize for MappedRow {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("row", &self.row)?;
+        for (field, value) in self.iter() {
+            map.serialize_entry(field.key(), value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for MappedRow {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RowVisitor;
+        impl<'de> Visitor<'de> for RowVisitor {
+            type Value = MappedRow;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a row: {\"row\": number, field: text, ...}")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MappedRow, A::Error> {
+                let mut row = MappedRow::default();
+                let mut number = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "row" {
+                        number = Some(map.next_value::<u32>()?);
+                        continue;
+                    }
+                    let field = Field::from_key(&key).ok_or_else(|| {
+                        de::Error::unknown_field(
+                            &key,
+                            &[
+                                "row",
+                                "first_name",
+                                "last_name",
+                                "username",
+                                "email",
+                                "user_id",
+                                "password",
+                                "sub_level_1",
+                                "sub_level_2",
+                                "sub_level_3",
+                                "sub_level_4",
+                                "sub_level_5",
+                                "special_needs",
+                                "sync_key",
+                                "time_zone",
+                            ],
+                        )
+                    })?;
+                    row.values[field.index()] = map.next_value::<String>()?;
+                }
+                row.row = number.ok_or_else(|| de::Error::missing_field("row"))?;
+                Ok(row)
+            }
+        }
+        deserializer.deserialize_map(RowVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_flat_and_leaves_empty_fields_out() {
+        let row = MappedRow::new(2)
+            .with(Field::FirstName, "Zoë")
+            .with(Field::UserId, "1001");
+        let json = serde_json::to_string(&row).unwrap();
+        assert_eq!(json, r#"{"row":2,"first_name":"Zoë","user_id":"1001"}"#);
+        let back: MappedRow = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, row);
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_refused() {
+        let e = serde_json::from_str::<MappedRow>(r#"{"row":2,"nickname":"x"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `nickname`"), "{e}");
+        assert!(serde_json::from_str::<MappedRow>(r#"{"row":2,"user_id":1001}"#).is_err());
+        assert!(serde_json::from_str::<MappedRow>(r#"{"user_id":"1"}"#).is_err());
+    }
+}

@@ -1,0 +1,391 @@
+//! The row rules of SPEC section 4: the table of codes and messages, and the
+//! order in which a field's first error is chosen. The browser, the server
+//! and `roster check` all call [`check_rows`]; no rule lives anywhere else.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cells::CellProblem;
+use crate::fields::Field;
+use crate::rows::MappedRow;
+use crate::text::{is_blank, is_control, is_space, trim};
+
+/// Every rule's code, as it appears in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Required,
+    InvalidCharacters,
+    SpacesNotAllowed,
+    Untrimmed,
+    TooLong,
+    InvalidEmail,
+    PasswordTooShort,
+    InvalidYesNo,
+    LevelGap,
+    InvalidTimeZone,
+    WrongType,
+    CellError,
+    ImpreciseNumber,
+    DuplicateInFile,
+    InUse,
+}
+
+impl ErrorCode {
+    pub const fn key(self) -> &'static str {
+        match self {
+            ErrorCode::Required => "required",
+            ErrorCode::InvalidCharacters => "invalid_characters",
+            ErrorCode::SpacesNotAllowed => "spaces_not_allowed",
+            ErrorCode::Untrimmed => "untrimmed",
+            ErrorCode::TooLong => "too_long",
+            ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::PasswordTooShort => "password_too_short",
+            ErrorCode::InvalidYesNo => "invalid_yes_no",
+            ErrorCode::LevelGap => "level_gap",
+            ErrorCode::InvalidTimeZone => "invalid_time_zone",
+            ErrorCode::WrongType => "wrong_type",
+            ErrorCode::CellError => "cell_error",
+            ErrorCode::ImpreciseNumber => "imprecise_number",
+            ErrorCode::DuplicateInFile => "duplicate_in_file",
+            ErrorCode::InUse => "in_use",
+        }
+    }
+}
+
+/// One error of one field of one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    pub row: u32,
+    pub field: Field,
+    pub code: ErrorCode,
+    pub message: String,
+    /// For `in_use`: the username that holds the user ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<String>,
+}
+
+impl RowError {
+    pub fn new(row: u32, field: Field, code: ErrorCode, message: String) -> Self {
+        RowError {
+            row,
+            field,
+            code,
+            message,
+            held_by: None,
+        }
+    }
+
+    /// The server's `in_use` error (section 5).
+    pub fn in_use(row: u32, held_by: &str) -> Self {
+        RowError {
+            held_by: Some(held_by.to_string()),
+            ..RowError::new(
+                row,
+                Field::UserId,
+                ErrorCode::InUse,
+                format!("{}: This value is already in use", Field::UserId.label()),
+            )
+        }
+    }
+}
+
+/// Settings the rules depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleOptions {
+    /// The password policy's minimum length.
+    pub password_min_len: usize,
+}
+
+impl Default for RuleOptions {
+    fn default() -> Self {
+        RuleOptions {
+            password_min_len: 8,
+        }
+    }
+}
+
+/// Rows after the rules: names trimmed, every error found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckedRows {
+    pub rows: Vec<MappedRow>,
+    /// Every error, by row then field order.
+    pub errors: Vec<RowError>,
+}
+
+impl CheckedRows {
+    /// How many rows have at least one error.
+    pub fn rows_with_errors(&self) -> usize {
+        let mut count = 0;
+        let mut last = None;
+        for e in &self.errors {
+            if last != Some(e.row) {
+                count += 1;
+                last = Some(e.row);
+            }
+        }
+        count
+    }
+}
+
+/// Rows listed in a duplicate message before "and N more".
+const DUPLICATE_ROWS_LISTED: usize = 10;
+
+/// Checks every row; each field gets at most its first error (section 4).
+pub fn check_rows(mut rows: Vec<MappedRow>, options: &RuleOptions) -> CheckedRows {
+    let mut errors: Vec<Vec<RowError>> = Vec::with_capacity(rows.len());
+    for row in rows.iter_mut() {
+        errors.push(check_row(row, options));
+    }
+    for field in [Field::Username, Field::UserId] {
+        flag_duplicates(&rows, &mut errors, field);
+    }
+    let mut all = Vec::new();
+    for mut row_errors in errors {
+        row_errors.sort_by_key(|e| e.field);
+        all.extend(row_errors);
+    }
+    CheckedRows { rows, errors: all }
+}
+
+/// The errors of one row, without duplicates (which need every row).
+/// Trims first and last names in place.
+pub fn check_row(row: &mut MappedRow, options: &RuleOptions) -> Vec<RowError> {
+    let mut errors = Vec::new();
+    for field in Field::ALL {
+        if field.is_name() {
+            row.trim(field);
+        }
+        if let Some((code, message)) = first_error(row, field, options) {
+            errors.push(RowError::new(row.row, field, code, message));
+        }
+    }
+    errors
+}
+
+fn first_error(
+    row: &MappedRow,
+    field: Field,
+    options: &RuleOptions,
+) -> Option<(ErrorCode, String)> {
+    let value = row.get(field);
+    let label = field.label();
+    if is_blank(value) {
+        return field.is_required().then(|| {
+            (
+                ErrorCode::Required,
+                format!("{label}: This value is required"),
+            )
+        });
+    }
+    if value.chars().any(is_control) {
+        return Some((
+            ErrorCode::InvalidCharacters,
+            format!("{label}: line breaks and control characters are not allowed"),
+        ));
+    }
+    if field == Field::Username && value.chars().any(is_space) {
+        return Some((
+            ErrorCode::SpacesNotAllowed,
+            format!("{label}: spaces not allowed"),
+        ));
+    }
+    if !field.is_name() && trim(value).len() != value.len() {
+        return Some((
+            ErrorCode::Untrimmed,
+            format!("{label}: leading or trailing spaces are not allowed"),
+        ));
+    }
+    let max = field.max_len();
+    if value.chars().count() > max {
+        return Some((
+            ErrorCode::TooLong,
+            format!("{label}: at most {max} characters"),
+        ));
+    }
+    // A cell that held an error, a date or a rounded number says nothing
+    // reliable about the field's format, so its problem is told first.
+    if let Some(problem) = row.problem(field) {
+        return Some(match problem {
+            CellProblem::WrongType => (
+                ErrorCode::WrongType,
+                format!("{label}: a date is not allowed here; format the column as text"),
+            ),
+            CellProblem::CellError => (
+                ErrorCode::CellError,
+                format!("{label}: the cell holds an error ({value})"),
+            ),
+            CellProblem::ImpreciseNumber => (
+                ErrorCode::ImpreciseNumber,
+                format!(
+                    "{label}: the number is too long to be exact in Excel; format the column as text"
+                ),
+            ),
+        });
+    }
+    format_error(row, field, value, options).map(|code| {
+        let message = match code {
+            ErrorCode::InvalidEmail => format!("{label}: Please enter a valid email address"),
+            ErrorCode::PasswordTooShort => format!(
+                "{label}: must be at least {} characters",
+                options.password_min_len
+            ),
+            ErrorCode::InvalidYesNo => format!("{label}: use yes or no"),
+            ErrorCode::LevelGap => {
+                let above = Field::SUB_LEVELS[sub_level(field).saturating_sub(2)];
+                format!("{label}: {} must be filled in first", above.label())
+            }
+            ErrorCode::InvalidTimeZone => format!("{label}: unknown time zone"),
+            _ => format!("{label}: {}", code.key()),
+        };
+        (code, message)
+    })
+}
+
+/// The field's own format rule, if it has one.
+fn format_error(
+    row: &MappedRow,
+    field: Field,
+    value: &str,
+    options: &RuleOptions,
+) -> Option<ErrorCode> {
+    match field {
+        Field::Email => (!is_valid_email(value)).then_some(ErrorCode::InvalidEmail),
+        Field::Password => (value.chars().count() < options.password_min_len)
+            .then_some(ErrorCode::PasswordTooShort),
+        Field::SpecialNeeds => parse_yes_no(value)
+            .is_none()
+            .then_some(ErrorCode::InvalidYesNo),
+        Field::TimeZone => chrono_tz::Tz::from_str(value)
+            .is_err()
+            .then_some(ErrorCode::InvalidTimeZone),
+        f if sub_level(f) >= 2 => {
+            let above = Field::SUB_LEVELS[sub_level(f) - 2];
+            is_blank(row.get(above)).then_some(ErrorCode::LevelGap)
+        }
+        _ => None,
+    }
+}
+
+/// 1..=5 for the sub-level fields, 0 for the others.
+fn sub_level(field: Field) -> usize {
+    Field::SUB_LEVELS
+        .iter()
+        .position(|&f| f == field)
+        .map_or(0, |i| i + 1)
+}
+
+/// `yes`/`no` in any case.
+pub fn parse_yes_no(value: &str) -> Option<bool> {
+    if value.eq_ignore_ascii_case("yes") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("no") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A WHATWG HTML "valid e-mail address" whose domain has a dot.
+pub fn is_valid_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&b));
+    let label_ok = |l: &str| {
+        let b = l.as_bytes();
+        !b.is_empty()
+            && b.len() <= 63
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    };
+    local_ok && domain.contains('.') && domain.split('.').all(label_ok)
+}
+
+/// The key two values of `field` are compared by (section 4).
+pub fn identity_key(field: Field, value: &str) -> String {
+    match field {
+        Field::Username => value.to_lowercase(),
+        _ => value.to_string(),
+    }
+}
+
+fn flag_duplicates(rows: &[MappedRow], errors: &mut [Vec<RowError>], field: Field) {
+    let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        let value = row.get(field);
+        if !is_blank(value) {
+            seen.entry(identity_key(field, value)).or_default().push(i);
+        }
+    }
+    for indexes in seen.values().filter(|v| v.len() > 1) {
+        let message = duplicate_message(field, indexes.iter().map(|&i| rows[i].row));
+        for &i in indexes {
+            if !errors[i].iter().any(|e| e.field == field) {
+                errors[i].push(RowError::new(
+                    rows[i].row,
+                    field,
+                    ErrorCode::DuplicateInFile,
+                    message.clone(),
+                ));
+            }
+        }
+    }
+}
+
+fn duplicate_message(field: Field, row_numbers: impl ExactSizeIterator<Item = u32>) -> String {
+    let total = row_numbers.len();
+    let listed: Vec<String> = row_numbers
+        .take(DUPLICATE_ROWS_LISTED)
+        .map(|n| n.to_string())
+        .collect();
+    let more = total - listed.len();
+    let rows = if more > 0 {
+        format!("{} and {more} more", listed.join(", "))
+    } else {
+        listed.join(", ")
+    };
+    format!(
+        "{}: This value is used more than once in the file (rows {rows})",
+        field.label()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_follows_whatwg_and_needs_a_dot() {
+        for ok in ["a@b.nl", "first.last+tag@mail.example.com", "x_y@a-b.co"] {
+            assert!(is_valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "a@b",
+            "@b.nl",
+            "a@-b.nl",
+            "a@b-.nl",
+            "a b@c.nl",
+            "a@b..nl",
+            "zoë@b.nl",
+            "a@b.nl@c.nl",
+        ] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn long_duplicate_lists_are_shortened() {
+        let m = duplicate_message(Field::UserId, (2..20).collect::<Vec<u32>>().into_iter());
+        assert_eq!(
+            m,
+            "User ID: This value is used more than once in the file (rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 8 more)"
+        );
+    }
+}
