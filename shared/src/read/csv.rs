@@ -18,6 +18,7 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
         .from_reader(text.as_bytes());
     let mut rows = RowCollector::new(&options.limits);
     let mut record = csv::StringRecord::new();
+    let (mut line, mut counted_to) = (1usize, 0usize);
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
@@ -29,7 +30,18 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
                 });
             }
         }
-        let line = record.position().map_or(1, |p| p.line());
+        // The line a record starts on. The csv crate's position is where its
+        // reader stood, before the line ends (and blank lines) it skips.
+        let mut start = record.position().map_or(0, |p| p.byte() as usize);
+        start = start.min(text.len()).max(counted_to);
+        while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        line += text.as_bytes()[counted_to..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        counted_to = start;
         let number = u32::try_from(line).unwrap_or(u32::MAX);
         let line_breaks = record
             .iter()

@@ -1,0 +1,333 @@
+//! One pool for both databases: sqlx's `Any` driver with runtime queries.
+//!
+//! Every statement is written once, in the SQL both databases speak
+//! (`$1` placeholders, `RETURNING`, `INTEGER`/`BIGINT` ids, text, times as
+//! Unix seconds); only the migrations differ (`migrations/sqlite`,
+//! `migrations/postgres`). docs/SERVER.md says why.
+
+use std::sync::Once;
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Transaction};
+
+use crate::Config;
+use crate::TRASH_RETENTION_DAYS;
+use crate::password::{PasswordPolicy, generate_password};
+use crate::permissions::Permissions;
+use crate::search;
+
+pub type Db = AnyPool;
+pub type Tx = Transaction<'static, Any>;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    pub fn of_url(url: &str) -> anyhow::Result<DbKind> {
+        if url.starts_with("sqlite:") {
+            Ok(DbKind::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(DbKind::Postgres)
+        } else {
+            anyhow::bail!("unsupported database URL (use sqlite://PATH or postgres://…)")
+        }
+    }
+}
+
+/// A SQLite URL that creates its file when missing.
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Connects and brings the schema up to date.
+pub async fn connect(url: &str) -> anyhow::Result<Db> {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(install_default_drivers);
+    let kind = DbKind::of_url(url)?;
+    let url = match kind {
+        DbKind::Sqlite => with_create_mode(url),
+        DbKind::Postgres => url.to_string(),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(match kind {
+            // SQLite writes one at a time anyway; a few readers are enough.
+            DbKind::Sqlite => 4,
+            DbKind::Postgres => 10,
+        })
+        .connect(&url)
+        .await
+        .context("cannot open the database")?;
+    let migrator = match kind {
+        DbKind::Sqlite => &SQLITE_MIGRATIONS,
+        DbKind::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator
+        .run(&pool)
+        .await
+        .context("cannot bring the database's tables up to date")?;
+    Ok(pool)
+}
+
+/// Whether `e` is a unique-constraint violation (a race the handler's own
+/// check lost): the caller answers 409 rather than 500.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+/// First start of an empty database (SPEC section 7): the Administrator
+/// role, a root node, the regional settings and the user `admin`. Returns
+/// the generated password when `ROSTER_ADMIN_PASSWORD` was not given.
+pub async fn bootstrap(db: &Db, config: &Config) -> anyhow::Result<Option<String>> {
+    let roles: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roles")
+        .fetch_one(db)
+        .await?;
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(db)
+        .await?;
+    if roles > 0 || users > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match &config.admin_password {
+        Some(p) => {
+            anyhow::ensure!(
+                p.chars().count() >= config.password.min_len,
+                "ROSTER_ADMIN_PASSWORD must be at least {} characters",
+                config.password.min_len
+            );
+            (p.clone(), false)
+        }
+        None => (generate_password()?, true),
+    };
+    let hash = config.password.hash_async(password.clone()).await?;
+    let now = config.clock.now();
+    let mut tx = db.begin().await?;
+    let role_id: i64 = sqlx::query_scalar(
+        "INSERT INTO roles (name, name_key, permissions) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind("Administrator")
+    .bind("administrator")
+    .bind(Permissions::all().bits())
+    .fetch_one(&mut *tx)
+    .await?;
+    let root_id: i64 = sqlx::query_scalar(
+        "INSERT INTO hierarchy_nodes (parent_id, name, name_key) VALUES (NULL, $1, $2) RETURNING id",
+    )
+    .bind("Root")
+    .bind("root")
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO settings (key, value) VALUES ('time_zone', 'UTC')")
+        .execute(&mut *tx)
+        .await?;
+    let user = NewUser {
+        first_name: "Site".into(),
+        last_name: "Administrator".into(),
+        username: "admin".into(),
+        email: "admin@example.com".into(),
+        user_id: "admin".into(),
+        password_hash: Some(hash),
+        role_id,
+        special_needs: None,
+        sync_key: None,
+        time_zone: "UTC".into(),
+    };
+    let user_pk = insert_user(&mut tx, &user, now).await?;
+    set_memberships(&mut tx, user_pk, &[root_id]).await?;
+    tx.commit().await?;
+    tracing::info!("first start: created the Administrator role, the root node and `admin`");
+    Ok(generated.then_some(password))
+}
+
+/// The stored fields of a user, as written.
+pub struct NewUser {
+    pub first_name: String,
+    pub last_name: String,
+    pub username: String,
+    pub email: String,
+    pub user_id: String,
+    pub password_hash: Option<String>,
+    pub role_id: i64,
+    pub special_needs: Option<bool>,
+    pub sync_key: Option<String>,
+    pub time_zone: String,
+}
+
+/// The key a username is unique under (SPEC section 1: case-insensitive).
+pub fn username_key(username: &str) -> String {
+    username.to_lowercase()
+}
+
+pub async fn insert_user(tx: &mut Tx, u: &NewUser, now: i64) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
+         password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+    )
+    .bind(&u.first_name)
+    .bind(&u.last_name)
+    .bind(&u.username)
+    .bind(username_key(&u.username))
+    .bind(&u.email)
+    .bind(&u.user_id)
+    .bind(&u.password_hash)
+    .bind(u.role_id)
+    .bind(u.special_needs.map(i64::from))
+    .bind(&u.sync_key)
+    .bind(&u.time_zone)
+    .bind(search::sort_key(&u.first_name, &u.last_name, &u.username))
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    write_search_terms(tx, id, u).await?;
+    Ok(id)
+}
+
+/// Rewrites a user's fields; `password_hash: None` keeps the current one.
+pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET first_name = $1, last_name = $2, username = $3, username_key = $4, \
+         email = $5, user_id = $6, password_hash = COALESCE($7, password_hash), role_id = $8, \
+         special_needs = $9, sync_key = $10, time_zone = $11, sort_key = $12, updated_at = $13 \
+         WHERE id = $14",
+    )
+    .bind(&u.first_name)
+    .bind(&u.last_name)
+    .bind(&u.username)
+    .bind(username_key(&u.username))
+    .bind(&u.email)
+    .bind(&u.user_id)
+    .bind(&u.password_hash)
+    .bind(u.role_id)
+    .bind(u.special_needs.map(i64::from))
+    .bind(&u.sync_key)
+    .bind(&u.time_zone)
+    .bind(search::sort_key(&u.first_name, &u.last_name, &u.username))
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    write_search_terms(tx, id, u).await
+}
+
+async fn write_search_terms(tx: &mut Tx, id: i64, u: &NewUser) -> sqlx::Result<()> {
+    let terms = search::terms(&[
+        &u.first_name,
+        &u.last_name,
+        &u.username,
+        &u.email,
+        &u.user_id,
+    ]);
+    for term in terms {
+        sqlx::query("INSERT INTO user_search_terms (term, user_pk) VALUES ($1, $2)")
+            .bind(term)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn set_memberships(tx: &mut Tx, user_pk: i64, nodes: &[i64]) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM user_memberships WHERE user_pk = $1")
+        .bind(user_pk)
+        .execute(&mut **tx)
+        .await?;
+    for node in nodes {
+        sqlx::query("INSERT INTO user_memberships (user_pk, node_id) VALUES ($1, $2)")
+            .bind(user_pk)
+            .bind(node)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes for good the users who entered the trash can more than 30 days
+/// before `now`; their username and user ID are free again.
+pub async fn purge_trash(db: &Db, now: i64) -> sqlx::Result<u64> {
+    let cutoff = now - TRASH_RETENTION_DAYS * 86_400;
+    let mut tx = db.begin().await?;
+    for table in ["user_search_terms", "user_memberships", "sessions"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE user_pk IN \
+             (SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at <= $1)"
+        ))
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let purged = sqlx::query("DELETE FROM users WHERE deleted_at IS NOT NULL AND deleted_at <= $1")
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(purged)
+}
+
+pub async fn delete_expired_sessions(db: &Db, now: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db)
+        .await?
+        .rows_affected())
+}
+
+/// `roster admin set-password`: sets the password of a user (also one in the
+/// trash can) and ends that user's sessions. Returns how many ended.
+pub async fn set_password(
+    db: &Db,
+    username: &str,
+    password: &str,
+    policy: &PasswordPolicy,
+) -> anyhow::Result<u64> {
+    anyhow::ensure!(
+        password.chars().count() >= policy.min_len,
+        "the password must be at least {} characters",
+        policy.min_len
+    );
+    anyhow::ensure!(
+        password.chars().count() <= 128,
+        "the password must be at most 128 characters"
+    );
+    let hash = policy.hash_async(password.to_string()).await?;
+    let mut tx = db.begin().await?;
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
+        .bind(username_key(username))
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(id) = id else {
+        anyhow::bail!("there is no user with the username {username:?}");
+    };
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(ended)
+}

@@ -1,0 +1,175 @@
+//! The API's one error type: each variant knows its status and code, and
+//! becomes `{"error": {"code", "message"}}` (SPEC section 9). Database and
+//! internal errors are logged and never shown.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("sign in first")]
+    Unauthorized,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the X-CSRF-Token header is missing or does not match the session")]
+    Csrf,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        details: Vec<FieldError>,
+    },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    Rejected { status: StatusCode, message: String },
+    #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: i64 },
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// One field's problem in a 422 answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// `{"error": {...}}`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `not_found`, `forbidden`.
+    pub code: String,
+    /// A sentence for the administrator.
+    pub message: String,
+    /// For `invalid`: every field's problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<FieldError>>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Error::Forbidden(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Error::NotFound(message.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::Conflict(message.into())
+    }
+
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Error::Invalid {
+            message: message.clone(),
+            details: vec![FieldError {
+                field: field.into(),
+                code: code.into(),
+                message,
+            }],
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Error::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::Csrf => (StatusCode::FORBIDDEN, "csrf"),
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Error::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Error::Rejected { status, .. } => (
+                *status,
+                match status.as_u16() {
+                    413 => "too_large",
+                    415 => "unsupported_media_type",
+                    422 => "invalid",
+                    _ => "bad_request",
+                },
+            ),
+            Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Error::Database(_) | Error::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        match &self {
+            Error::Database(e) => tracing::error!(error = %e, "database error"),
+            Error::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
+            _ => {}
+        }
+        let details = match &self {
+            Error::Invalid { details, .. } => Some(details.clone()),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.into(),
+                message: self.to_string(),
+                details,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Error::TooManyAttempts { retry_after_secs } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for Error {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        Error::Rejected {
+            status: r.status(),
+            message: r.body_text(),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for Error {
+    fn from(r: axum::extract::rejection::PathRejection) -> Self {
+        Error::Rejected {
+            status: StatusCode::BAD_REQUEST,
+            message: r.body_text(),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for Error {
+    fn from(r: axum::extract::rejection::QueryRejection) -> Self {
+        Error::Rejected {
+            status: StatusCode::BAD_REQUEST,
+            message: r.body_text(),
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The hierarchy: a tree of named nodes, names unique among siblings
+//! case-insensitively (SPEC section 1). One root, made on first start.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ApiContext;
+use super::auth::AuthUser;
+use super::json::{Json, Path};
+use crate::db::{self, Tx};
+use crate::error::{Error, Result};
+use crate::permissions::Permission;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/hierarchy", get(list_nodes).post(create_node))
+        .route("/hierarchy/{id}", put(update_node).delete(delete_node))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NodeOut {
+    pub id: i64,
+    /// `null` for the root.
+    pub parent_id: Option<i64>,
+    pub name: String,
+    /// The names from the root down, joined with `/`.
+    pub path: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NodeList {
+    /// Every node, in path order.
+    pub nodes: Vec<NodeOut>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NodeInput {
+    /// The parent; required (there is one root). On update, a new parent
+    /// moves the node with everything below it.
+    pub parent_id: Option<i64>,
+    pub name: String,
+}
+
+/// Every node with its path. The tree is small next to the users; reading
+/// it whole keeps paths and cycle checks simple on both databases.
+async fn all_nodes<'e, E>(executor: E) -> sqlx::Result<Vec<NodeOut>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows: Vec<(i64, Option<i64>, String)> =
+        sqlx::query_as("SELECT id, parent_id, name FROM hierarchy_nodes")
+            .fetch_all(executor)
+            .await?;
+    let by_id: HashMap<i64, (Option<i64>, &str)> = rows
+        .iter()
+        .map(|(id, parent, name)| (*id, (*parent, name.as_str())))
+        .collect();
+    let mut nodes: Vec<NodeOut> = rows
+        .iter()
+        .map(|(id, parent, name)| {
+            let mut names = vec![name.as_str()];
+            let mut up = *parent;
+            // The depth bound guards against a cycle in a damaged table.
+            while let Some(p) = up {
+                if names.len() > by_id.len() {
+                    break;
+                }
+                match by_id.get(&p) {
+                    Some((grand, pname)) => {
+                        names.push(pname);
+                        up = *grand;
+                    }
+                    None => break,
+                }
+            }
+            names.reverse();
+            NodeOut {
+                id: *id,
+                parent_id: *parent,
+                name: name.clone(),
+                path: names.join("/"),
+            }
+        })
+        .collect();
+    nodes.sort_by(|a, b| {
+        a.path
+            .to_lowercase()
+            .cmp(&b.path.to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(nodes)
+}
+
+fn check_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid(
+            "name",
+            "required",
+            "Name: This value is required",
+        ));
+    }
+    if name.chars().count() > 255 {
+        return Err(Error::invalid(
+            "name",
+            "too_long",
+            "Name: at most 255 characters",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "name",
+            "invalid_characters",
+            "Name: line breaks and control characters are not allowed",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn sibling_taken(e: sqlx::Error) -> Error {
+    if db::is_unique_violation(&e) {
+        Error::conflict("Name: a node with this name already exists under this parent")
+    } else {
+        Error::Database(e)
+    }
+}
+
+async fn node_out(tx: &mut Tx, id: i64) -> Result<NodeOut> {
+    all_nodes(&mut **tx)
+        .await?
+        .into_iter()
+        .find(|n| n.id == id)
+        .ok_or_else(|| Error::not_found("no such hierarchy node"))
+}
+
+/// 409 when a sibling under `parent` already has the name (any case).
+async fn ensure_free_name(tx: &mut Tx, parent: i64, name: &str, except: i64) -> Result<()> {
+    let taken: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM hierarchy_nodes WHERE parent_id = $1 AND name_key = $2 AND id <> $3",
+    )
+    .bind(parent)
+    .bind(name.to_lowercase())
+    .bind(except)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if taken.is_some() {
+        return Err(Error::conflict(
+            "Name: a node with this name already exists under this parent",
+        ));
+    }
+    Ok(())
+}
+
+/// The whole tree. Readable with `manage_hierarchy`, or `manage_users` (to
+/// place users in it).
+#[utoipa::path(get, path = "/api/hierarchy", tag = "hierarchy",
+    responses((status = 200, body = NodeList), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_nodes(State(ctx): State<ApiContext>, auth: AuthUser) -> Result<Json<NodeList>> {
+    auth.require_any(&[Permission::ManageHierarchy, Permission::ManageUsers])?;
+    Ok(Json(NodeList {
+        nodes: all_nodes(&ctx.db).await?,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/hierarchy", tag = "hierarchy", request_body = NodeInput,
+    responses((status = 201, body = NodeOut), (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_node(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    Json(input): Json<NodeInput>,
+) -> Result<Response> {
+    auth.require(Permission::ManageHierarchy)?;
+    let name = check_name(&input.name)?;
+    let Some(parent) = input.parent_id else {
+        return Err(Error::invalid(
+            "parent_id",
+            "required",
+            "Parent: a new node needs a parent (there is one root)",
+        ));
+    };
+    let mut tx = ctx.db.begin().await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM hierarchy_nodes WHERE id = $1")
+        .bind(parent)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Err(Error::invalid(
+            "parent_id",
+            "not_found",
+            "Parent: no such node",
+        ));
+    }
+    ensure_free_name(&mut tx, parent, &name, -1).await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO hierarchy_nodes (parent_id, name, name_key) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(parent)
+    .bind(&name)
+    .bind(name.to_lowercase())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(sibling_taken)?;
+    let node = node_out(&mut tx, id).await?;
+    tx.commit().await?;
+    tracing::info!(actor = auth.user_pk, node = id, "created a hierarchy node");
+    Ok((StatusCode::CREATED, Json(node)).into_response())
+}
+
+/// Renames a node, or moves it under another parent (never below itself).
+#[utoipa::path(put, path = "/api/hierarchy/{id}", tag = "hierarchy", params(("id" = i64, Path)),
+    request_body = NodeInput,
+    responses((status = 200, body = NodeOut), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update_node(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    Path(id): Path<i64>,
+    Json(input): Json<NodeInput>,
+) -> Result<Json<NodeOut>> {
+    auth.require(Permission::ManageHierarchy)?;
+    let name = check_name(&input.name)?;
+    let mut tx = ctx.db.begin().await?;
+    let nodes = all_nodes(&mut *tx).await?;
+    let node = nodes
+        .iter()
+        .find(|n| n.id == id)
+        .ok_or_else(|| Error::not_found("no such hierarchy node"))?;
+    let parent = match (node.parent_id, input.parent_id) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(Error::invalid(
+                "parent_id",
+                "invalid",
+                "Parent: the root cannot be moved",
+            ));
+        }
+        (Some(current), None) => Some(current),
+        (Some(_), Some(new)) => {
+            if !nodes.iter().any(|n| n.id == new) {
+                return Err(Error::invalid(
+                    "parent_id",
+                    "not_found",
+                    "Parent: no such node",
+                ));
+            }
+            // Walk up from the new parent: meeting the node means a cycle.
+            let mut up = Some(new);
+            while let Some(p) = up {
+                if p == id {
+                    return Err(Error::invalid(
+                        "parent_id",
+                        "invalid",
+                        "Parent: a node cannot move below itself",
+                    ));
+                }
+                up = nodes.iter().find(|n| n.id == p).and_then(|n| n.parent_id);
+            }
+            Some(new)
+        }
+    };
+    if let Some(parent) = parent {
+        ensure_free_name(&mut tx, parent, &name, id).await?;
+    }
+    sqlx::query(
+        "UPDATE hierarchy_nodes SET parent_id = $1, name = $2, name_key = $3 WHERE id = $4",
+    )
+    .bind(parent)
+    .bind(&name)
+    .bind(name.to_lowercase())
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(sibling_taken)?;
+    let node = node_out(&mut tx, id).await?;
+    tx.commit().await?;
+    tracing::info!(actor = auth.user_pk, node = id, "changed a hierarchy node");
+    Ok(Json(node))
+}
+
+/// Deletes a node with no children and no members (the trash can counted).
+#[utoipa::path(delete, path = "/api/hierarchy/{id}", tag = "hierarchy", params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn delete_node(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    auth.require(Permission::ManageHierarchy)?;
+    let mut tx = ctx.db.begin().await?;
+    let parent: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT parent_id FROM hierarchy_nodes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match parent {
+        None => return Err(Error::not_found("no such hierarchy node")),
+        Some(None) => return Err(Error::conflict("the root node cannot be deleted")),
+        Some(Some(_)) => {}
+    }
+    let children: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM hierarchy_nodes WHERE parent_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if children > 0 {
+        return Err(Error::conflict(
+            "the node has child nodes; delete or move them first",
+        ));
+    }
+    let members: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM user_memberships WHERE node_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if members > 0 {
+        return Err(Error::conflict(format!(
+            "{members} user(s) belong to this node (the trash can included); move them first"
+        )));
+    }
+    sqlx::query("DELETE FROM hierarchy_nodes WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(actor = auth.user_pk, node = id, "deleted a hierarchy node");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,217 @@
+//! Roles: a name and a set of permissions (SPEC sections 1 and 7). Nobody
+//! creates, changes or deletes a role holding a permission they lack.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ApiContext;
+use super::auth::AuthUser;
+use super::json::{Json, Path};
+use super::users::ensure_full_administrator_remains;
+use crate::db::{self, Db};
+use crate::error::{Error, Result};
+use crate::permissions::{Permission, Permissions};
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/roles", get(list_roles).post(create_role))
+        .route("/roles/{id}", put(update_role).delete(delete_role))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoleOut {
+    pub id: i64,
+    pub name: String,
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RoleList {
+    pub roles: Vec<RoleOut>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RoleInput {
+    pub name: String,
+    pub permissions: Vec<Permission>,
+}
+
+fn out((id, name, bits): (i64, String, i64)) -> RoleOut {
+    RoleOut {
+        id,
+        name,
+        permissions: Permissions::from_bits(bits).to_vec(),
+    }
+}
+
+pub async fn load(db: &Db, id: i64) -> sqlx::Result<Option<RoleOut>> {
+    let row: Option<(i64, String, i64)> =
+        sqlx::query_as("SELECT id, name, permissions FROM roles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(out))
+}
+
+/// A role's name: trimmed, 1 to 100 characters, no control characters.
+fn check_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid(
+            "name",
+            "required",
+            "Name: This value is required",
+        ));
+    }
+    if name.chars().count() > 100 {
+        return Err(Error::invalid(
+            "name",
+            "too_long",
+            "Name: at most 100 characters",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "name",
+            "invalid_characters",
+            "Name: line breaks and control characters are not allowed",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn name_taken(e: sqlx::Error) -> Error {
+    if db::is_unique_violation(&e) {
+        Error::conflict("Name: a role with this name already exists")
+    } else {
+        Error::Database(e)
+    }
+}
+
+/// Every role. Readable with `manage_roles`, or `manage_users` (to choose a
+/// user's role).
+#[utoipa::path(get, path = "/api/roles", tag = "roles",
+    responses((status = 200, body = RoleList), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_roles(State(ctx): State<ApiContext>, auth: AuthUser) -> Result<Json<RoleList>> {
+    auth.require_any(&[Permission::ManageRoles, Permission::ManageUsers])?;
+    let rows: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT id, name, permissions FROM roles ORDER BY name_key, id")
+            .fetch_all(&ctx.db)
+            .await?;
+    Ok(Json(RoleList {
+        roles: rows.into_iter().map(out).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/roles", tag = "roles", request_body = RoleInput,
+    responses((status = 201, body = RoleOut), (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_role(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    Json(input): Json<RoleInput>,
+) -> Result<Response> {
+    auth.require(Permission::ManageRoles)?;
+    let name = check_name(&input.name)?;
+    let permissions: Permissions = input.permissions.into_iter().collect();
+    auth.require_covers(permissions, "you cannot create this role")?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO roles (name, name_key, permissions) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(&name)
+    .bind(name.to_lowercase())
+    .bind(permissions.bits())
+    .fetch_one(&ctx.db)
+    .await
+    .map_err(name_taken)?;
+    tracing::info!(actor = auth.user_pk, role = id, "created a role");
+    let role = load(&ctx.db, id)
+        .await?
+        .ok_or_else(|| Error::not_found("no such role"))?;
+    Ok((StatusCode::CREATED, Json(role)).into_response())
+}
+
+#[utoipa::path(put, path = "/api/roles/{id}", tag = "roles", params(("id" = i64, Path)),
+    request_body = RoleInput,
+    responses((status = 200, body = RoleOut), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update_role(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    Path(id): Path<i64>,
+    Json(input): Json<RoleInput>,
+) -> Result<Json<RoleOut>> {
+    auth.require(Permission::ManageRoles)?;
+    let name = check_name(&input.name)?;
+    let permissions: Permissions = input.permissions.into_iter().collect();
+    let mut tx = ctx.db.begin().await?;
+    let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let current = current.ok_or_else(|| Error::not_found("no such role"))?;
+    auth.require_covers(
+        Permissions::from_bits(current),
+        "you cannot change this role",
+    )?;
+    auth.require_covers(permissions, "you cannot give this role these permissions")?;
+    sqlx::query("UPDATE roles SET name = $1, name_key = $2, permissions = $3 WHERE id = $4")
+        .bind(&name)
+        .bind(name.to_lowercase())
+        .bind(permissions.bits())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(name_taken)?;
+    ensure_full_administrator_remains(&mut tx).await?;
+    tx.commit().await?;
+    tracing::info!(actor = auth.user_pk, role = id, "changed a role");
+    load(&ctx.db, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Error::not_found("no such role"))
+}
+
+/// Deletes a role that no user (also none in the trash can) has.
+#[utoipa::path(delete, path = "/api/roles/{id}", tag = "roles", params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn delete_role(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    auth.require(Permission::ManageRoles)?;
+    let mut tx = ctx.db.begin().await?;
+    let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let current = current.ok_or_else(|| Error::not_found("no such role"))?;
+    auth.require_covers(
+        Permissions::from_bits(current),
+        "you cannot delete this role",
+    )?;
+    let holders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role_id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if holders > 0 {
+        return Err(Error::conflict(format!(
+            "{holders} user(s) have this role (the trash can included); give them another role first"
+        )));
+    }
+    sqlx::query("DELETE FROM roles WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(actor = auth.user_pk, role = id, "deleted a role");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,78 @@
+//! Regional settings (SPEC section 1): the site's IANA time zone.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ApiContext;
+use super::auth::AuthUser;
+use super::json::Json;
+use crate::error::{Error, Result};
+use crate::permissions::Permission;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new().route("/settings/regional", get(get_regional).put(put_regional))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RegionalSettings {
+    /// An IANA time zone name, e.g. `Europe/Amsterdam`.
+    pub time_zone: String,
+}
+
+/// The site's time zone (`UTC` if never set).
+pub async fn site_time_zone<'e, E>(executor: E) -> sqlx::Result<String>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let tz: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'time_zone'")
+            .fetch_optional(executor)
+            .await?;
+    Ok(tz.unwrap_or_else(|| "UTC".to_string()))
+}
+
+/// Readable with `manage_settings`, or `manage_users` (new users get it).
+#[utoipa::path(get, path = "/api/settings/regional", tag = "settings",
+    responses((status = 200, body = RegionalSettings), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn get_regional(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+) -> Result<Json<RegionalSettings>> {
+    auth.require_any(&[Permission::ManageSettings, Permission::ManageUsers])?;
+    Ok(Json(RegionalSettings {
+        time_zone: site_time_zone(&ctx.db).await?,
+    }))
+}
+
+#[utoipa::path(put, path = "/api/settings/regional", tag = "settings", request_body = RegionalSettings,
+    responses((status = 200, body = RegionalSettings), (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn put_regional(
+    State(ctx): State<ApiContext>,
+    auth: AuthUser,
+    Json(input): Json<RegionalSettings>,
+) -> Result<Json<RegionalSettings>> {
+    auth.require(Permission::ManageSettings)?;
+    let Ok(tz) = input.time_zone.parse::<chrono_tz::Tz>() else {
+        return Err(Error::invalid(
+            "time_zone",
+            "invalid_time_zone",
+            "Time Zone: unknown time zone",
+        ));
+    };
+    let name = tz.name().to_string();
+    let mut tx = ctx.db.begin().await?;
+    sqlx::query("DELETE FROM settings WHERE key = 'time_zone'")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO settings (key, value) VALUES ('time_zone', $1)")
+        .bind(&name)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(actor = auth.user_pk, time_zone = %name, "changed the site's time zone");
+    Ok(Json(RegionalSettings { time_zone: name }))
+}

@@ -1,0 +1,323 @@
+//! `roster serve` and `roster admin`: the HTTP server that holds the user
+//! directory (SPEC sections 1, 7 and 9), on SQLite or PostgreSQL.
+//!
+//! Built as a library too (`roster_server`) so that the API tests start the
+//! real router in-process against a fresh database.
+//!
+//! Map: [`db`] (one pool for both databases, migrations, first-start
+//! bootstrap, the trash can's purge), [`http`] (one router per resource, the
+//! session extractor, the error type), [`search`] (the accent-free search
+//! terms), [`password`] (Argon2id), [`clock`] (the injectable clock).
+
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod password;
+pub mod permissions;
+pub mod search;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+pub use clock::Clock;
+pub use db::Db;
+pub use password::PasswordPolicy;
+
+/// How long a deleted user stays in the trash can (SPEC section 1).
+pub const TRASH_RETENTION_DAYS: i64 = 30;
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(after_help = "\
+Environment:
+  DATABASE_URL            same as --database-url
+  ROSTER_ADMIN_PASSWORD   the first start's `admin` password; if unset, one is
+                          generated and printed once on standard output
+  RUST_LOG                log filter (default: info)
+
+On the first start of an empty database Roster creates the Administrator
+role (every permission), a root hierarchy node and the user `admin`.")]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The database: `sqlite://PATH` (created with its tables if missing) or
+    /// `postgres://USER@HOST/DB` (the database must exist; tables are created).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://roster.db")]
+    pub database_url: String,
+    /// Directory of the web app's built files. If it does not exist only the
+    /// API is served.
+    #[arg(long, env = "ROSTER_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+    /// When the session cookie gets the `Secure` attribute: `auto` sets it
+    /// when the request came over HTTPS (as a reverse proxy's
+    /// `X-Forwarded-Proto: https` says), `always` (behind a TLS proxy that
+    /// does not say so), or `never`.
+    #[arg(long, env = "ROSTER_COOKIE_SECURE", default_value = "auto")]
+    pub cookie_secure: CookieSecure,
+    /// Largest request body the API accepts, in bytes (larger: 413).
+    #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Hours a session lasts after sign-in.
+    #[arg(long, env = "ROSTER_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u32,
+    /// Failed sign-ins allowed per account in 15 minutes before 429.
+    #[arg(long, env = "ROSTER_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 5)]
+    pub login_failures_per_account: u32,
+    /// Failed sign-ins allowed per client address in 15 minutes before 429.
+    #[arg(long, env = "ROSTER_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 20)]
+    pub login_failures_per_address: u32,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieSecure {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Set a user's password (for a locked-out administrator) and end all of
+    /// that user's sessions. The new password is read from standard input
+    /// (without echo on a terminal).
+    SetPassword {
+        /// The user's username (any case).
+        username: String,
+        /// The database, as for `roster serve`.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://roster.db")]
+        database_url: String,
+    },
+}
+
+/// Everything the server is told; built from [`ServeArgs`] or by tests.
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    /// `None`: serve the API only.
+    pub static_dir: Option<PathBuf>,
+    pub cookie_secure: CookieSecure,
+    pub max_body_bytes: usize,
+    pub session_ttl_secs: i64,
+    pub login_failures_per_account: u32,
+    pub login_failures_per_address: u32,
+    /// How often the trash can is purged while running (also on start).
+    pub purge_interval: Duration,
+    /// The first start's `admin` password (`ROSTER_ADMIN_PASSWORD`).
+    pub admin_password: Option<String>,
+    pub password: PasswordPolicy,
+    pub clock: Clock,
+}
+
+impl Config {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            static_dir: None,
+            cookie_secure: CookieSecure::Auto,
+            max_body_bytes: 1024 * 1024,
+            session_ttl_secs: 12 * 3600,
+            login_failures_per_account: 5,
+            login_failures_per_address: 20,
+            purge_interval: Duration::from_secs(24 * 3600),
+            admin_password: None,
+            password: PasswordPolicy::default(),
+            clock: Clock::system(),
+        }
+    }
+}
+
+/// A server ready to be served: database migrated, bootstrapped and purged.
+pub struct Prepared {
+    pub router: axum::Router,
+    pub db: Db,
+    config: Config,
+}
+
+/// Connects, migrates, bootstraps an empty database and purges the trash can.
+pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
+    let db = db::connect(&config.database_url).await?;
+    if let Some(password) = db::bootstrap(&db, &config).await? {
+        // Printed once, on purpose, to the console and not to the log.
+        println!(
+            "Roster: created the user `admin` with the generated password: {password}\n\
+             Roster: it is shown only this once; sign in and change it."
+        );
+    }
+    let purged = db::purge_trash(&db, config.clock.now()).await?;
+    if purged > 0 {
+        tracing::info!(purged, "purged users deleted more than 30 days ago");
+    }
+    let router = http::router(http::ApiContext::new(db.clone(), config.clone()));
+    Ok(Prepared { router, db, config })
+}
+
+impl Prepared {
+    /// Serves on `listener` until the future `shutdown` completes, purging
+    /// the trash can every `purge_interval`.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let purger = tokio::spawn(purge_loop(self.db.clone(), self.config.clone()));
+        let result = axum::serve(
+            listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        purger.abort();
+        self.db.close().await;
+        result.context("the server stopped")
+    }
+}
+
+async fn purge_loop(db: Db, config: Config) {
+    let mut ticker = tokio::time::interval(config.purge_interval);
+    ticker.tick().await; // the first tick is immediate; start already purged
+    loop {
+        ticker.tick().await;
+        let now = config.clock.now();
+        match db::purge_trash(&db, now).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged the trash can"),
+            Err(e) => tracing::error!(error = %e, "purging the trash can failed"),
+        }
+        if let Err(e) = db::delete_expired_sessions(&db, now).await {
+            tracing::error!(error = %e, "deleting expired sessions failed");
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// `roster serve`.
+pub fn run_serve(args: ServeArgs) -> ExitCode {
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("roster: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve_main(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roster: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
+    let static_dir = if args.static_dir.is_dir() {
+        Some(args.static_dir.clone())
+    } else {
+        tracing::warn!(
+            dir = %args.static_dir.display(),
+            "the web app's directory does not exist: serving the API only"
+        );
+        None
+    };
+    let admin_password = std::env::var("ROSTER_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let config = Config {
+        static_dir,
+        cookie_secure: args.cookie_secure,
+        max_body_bytes: args.max_body_bytes,
+        session_ttl_secs: i64::from(args.session_hours.max(1)) * 3600,
+        login_failures_per_account: args.login_failures_per_account.max(1),
+        login_failures_per_address: args.login_failures_per_address.max(1),
+        admin_password,
+        ..Config::new(args.database_url)
+    };
+    let prepared = prepare(config).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(address = %args.listen, "roster is listening");
+    prepared
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
+
+/// `roster admin …`.
+pub fn run_admin(args: AdminArgs) -> ExitCode {
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("roster: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.command {
+        AdminCommand::SetPassword {
+            username,
+            database_url,
+        } => {
+            let password = match read_new_password() {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("roster: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            let result = runtime.block_on(async {
+                let db = db::connect(&database_url).await?;
+                let result =
+                    db::set_password(&db, &username, &password, &PasswordPolicy::default()).await;
+                db.close().await;
+                result
+            });
+            match result {
+                Ok(ended) => {
+                    println!(
+                        "roster: the password of {username} is changed; {ended} session(s) ended"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("roster: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+fn read_new_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}

@@ -1,0 +1,131 @@
+//! Case- and accent-insensitive search that an index can serve on both
+//! databases: each user gets a set of normalised *terms* (table
+//! `user_search_terms`, primary key `(term, user_pk)`), and a query word
+//! matches a term by prefix, which is a range scan on that key:
+//! `term >= 'mul' AND term < 'mul\u{10FFFF}'`.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Longest query word or term kept, in characters.
+const MAX_TERM_CHARS: usize = 100;
+/// Most words of one query that are used.
+pub const MAX_QUERY_WORDS: usize = 6;
+
+/// Lowercase, compatibility-decomposed, without combining marks, with the
+/// Latin letters that do not decompose folded by hand: `Müller` → `muller`,
+/// `Øre` → `ore`, `Straße` → `strasse`.
+pub fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfkd() {
+        if is_combining_mark(c) {
+            continue;
+        }
+        for lower in c.to_lowercase() {
+            match lower {
+                'ß' => out.push_str("ss"),
+                'æ' => out.push_str("ae"),
+                'œ' => out.push_str("oe"),
+                'þ' => out.push_str("th"),
+                'ø' => out.push('o'),
+                'đ' | 'ð' => out.push('d'),
+                'ł' => out.push('l'),
+                'ı' => out.push('i'),
+                'ħ' => out.push('h'),
+                other => out.push(other),
+            }
+        }
+    }
+    out
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(MAX_TERM_CHARS).collect()
+}
+
+/// The terms of one user: every searched field whole, and each word of it
+/// (split at anything that is not a letter or digit), all normalised.
+pub fn terms(fields: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for field in fields {
+        let whole = normalize(field.trim());
+        if whole.is_empty() {
+            continue;
+        }
+        for word in whole.split(|c: char| !c.is_alphanumeric()) {
+            if !word.is_empty() {
+                out.push(clip(word));
+            }
+        }
+        out.push(clip(&whole));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The words of a query, normalised: each must be the prefix of some term.
+pub fn query_words(q: &str) -> Vec<String> {
+    let mut words: Vec<String> = normalize(q)
+        .split_whitespace()
+        .map(clip)
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.dedup();
+    words.truncate(MAX_QUERY_WORDS);
+    words
+}
+
+/// The exclusive upper end of the range of terms that start with `prefix`.
+pub fn prefix_end(prefix: &str) -> String {
+    let mut end = String::with_capacity(prefix.len() + 4);
+    end.push_str(prefix);
+    end.push(char::MAX);
+    end
+}
+
+/// The key users are listed in: last name, first name, accent-free.
+pub fn sort_key(first_name: &str, last_name: &str, username: &str) -> String {
+    format!(
+        "{}\u{1}{}\u{1}{}",
+        normalize(last_name),
+        normalize(first_name),
+        normalize(username)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_case_and_accents() {
+        assert_eq!(normalize("Müller"), "muller");
+        assert_eq!(normalize("ZOË Ångström"), "zoe angstrom");
+        assert_eq!(normalize("Straße Øre Łódź"), "strasse ore lodz");
+        assert_eq!(normalize("ﬁle"), "file");
+    }
+
+    #[test]
+    fn terms_hold_words_and_whole_values() {
+        let t = terms(&["Anna-Lena", "van der Berg", "a.berg@Example.com"]);
+        for want in [
+            "anna",
+            "lena",
+            "anna-lena",
+            "berg",
+            "van der berg",
+            "a.berg@example.com",
+        ] {
+            assert!(t.contains(&want.to_string()), "{want} missing from {t:?}");
+        }
+    }
+
+    #[test]
+    fn prefix_range_contains_the_prefixed_terms() {
+        let end = prefix_end("mul");
+        assert!("muller" < end.as_str() && "muller" >= "mul");
+        assert!("mum" > end.as_str());
+        assert_eq!(query_words("  Müller   ANNA "), vec!["muller", "anna"]);
+    }
+}

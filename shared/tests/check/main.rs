@@ -1,0 +1,64 @@
+//! The rules crate on real files: written by other tools (fixtures/, see
+//! make_fixtures.py) and by rust_xlsxwriter in the tests themselves.
+
+mod conversion;
+mod formats;
+mod hostile;
+mod rules;
+
+use roster_shared::{CheckOptions, Report, check_file};
+use rust_xlsxwriter::{Workbook, Worksheet};
+
+pub const REQUIRED_HEADERS: [&str; 5] = ["First Name", "Last Name", "Username", "Email", "User ID"];
+
+/// A valid row for the required headers; tests change one cell of it.
+pub fn valid_row(n: usize) -> Vec<String> {
+    vec![
+        "Ann".into(),
+        "Lee".into(),
+        format!("ann{n}"),
+        format!("ann{n}@example.com"),
+        format!("{}", 1000 + n),
+    ]
+}
+
+/// An .xlsx written by rust_xlsxwriter: the first row is `headers`, then one
+/// row per entry, all as text cells.
+pub fn xlsx_of(headers: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Users").unwrap();
+    write_text_rows(sheet, headers, rows);
+    workbook.save_to_buffer().unwrap()
+}
+
+pub fn write_text_rows(sheet: &mut Worksheet, headers: &[&str], rows: &[Vec<String>]) {
+    for (c, h) in headers.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if !v.is_empty() {
+                sheet.write_string(r as u32 + 1, c as u16, v).unwrap();
+            }
+        }
+    }
+}
+
+pub fn check(bytes: &[u8], name: &str) -> Report {
+    check_file(bytes, Some(name), &CheckOptions::default()).unwrap()
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// `(row, message)` pairs of a report, for exact comparison.
+pub fn messages(report: &Report) -> Vec<(u32, String)> {
+    report
+        .errors
+        .iter()
+        .map(|e| (e.row, e.message.clone()))
+        .collect()
+}
