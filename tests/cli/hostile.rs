@@ -1,0 +1,110 @@
+//! Every hostile file ends in exit status 2 with one clear line, within
+//! seconds and within 2 GiB of address space (enforced with `ulimit -v`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use roster_tests::{fixture, roster_bin};
+
+/// A hang guard, not a speed measurement: far above the real figures.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+fn check_hostile(path: &Path) -> String {
+    let script = format!("ulimit -v {}; exec \"$0\" check \"$1\"", 2 * 1024 * 1024);
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .arg(roster_bin())
+        .arg(path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh runs");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > HANG_GUARD {
+            child.kill().ok();
+            panic!("{}: still running after {HANG_GUARD:?}", path.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{}: {stderr}", path.display());
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(out.stdout.is_empty());
+    stderr
+}
+
+fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("roster-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_one_gib_shared_string_in_a_one_mb_xlsx() {
+    let err = check_hostile(&fixture("bomb-1gib.xlsx"));
+    assert!(err.contains("in case it is a zip bomb"), "{err}");
+}
+
+#[test]
+fn cells_at_a1_and_xfd1048576() {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.write_string(0, 0, "First Name").unwrap();
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    let path = temp("corners.xlsx", &workbook.save_to_buffer().unwrap());
+    let err = check_hostile(&path);
+    assert!(
+        err.ends_with("row 1048576 has a value in column XFD, beyond the limit of 1000 columns\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn encrypted_truncated_random_and_far_away_files() {
+    let err = check_hostile(&fixture("encrypted.xlsx"));
+    assert!(err.contains("protected with a password"), "{err}");
+    let err = check_hostile(&fixture("far-cell.xls"));
+    assert!(
+        err.contains("the sheet covers more than 16000000 cells"),
+        "{err}"
+    );
+    let users = std::fs::read(fixture("users.xlsx")).unwrap();
+    let err = check_hostile(&temp("truncated.xlsx", &users[..users.len() / 2]));
+    assert!(err.contains("damaged or incomplete"), "{err}");
+    let noise: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let err = check_hostile(&temp("noise.xlsx", &noise));
+    assert!(err.contains("not a spreadsheet Roster can read"), "{err}");
+}
+
+#[test]
+fn more_than_250000_data_rows() {
+    let mut csv = String::from("First Name,Last Name,Username,Email,User ID\n");
+    for i in 0..250_001 {
+        csv.push_str(&format!("A,B,u{i},u{i}@example.com,{i}\n"));
+    }
+    let err = check_hostile(&temp("many.csv", csv.as_bytes()));
+    assert!(
+        err.ends_with("the file has more than 250000 data rows; split it into smaller files\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_over_25_mib() {
+    let path = temp("big.csv", &vec![b'a'; 25 * 1024 * 1024 + 1]);
+    let err = check_hostile(&path);
+    assert!(
+        err.ends_with("the file is 26214401 bytes; the limit is 26214400 bytes\n"),
+        "{err}"
+    );
+}
