@@ -1,5 +1,7 @@
 //! The rules crate on real files: written by other tools (fixtures/, see
 //! make_fixtures.py) and by rust_xlsxwriter in the tests themselves.
+//! Native only: tests/wasm.rs runs the rules in the browser.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod conversion;
 mod formats;
