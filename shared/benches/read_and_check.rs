@@ -10,7 +10,15 @@ use roster_shared::{CheckOptions, check_file};
 use rust_xlsxwriter::Workbook;
 
 const HEADERS: [&str; 9] = [
-    "First Name", "Last Name", "Username", "Email", "User ID", "Password", "Sub-level-1", "Special Needs", "Time Zone",
+    "First Name",
+    "Last Name",
+    "Username",
+    "Email",
+    "User ID",
+    "Password",
+    "Sub-level-1",
+    "Special Needs",
+    "Time Zone",
 ];
 
 fn users_xlsx(rows: u32) -> Vec<u8> {
@@ -23,13 +31,21 @@ fn users_xlsx(rows: u32) -> Vec<u8> {
     for i in 1..=rows {
         let r = i;
         sheet.write_string(r, 0, format!("First{i}")).unwrap();
-        sheet.write_string(r, 1, format!("Last{}", i % 977)).unwrap();
+        sheet
+            .write_string(r, 1, format!("Last{}", i % 977))
+            .unwrap();
         sheet.write_string(r, 2, format!("user{i}")).unwrap();
-        sheet.write_string(r, 3, format!("user{i}@example.com")).unwrap();
+        sheet
+            .write_string(r, 3, format!("user{i}@example.com"))
+            .unwrap();
         sheet.write_number(r, 4, f64::from(100_000 + i)).unwrap();
         sheet.write_string(r, 5, format!("pw-{i:08}")).unwrap();
-        sheet.write_string(r, 6, ["North", "South", "East", "West"][i as usize % 4]).unwrap();
-        sheet.write_string(r, 7, if i % 10 == 0 { "yes" } else { "no" }).unwrap();
+        sheet
+            .write_string(r, 6, ["North", "South", "East", "West"][i as usize % 4])
+            .unwrap();
+        sheet
+            .write_string(r, 7, if i % 10 == 0 { "yes" } else { "no" })
+            .unwrap();
         sheet.write_string(r, 8, "Europe/Amsterdam").unwrap();
     }
     workbook.save_to_buffer().unwrap()
@@ -37,11 +53,17 @@ fn users_xlsx(rows: u32) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let bytes = users_xlsx(100_000);
-    let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench-users-100k.xlsx");
+    let target = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/bench-users-100k.xlsx"
+    );
     std::fs::write(target, &bytes).ok();
     let options = CheckOptions::default();
     let report = check_file(&bytes, None, &options).unwrap();
-    assert_eq!((report.summary.rows, report.summary.with_errors), (100_000, 0));
+    assert_eq!(
+        (report.summary.rows, report.summary.with_errors),
+        (100_000, 0)
+    );
 
     let mut group = c.benchmark_group("xlsx 100k rows x 9 columns");
     group.sample_size(10);

@@ -61,6 +61,17 @@ impl CellValue {
         self.convert(Some(field))
     }
 
+    /// [`CellValue::to_field_text`] without copying text cells.
+    pub fn into_field_text(self, field: Field) -> Converted {
+        match self {
+            CellValue::Text(text) => Converted {
+                text,
+                problem: None,
+            },
+            other => other.convert(Some(field)),
+        }
+    }
+
     fn convert(&self, field: Option<Field>) -> Converted {
         let ok = |text: String| Converted {
             text,

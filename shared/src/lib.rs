@@ -57,7 +57,7 @@ pub fn check_file(
     file_name: Option<&str>,
     options: &CheckOptions,
 ) -> Result<Report, ReadError> {
-    let table = read_table(bytes, file_name, &options.read)?;
+    let mut table = read_table(bytes, file_name, &options.read)?;
     let mut mapping = Mapping::suggest(&table.headers);
     for (field, header) in &options.mapping {
         mapping.override_with(*field, header, &table.headers)?;
@@ -66,5 +66,7 @@ pub fn check_file(
     if !missing.is_empty() {
         return Err(ReadError::MissingColumns(missing));
     }
-    Ok(Report::build(&table, &mapping, &options.rules))
+    let rows = rows::into_mapped_rows(std::mem::take(&mut table.rows), &mapping);
+    let checked = check_rows(rows, &options.rules);
+    Ok(Report::from_checked(&table, &mapping, checked))
 }

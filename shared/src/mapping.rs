@@ -65,11 +65,11 @@ impl Mapping {
         let mut mapping = Mapping::default();
         let mut taken = vec![false; headers.len()];
         for (col, header) in normalised.iter().enumerate() {
-            if let Some(field) = exact_field(header) {
-                if mapping.get(field).is_none() {
-                    mapping.columns[field.index()] = Some(col);
-                    taken[col] = true;
-                }
+            if let Some(field) = exact_field(header)
+                && mapping.get(field).is_none()
+            {
+                mapping.columns[field.index()] = Some(col);
+                taken[col] = true;
             }
         }
         for (col, header) in normalised.iter().enumerate() {
@@ -81,11 +81,11 @@ impl Mapping {
                     .iter()
                     .any(|s| s.len() >= 4 && within_one_edit(header, &normalise_header(s)))
             });
-            if let (Some(field), None) = (near.next(), near.next()) {
-                if mapping.get(field).is_none() {
-                    mapping.columns[field.index()] = Some(col);
-                    taken[col] = true;
-                }
+            if let (Some(field), None) = (near.next(), near.next())
+                && mapping.get(field).is_none()
+            {
+                mapping.columns[field.index()] = Some(col);
+                taken[col] = true;
             }
         }
         mapping

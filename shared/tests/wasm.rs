@@ -9,7 +9,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 fn messages(bytes: &[u8], name: &str) -> Vec<(u32, String)> {
     let report = check_file(bytes, Some(name), &CheckOptions::default()).unwrap();
-    report.errors.into_iter().map(|e| (e.row, e.message)).collect()
+    report
+        .errors
+        .into_iter()
+        .map(|e| (e.row, e.message))
+        .collect()
 }
 
 #[wasm_bindgen_test]
@@ -19,10 +23,19 @@ fn every_format_gives_the_same_errors_in_the_browser() {
     assert_eq!(xlsx[2], (3, "Username: spaces not allowed".to_string()));
     assert_eq!(
         xlsx[1],
-        (2, "User ID: This value is used more than once in the file (rows 2, 5)".to_string())
+        (
+            2,
+            "User ID: This value is used more than once in the file (rows 2, 5)".to_string()
+        )
     );
-    assert_eq!(messages(include_bytes!("fixtures/users.xls"), "users.xls"), xlsx);
-    assert_eq!(messages(include_bytes!("fixtures/users.ods"), "users.ods"), xlsx);
+    assert_eq!(
+        messages(include_bytes!("fixtures/users.xls"), "users.xls"),
+        xlsx
+    );
+    assert_eq!(
+        messages(include_bytes!("fixtures/users.ods"), "users.ods"),
+        xlsx
+    );
     assert_eq!(
         messages(include_bytes!("fixtures/users-cp1252-tab.csv"), "users.csv"),
         xlsx
@@ -33,7 +46,10 @@ fn every_format_gives_the_same_errors_in_the_browser() {
 fn hostile_files_end_in_one_error_in_the_browser() {
     let options = CheckOptions::default();
     let err = check_file(include_bytes!("fixtures/bomb-1gib.xlsx"), None, &options).unwrap_err();
-    assert!(matches!(err, ReadError::SuspiciousCompression { .. }), "{err}");
+    assert!(
+        matches!(err, ReadError::SuspiciousCompression { .. }),
+        "{err}"
+    );
     let err = check_file(include_bytes!("fixtures/far-cell.xls"), None, &options).unwrap_err();
     assert!(matches!(err, ReadError::SheetAreaTooLarge { .. }), "{err}");
     let err = check_file(include_bytes!("fixtures/encrypted.xlsx"), None, &options).unwrap_err();

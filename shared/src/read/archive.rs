@@ -1,6 +1,7 @@
-//! Zip containers (xlsx, ods) are checked before calamine opens them: the
-//! zip crate does not cap what an entry inflates to, so every part is
-//! inflated once here into a counter, and the read stops at the first limit.
+//! Zip containers: which workbook they hold, and (for .ods, which calamine
+//! opens) a check before calamine runs: the zip crate does not cap what an
+//! entry inflates to, so every part is inflated once here into a counter,
+//! and the read stops at the first limit.
 
 use std::io::{self, Cursor, Read};
 
@@ -16,24 +17,30 @@ pub(super) enum ZipKind {
     Ods,
 }
 
-pub(super) fn check(bytes: &[u8], limits: &Limits) -> Result<ZipKind, ReadError> {
+pub(super) fn kind(bytes: &[u8]) -> Result<ZipKind, ReadError> {
+    let zip = ZipArchive::new(Cursor::new(bytes)).map_err(damaged("zip"))?;
+    Ok(
+        if zip.index_for_name("xl/workbook.xml").is_some()
+            || zip.index_for_name("xl/workbook.bin").is_some()
+        {
+            ZipKind::Xlsx
+        } else if zip.index_for_name("content.xml").is_some() {
+            ZipKind::Ods
+        } else {
+            return Err(ReadError::NotASpreadsheet {
+                detail: "the zip archive holds no workbook".into(),
+            });
+        },
+    )
+}
+
+pub(super) fn check(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
     let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(damaged("zip"))?;
     if zip.len() > limits.max_parts {
         return Err(ReadError::TooManyParts {
             limit: limits.max_parts,
         });
     }
-    let kind = if zip.index_for_name("xl/workbook.xml").is_some()
-        || zip.index_for_name("xl/workbook.bin").is_some()
-    {
-        ZipKind::Xlsx
-    } else if zip.index_for_name("content.xml").is_some() {
-        ZipKind::Ods
-    } else {
-        return Err(ReadError::NotASpreadsheet {
-            detail: "the zip archive holds no workbook".into(),
-        });
-    };
     let mut total: u64 = 0;
     let mut sink = vec![0u8; 64 * 1024];
     for i in 0..zip.len() {
@@ -60,7 +67,7 @@ pub(super) fn check(bytes: &[u8], limits: &Limits) -> Result<ZipKind, ReadError>
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     return Err(ReadError::Damaged {
-                        format: kind_name(&kind),
+                        format: ".ods",
                         detail: format!("part {name}: {e}"),
                     });
                 }
@@ -82,14 +89,7 @@ pub(super) fn check(bytes: &[u8], limits: &Limits) -> Result<ZipKind, ReadError>
             }
         }
     }
-    Ok(kind)
-}
-
-fn kind_name(kind: &ZipKind) -> &'static str {
-    match kind {
-        ZipKind::Xlsx => ".xlsx",
-        ZipKind::Ods => ".ods",
-    }
+    Ok(())
 }
 
 fn damaged(format: &'static str) -> impl Fn(ZipError) -> ReadError {

@@ -82,13 +82,14 @@ pub fn read_sheet(
         return Err(ReadError::EmptyFile);
     }
     match sniff(bytes, file_name)? {
-        Sniffed::Zip => {
-            let kind = archive::check(bytes, limits)?;
-            match kind {
-                archive::ZipKind::Xlsx => xlsx::read(bytes, options),
-                archive::ZipKind::Ods => ods::read(bytes, options),
+        Sniffed::Zip => match archive::kind(bytes)? {
+            archive::ZipKind::Xlsx => xlsx::read(bytes, options),
+            archive::ZipKind::Ods => {
+                // calamine inflates ods parts itself, without a cap.
+                archive::check(bytes, limits)?;
+                ods::read(bytes, options)
             }
-        }
+        },
         Sniffed::Cfb => xls::read(bytes, options),
         Sniffed::Text => csv::read(bytes, options),
     }
@@ -149,6 +150,8 @@ pub(crate) struct RowCollector<'a> {
     rows: Vec<SheetRow>,
     current: Option<SheetRow>,
     out_of_order: bool,
+    /// The last row's width: the next row is likely as wide.
+    width: usize,
 }
 
 impl<'a> RowCollector<'a> {
@@ -158,6 +161,7 @@ impl<'a> RowCollector<'a> {
             rows: Vec::new(),
             current: None,
             out_of_order: false,
+            width: 0,
         }
     }
 
@@ -215,6 +219,7 @@ impl<'a> RowCollector<'a> {
             if done.number >= number {
                 self.out_of_order = true;
             }
+            self.width = done.cells.len();
             self.rows.push(done);
             // The header plus the data rows: one more is past the limit.
             if self.rows.len() > self.limits.max_data_rows + 1 {
@@ -226,7 +231,7 @@ impl<'a> RowCollector<'a> {
         self.current = Some(SheetRow {
             number,
             span,
-            cells: Vec::new(),
+            cells: Vec::with_capacity(self.width),
         });
         Ok(())
     }

@@ -80,14 +80,30 @@ fn a_password_protected_workbook_is_named_as_such() {
     );
 }
 
+/// The parts of a fixture, to build altered copies of a real workbook.
+fn fixture_entries(name: &str) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(Cursor::new(fixture(name))).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut entry = zip.by_index(i).unwrap();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            (entry.name().unwrap().to_string(), data)
+        })
+        .collect()
+}
+
 #[test]
 fn a_part_that_inflates_too_far_is_a_bomb() {
     // 64 MiB of one letter packs into about 64 KiB: 1000 times.
-    let text = vec![b'a'; 64 << 20];
-    let bytes = zip_of(&[
-        ("xl/workbook.xml", b"<workbook/>"),
-        ("xl/sharedStrings.xml", &text),
-    ]);
+    let mut entries = fixture_entries("users.xlsx");
+    entries.push(("xl/sharedStrings.xml".into(), vec![b'a'; 64 << 20]));
+    let entries: Vec<(&str, &[u8])> = entries
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let bytes = zip_of(&entries);
     assert!(bytes.len() < 1 << 20);
     assert_eq!(
         read_error(&bytes, "bomb.xlsx").to_string(),

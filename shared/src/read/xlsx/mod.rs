@@ -1,0 +1,90 @@
+//! .xlsx, read by Roster itself rather than calamine: calamine lays a sheet
+//! out as a dense grid (issue 693: cells at A1 and XFD1048576 ask for
+//! 550 GB), inflates parts without a cap, and parses every string into its
+//! own allocation. Here each part is inflated within the limits, strings
+//! share one buffer, and cells stream into the [`RowCollector`].
+
+mod package;
+mod shared_strings;
+mod sheet;
+mod styles;
+mod workbook;
+mod xml;
+
+use super::{Format, ReadOptions, RowCollector, Sheet};
+use crate::error::ReadError;
+use package::Package;
+use shared_strings::SharedStrings;
+
+pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadError> {
+    let limits = &options.limits;
+    let mut package = Package::open(bytes, limits)?;
+    if package.has("xl/workbook.bin") {
+        return Err(ReadError::NotASpreadsheet {
+            detail: "binary workbooks (.xlsb) are not supported; save as .xlsx".into(),
+        });
+    }
+    let workbook_xml = package
+        .read("xl/workbook.xml")?
+        .ok_or_else(|| missing("xl/workbook.xml"))?;
+    let rels = package
+        .read("xl/_rels/workbook.xml.rels")?
+        .ok_or_else(|| missing("xl/_rels/workbook.xml.rels"))?;
+    let workbook = workbook::parse(&workbook_xml, &rels)?;
+    let entry = choose(&workbook.sheets, options.sheet.as_deref())?;
+
+    let strings = match package.read("xl/sharedStrings.xml")? {
+        Some(xml) => SharedStrings::parse(&xml),
+        None => SharedStrings::parse(b""),
+    };
+    let date_styles = match package.read("xl/styles.xml")? {
+        Some(xml) => styles::date_styles(&xml),
+        None => Vec::new(),
+    };
+    let sheet_xml = package
+        .read(&entry.part)?
+        .ok_or_else(|| missing(&entry.part))?;
+    let context = sheet::Context {
+        strings: &strings,
+        date_styles: &date_styles,
+        is_1904: workbook.is_1904,
+    };
+    let mut rows = RowCollector::new(limits);
+    sheet::read_cells(&sheet_xml, &context, &mut rows)?;
+    Ok(Sheet {
+        format: Format::Xlsx,
+        name: entry.name.clone(),
+        rows: rows.finish()?,
+    })
+}
+
+fn choose<'w>(
+    sheets: &'w [workbook::SheetEntry],
+    wanted: Option<&str>,
+) -> Result<&'w workbook::SheetEntry, ReadError> {
+    match wanted {
+        Some(name) => sheets
+            .iter()
+            .find(|s| s.name == name)
+            .or_else(|| sheets.iter().find(|s| s.name.eq_ignore_ascii_case(name)))
+            .ok_or_else(|| ReadError::SheetNotFound {
+                name: name.to_string(),
+                available: sheets
+                    .iter()
+                    .map(|s| format!("\"{}\"", s.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        None => sheets
+            .iter()
+            .find(|s| s.is_worksheet && s.visible)
+            .ok_or(ReadError::NoVisibleSheet),
+    }
+}
+
+fn missing(part: &str) -> ReadError {
+    ReadError::Damaged {
+        format: ".xlsx",
+        detail: format!("the part {part} is missing"),
+    }
+}

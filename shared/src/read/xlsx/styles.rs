@@ -1,0 +1,105 @@
+//! Which cell styles are dates: a number in a date-formatted cell is a date
+//! (Excel stores dates as numbers), which matters for section 3's
+//! `wrong_type`.
+
+use quick_xml::events::Event;
+
+/// `is_date[style index]`, from styles.xml's `cellXfs`.
+pub(super) fn date_styles(styles: &[u8]) -> Vec<bool> {
+    let mut custom: Vec<(u32, bool)> = Vec::new();
+    let mut is_date = Vec::new();
+    let mut in_cell_xfs = false;
+    let mut reader = quick_xml::Reader::from_reader(styles);
+    let mut buf = Vec::new();
+    let attr = |e: &quick_xml::events::BytesStart<'_>, k: &str| {
+        e.try_get_attribute(k)
+            .ok()
+            .flatten()
+            .map(|a| super::xml::decoded(a.value.as_bytes()))
+    };
+    // A damaged styles part only costs date detection, not the read.
+    while let Ok(event) = reader.read_event_into(&mut buf) {
+        match event {
+            Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
+                "numFmt" => {
+                    if let (Some(id), Some(code)) = (attr(&e, "numFmtId"), attr(&e, "formatCode"))
+                        && let Ok(id) = id.parse()
+                    {
+                        custom.push((id, is_date_format(&code)));
+                    }
+                }
+                "cellXfs" => in_cell_xfs = true,
+                "xf" if in_cell_xfs => {
+                    let id: u32 = attr(&e, "numFmtId")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    let date = custom
+                        .iter()
+                        .find(|(c, _)| *c == id)
+                        .map_or_else(|| is_builtin_date(id), |(_, d)| *d);
+                    is_date.push(date);
+                }
+                _ => {}
+            },
+            Event::End(e) if e.local_name().as_ref() == "cellXfs" => in_cell_xfs = false,
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    is_date
+}
+
+/// Built-in number formats that show a date or time (ECMA-376 18.8.30).
+fn is_builtin_date(id: u32) -> bool {
+    matches!(id, 14..=22 | 27..=36 | 45..=47 | 50..=58)
+}
+
+/// A custom format is a date if its first section uses a date or time
+/// letter outside quotes, brackets and escapes (`yyyy-mm-dd`, `h:mm`), or
+/// is an elapsed time (`[h]:mm`).
+pub(super) fn is_date_format(code: &str) -> bool {
+    let section = code.split(';').next().unwrap_or("");
+    let mut chars = section.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            '\\' | '_' | '*' => {
+                chars.next();
+            }
+            '[' => {
+                let inner: String = chars.by_ref().take_while(|&c| c != ']').collect();
+                let lower = inner.to_ascii_lowercase();
+                if !lower.is_empty() && lower.chars().all(|c| matches!(c, 'h' | 'm' | 's')) {
+                    return true;
+                }
+            }
+            'd' | 'D' | 'm' | 'M' | 'y' | 'Y' | 'h' | 'H' | 's' | 'S' => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_formats() {
+        for code in [
+            "yyyy-mm-dd",
+            "d/m/yy h:mm",
+            "[h]:mm:ss",
+            "[$-409]mmm d",
+            "dd\\.mm",
+        ] {
+            assert!(is_date_format(code), "{code}");
+        }
+        for code in ["0.00", "#,##0", "\"days\" 0", "[Red]0.0", "General", "@"] {
+            assert!(!is_date_format(code), "{code}");
+        }
+    }
+}

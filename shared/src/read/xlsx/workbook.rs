@@ -1,0 +1,107 @@
+//! workbook.xml and its relationships: the sheets, their order, state and
+//! part names, and the date system.
+
+use quick_xml::events::Event;
+
+use crate::error::ReadError;
+
+pub(super) struct SheetEntry {
+    pub name: String,
+    pub visible: bool,
+    pub is_worksheet: bool,
+    /// Part name inside the package, e.g. `xl/worksheets/sheet1.xml`.
+    pub part: String,
+}
+
+pub(super) struct Workbook {
+    pub sheets: Vec<SheetEntry>,
+    pub is_1904: bool,
+}
+
+/// Relationship id → (type, target part).
+fn relationships(rels: &[u8]) -> Result<Vec<(String, String, String)>, ReadError> {
+    let mut out = Vec::new();
+    let mut reader = quick_xml::Reader::from_reader(rels);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf).map_err(bad)? {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "Relationship" => {
+                let get = |k: &str| {
+                    e.try_get_attribute(k)
+                        .ok()
+                        .flatten()
+                        .map(|a| a.value.to_string())
+                        .unwrap_or_default()
+                };
+                out.push((get("Id"), get("Type"), get("Target")));
+            }
+            Event::Eof => return Ok(out),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+pub(super) fn parse(workbook: &[u8], rels: &[u8]) -> Result<Workbook, ReadError> {
+    let rels = relationships(rels)?;
+    let mut sheets = Vec::new();
+    let mut is_1904 = false;
+    let mut reader = quick_xml::Reader::from_reader(workbook);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf).map_err(bad)? {
+            Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
+                "workbookPr" => {
+                    is_1904 = e
+                        .try_get_attribute("date1904")
+                        .ok()
+                        .flatten()
+                        .is_some_and(|a| matches!(a.value.as_ref(), "1" | "true"));
+                }
+                "sheet" => {
+                    let mut name = String::new();
+                    let mut state = String::new();
+                    let mut id = String::new();
+                    for attr in e.attributes().flatten() {
+                        let key = attr.key.local_name();
+                        let value = super::xml::decoded(attr.value.as_bytes());
+                        match key.as_ref() {
+                            "name" => name = value,
+                            "state" => state = value,
+                            "id" => id = value,
+                            _ => {}
+                        }
+                    }
+                    let Some((_, kind, target)) = rels.iter().find(|(rid, ..)| *rid == id) else {
+                        continue;
+                    };
+                    sheets.push(SheetEntry {
+                        name,
+                        visible: state.is_empty() || state == "visible",
+                        is_worksheet: kind.ends_with("/worksheet"),
+                        part: part_name(target),
+                    });
+                }
+                _ => {}
+            },
+            Event::Eof => return Ok(Workbook { sheets, is_1904 }),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+/// Targets are relative to `xl/`, or absolute from the package root.
+fn part_name(target: &str) -> String {
+    match target.strip_prefix('/') {
+        Some(absolute) => absolute.to_string(),
+        None => format!("xl/{target}"),
+    }
+}
+
+fn bad(e: impl std::fmt::Display) -> ReadError {
+    ReadError::Damaged {
+        format: ".xlsx",
+        detail: e.to_string(),
+    }
+}

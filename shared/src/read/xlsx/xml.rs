@@ -1,0 +1,247 @@
+//! A small, fast scanner for the two big parts of an .xlsx (the shared
+//! strings and the sheet): tags, attributes and text, found with memchr.
+//! It accepts what Excel and other writers produce and never panics on
+//! anything else; a general XML parser is used for the small parts.
+
+use memchr::memchr;
+
+/// One tag: `<name attrs>`, `</name>` or `<name attrs/>`.
+pub(super) struct Tag<'a> {
+    /// The local name, without a namespace prefix (`x:row` → `row`).
+    pub name: &'a [u8],
+    pub closing: bool,
+    pub self_closing: bool,
+    attrs: &'a [u8],
+}
+
+impl<'a> Tag<'a> {
+    /// The raw (still escaped) value of an attribute, by local name.
+    pub fn attr(&self, wanted: &[u8]) -> Option<&'a [u8]> {
+        self.attrs()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, v)| v)
+    }
+
+    /// Every attribute as (local name, raw value), in order.
+    pub fn attrs(&self) -> Attrs<'a> {
+        Attrs { rest: self.attrs }
+    }
+}
+
+pub(super) struct Attrs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let a = self.rest;
+        let eq = position(b'=', a)?;
+        let name = local(a[..eq].trim_ascii());
+        let after = a[eq + 1..].trim_ascii_start();
+        let quote = *after.first()?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let len = position(quote, &after[1..])?;
+        self.rest = &after[1 + len + 1..];
+        Some((name, &after[1..1 + len]))
+    }
+}
+
+fn local(name: &[u8]) -> &[u8] {
+    match position(b':', name) {
+        Some(i) => &name[i + 1..],
+        None => name,
+    }
+}
+
+/// A byte in a short slice (a tag, a name): a plain loop beats memchr's
+/// setup there.
+fn position(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+pub(super) struct Scanner<'a> {
+    xml: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(xml: &'a [u8]) -> Self {
+        Scanner { xml, pos: 0 }
+    }
+
+    /// The next tag, skipping text, comments, processing instructions and
+    /// declarations. `None` at the end (or at a tag that never closes).
+    pub fn next_tag(&mut self) -> Option<Tag<'a>> {
+        loop {
+            let here = self.xml.get(self.pos..)?;
+            // Tags mostly follow each other directly: no search needed.
+            let start = self.pos
+                + if here.first() == Some(&b'<') {
+                    0
+                } else {
+                    memchr(b'<', here)?
+                };
+            let rest = &self.xml[start + 1..];
+            if rest.starts_with(b"!--") {
+                let end = find(rest, b"-->")?;
+                self.pos = start + 1 + end + 3;
+                continue;
+            }
+            if rest.starts_with(b"![CDATA[") {
+                let end = find(rest, b"]]>")?;
+                self.pos = start + 1 + end + 3;
+                continue;
+            }
+            // Writers escape `>` in attribute values, so a tag ends at the
+            // first `>`; a file that does not is read wrongly, not unsafely.
+            let end = match rest.get(..64).and_then(|head| position(b'>', head)) {
+                Some(end) => end,
+                None => memchr(b'>', rest)?,
+            };
+            self.pos = start + 1 + end + 1;
+            let inner = &rest[..end];
+            if inner.first().is_some_and(|&b| b == b'?' || b == b'!') {
+                continue;
+            }
+            let (closing, inner) = match inner.strip_prefix(b"/") {
+                Some(i) => (true, i),
+                None => (false, inner),
+            };
+            let (self_closing, inner) = match inner.strip_suffix(b"/") {
+                Some(i) => (true, i),
+                None => (false, inner),
+            };
+            let name_end = inner
+                .iter()
+                .position(|&b| b == b' ' || b == b'\t' || b == b'\n' || b == b'\r')
+                .unwrap_or(inner.len());
+            return Some(Tag {
+                name: local(&inner[..name_end]),
+                closing,
+                self_closing,
+                attrs: &inner[name_end..],
+            });
+        }
+    }
+
+    /// The raw text from here to the next tag (the tag is not consumed).
+    pub fn text(&mut self) -> &'a [u8] {
+        let rest = self.xml.get(self.pos..).unwrap_or(&[]);
+        let len = memchr(b'<', rest).unwrap_or(rest.len());
+        self.pos += len;
+        &rest[..len]
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
+}
+
+/// Appends XML text to `out`, resolving entities and character references,
+/// and (with `ooxml_escapes`) the `_xHHHH_` escapes Excel writes for
+/// characters XML cannot hold.
+pub(super) fn push_text(raw: &[u8], ooxml_escapes: bool, out: &mut String) {
+    if memchr(b'&', raw).is_none() && !(ooxml_escapes && memchr(b'_', raw).is_some()) {
+        out.push_str(&String::from_utf8_lossy(raw));
+        return;
+    }
+    let text = String::from_utf8_lossy(raw);
+    let mut rest: &str = &text;
+    while let Some(i) = rest.find(['&', '_']) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with('&') {
+            if let Some(end) = rest.find(';').filter(|&e| e <= 12)
+                && let Some(c) = entity(&rest[1..end])
+            {
+                out.push(c);
+                rest = &rest[end + 1..];
+                continue;
+            }
+            out.push('&');
+            rest = &rest[1..];
+        } else {
+            // `_x000D_`: seven characters, four hex digits.
+            let escaped = ooxml_escapes
+                .then(|| rest.get(..7))
+                .flatten()
+                .filter(|s| s.starts_with("_x") && s.ends_with('_'))
+                .and_then(|s| u32::from_str_radix(&s[2..6], 16).ok())
+                .and_then(char::from_u32);
+            match escaped {
+                Some(c) => {
+                    out.push(c);
+                    rest = &rest[7..];
+                }
+                None => {
+                    out.push('_');
+                    rest = &rest[1..];
+                }
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+fn entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => {
+            let code =
+                if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                    u32::from_str_radix(hex, 16).ok()
+                } else {
+                    name.strip_prefix('#')?.parse().ok()
+                };
+            code.and_then(char::from_u32)
+        }
+    }
+}
+
+/// Attribute or text bytes as a string, entities resolved.
+pub(super) fn decoded(raw: &[u8]) -> String {
+    let mut s = String::new();
+    push_text(raw, false, &mut s);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_attributes_and_text() {
+        let mut s = Scanner::new(br#"<?xml version="1.0"?><!-- c --><x:row r="2" spans='1:3'><c r="A2" t="s"><v>12</v></c><c r="B2"/></x:row>"#);
+        let row = s.next_tag().unwrap();
+        assert_eq!(
+            (row.name, row.attr(b"r"), row.attr(b"spans")),
+            (&b"row"[..], Some(&b"2"[..]), Some(&b"1:3"[..]))
+        );
+        let c = s.next_tag().unwrap();
+        assert_eq!((c.attr(b"t"), c.attr(b"s")), (Some(&b"s"[..]), None));
+        assert_eq!(s.next_tag().unwrap().name, b"v");
+        assert_eq!(s.text(), b"12");
+        assert!(s.next_tag().unwrap().closing);
+        s.next_tag();
+        assert!(s.next_tag().unwrap().self_closing);
+    }
+
+    #[test]
+    fn entities_and_excel_escapes() {
+        let mut out = String::new();
+        push_text(
+            b"a &amp; b &#233;&#x41; _x000D_ _x_ &bogus;",
+            true,
+            &mut out,
+        );
+        assert_eq!(out, "a & b éA \r _x_ &bogus;");
+    }
+}
