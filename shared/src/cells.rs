@@ -12,15 +12,17 @@ pub const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0; // 2^53
 #[derive(Debug, Clone, PartialEq)]
 pub enum CellValue {
     Empty,
-    Text(String),
+    /// Boxed rather than `String`: a sheet holds millions of cells, and the
+    /// unused capacity word would cost 8 bytes each.
+    Text(Box<str>),
     Number(f64),
     Int(i64),
     Bool(bool),
     /// A date or time, already formatted as ISO 8601 (`2024-05-01`,
     /// `2024-05-01 13:30:00`).
-    Date(String),
+    Date(Box<str>),
     /// An error cell, as Excel shows it (`#N/A`).
-    Error(String),
+    Error(Box<str>),
 }
 
 /// Why a cell's value cannot be used as it is (the last rules of section 4).
@@ -65,7 +67,7 @@ impl CellValue {
     pub fn into_field_text(self, field: Field) -> Converted {
         match self {
             CellValue::Text(text) => Converted {
-                text,
+                text: text.into_string(),
                 problem: None,
             },
             other => other.convert(Some(field)),
@@ -79,7 +81,7 @@ impl CellValue {
         };
         match self {
             CellValue::Empty => ok(String::new()),
-            CellValue::Text(s) => ok(s.clone()),
+            CellValue::Text(s) => ok(s.to_string()),
             CellValue::Number(n) => number_text(*n),
             CellValue::Int(i) => {
                 let problem =
@@ -96,13 +98,13 @@ impl CellValue {
                 (_, false) => "FALSE".into(),
             }),
             CellValue::Date(s) => Converted {
-                text: s.clone(),
+                text: s.to_string(),
                 problem: field
                     .is_some_and(Field::is_identifier)
                     .then_some(CellProblem::WrongType),
             },
             CellValue::Error(s) => Converted {
-                text: s.clone(),
+                text: s.to_string(),
                 problem: Some(CellProblem::CellError),
             },
         }
@@ -194,7 +196,7 @@ mod tests {
 
     #[test]
     fn dates_are_wrong_only_in_identifier_columns() {
-        let d = CellValue::Date(date_text(2024, 1, 12, 0, 0, 0));
+        let d = CellValue::Date(date_text(2024, 1, 12, 0, 0, 0).into());
         assert_eq!(
             d.to_field_text(Field::UserId).problem,
             Some(CellProblem::WrongType)

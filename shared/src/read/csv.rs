@@ -54,7 +54,7 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
                 if f.is_empty() {
                     CellValue::Empty
                 } else {
-                    CellValue::Text(f.to_string())
+                    CellValue::Text(f.into())
                 }
             })
             .collect();

@@ -302,22 +302,22 @@ pub(crate) fn from_calamine(value: calamine::DataRef<'_>) -> CellValue {
     use calamine::DataRef;
     match value {
         DataRef::Empty => CellValue::Empty,
-        DataRef::String(s) => CellValue::Text(s),
-        DataRef::SharedString(s) => CellValue::Text(s.to_owned()),
+        DataRef::String(s) => CellValue::Text(s.into()),
+        DataRef::SharedString(s) => CellValue::Text(s.into()),
         DataRef::Float(f) => CellValue::Number(f),
         DataRef::Int(i) => CellValue::Int(i),
         DataRef::Bool(b) => CellValue::Bool(b),
         DataRef::DateTime(dt) => {
             if dt.is_duration() {
-                CellValue::Text(crate::cells::number_text(dt.as_f64()).text)
+                CellValue::Text(crate::cells::number_text(dt.as_f64()).text.into())
             } else {
                 let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
-                CellValue::Date(crate::cells::date_text(y, mo, d, h, mi, s))
+                CellValue::Date(crate::cells::date_text(y, mo, d, h, mi, s).into())
             }
         }
-        DataRef::DateTimeIso(s) => CellValue::Date(s.replace('T', " ")),
-        DataRef::DurationIso(s) => CellValue::Text(s),
-        DataRef::Error(e) => CellValue::Error(e.to_string()),
+        DataRef::DateTimeIso(s) => CellValue::Date(s.replace('T', " ").into()),
+        DataRef::DurationIso(s) => CellValue::Text(s.into()),
+        DataRef::Error(e) => CellValue::Error(e.to_string().into()),
     }
 }
 

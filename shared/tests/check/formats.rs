@@ -152,3 +152,19 @@ fn a_sheet_can_be_chosen_by_name() {
         "case-insensitive"
     );
 }
+
+#[test]
+fn a_sheet_larger_than_one_chunk_is_read_whole() {
+    // ~20,000 rows make a sheet part of several MiB: it is scanned in
+    // chunks, and no row or cell may be lost at a chunk's edge.
+    let rows: Vec<Vec<String>> = (0..20_000).map(crate::valid_row).collect();
+    let bytes = crate::xlsx_of(&crate::REQUIRED_HEADERS, &rows);
+    let report = check(&bytes, "big.xlsx");
+    assert_eq!(report.summary.rows, 20_000);
+    assert_eq!(report.errors, vec![]);
+    for (i, row) in report.rows.iter().enumerate() {
+        assert_eq!(row.row, i as u32 + 2);
+        assert_eq!(row.get(Field::Username), format!("ann{i}"));
+        assert_eq!(row.get(Field::UserId), format!("{}", 1000 + i));
+    }
+}

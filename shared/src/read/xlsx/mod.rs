@@ -41,16 +41,17 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
         Some(xml) => styles::date_styles(&xml),
         None => Vec::new(),
     };
-    let sheet_xml = package
-        .read(&entry.part)?
-        .ok_or_else(|| missing(&entry.part))?;
     let context = sheet::Context {
         strings: &strings,
         date_styles: &date_styles,
         is_1904: workbook.is_1904,
     };
     let mut rows = RowCollector::new(limits);
-    sheet::read_cells(&sheet_xml, &context, &mut rows)?;
+    package
+        .stream(&entry.part, |part| {
+            sheet::read_sheet(part, &context, &mut rows)
+        })?
+        .ok_or_else(|| missing(&entry.part))?;
     Ok(Sheet {
         format: Format::Xlsx,
         name: entry.name.clone(),

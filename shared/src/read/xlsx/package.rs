@@ -36,36 +36,44 @@ impl<'a> Package<'a> {
 
     /// A part's bytes; `None` if the package has no such part.
     pub fn read(&mut self, name: &str) -> Result<Option<Vec<u8>>, ReadError> {
+        self.stream(name, |part| {
+            let mut data = Vec::with_capacity(part.size_hint());
+            part.read_to_end(&mut data).map_err(|e| part.error(e))?;
+            Ok(data)
+        })
+    }
+
+    /// Hands a part to `consume` as a reader that stops at the limits; for
+    /// parts too big to hold whole (the sheet).
+    pub fn stream<T>(
+        &mut self,
+        name: &str,
+        consume: impl FnOnce(&mut PartReader<'_>) -> Result<T, ReadError>,
+    ) -> Result<Option<T>, ReadError> {
         let Some(index) = self.zip.index_for_name(name) else {
             return Ok(None);
         };
-        let mut entry = match self.zip.by_index(index) {
-            Ok(entry) => entry,
-            Err(ZipError::UnsupportedArchive(ZipError::PASSWORD_REQUIRED)) => {
-                return Err(ReadError::Encrypted);
-            }
-            Err(e) => return Err(damaged(e)),
-        };
+        let mut entry = self.zip.by_index(index).map_err(damaged)?;
         let packed = entry.compressed_size().max(1);
         let limits = self.limits;
-        // Past this, the part has passed a limit; which one is told below.
-        let cap = (limits.max_inflated_bytes - self.inflated.min(limits.max_inflated_bytes)).min(
-            limits
-                .ratio_applies_after
-                .max(packed.saturating_mul(limits.max_compression_ratio)),
-        );
-        let declared = entry.size().min(cap).min(64 << 20) as usize;
-        let mut data = Vec::with_capacity(declared);
-        (&mut entry)
-            .take(cap + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| ReadError::Damaged {
-                format: ".xlsx",
-                detail: format!("part {name}: {e}"),
-            })?;
-        let size = data.len() as u64;
-        if size > cap {
-            return Err(if self.inflated + size > limits.max_inflated_bytes {
+        let left_in_total =
+            limits.max_inflated_bytes - self.inflated.min(limits.max_inflated_bytes);
+        let ratio_cap = limits
+            .ratio_applies_after
+            .max(packed.saturating_mul(limits.max_compression_ratio));
+        let cap = left_in_total.min(ratio_cap);
+        let declared = entry.size();
+        let mut part = PartReader {
+            inner: &mut entry,
+            name,
+            left: cap,
+            declared,
+            passed: None,
+        };
+        let result = consume(&mut part);
+        let read = cap - part.left;
+        if part.passed.is_some() {
+            return Err(if ratio_cap >= left_in_total {
                 ReadError::InflatedTooLarge {
                     limit: limits.max_inflated_bytes,
                 }
@@ -76,8 +84,51 @@ impl<'a> Package<'a> {
                 }
             });
         }
-        self.inflated += size;
-        Ok(Some(data))
+        self.inflated += read;
+        result.map(Some)
+    }
+}
+
+/// One part being inflated: reads fail once the part passes its cap.
+pub(super) struct PartReader<'p> {
+    inner: &'p mut dyn Read,
+    name: &'p str,
+    left: u64,
+    declared: u64,
+    passed: Option<()>,
+}
+
+impl PartReader<'_> {
+    /// The declared size, trusted only as far as 64 MiB and the cap.
+    pub fn size_hint(&self) -> usize {
+        self.declared.min(self.left).min(64 << 20) as usize
+    }
+
+    /// A read error of this part, as the file's error.
+    pub fn error(&self, e: std::io::Error) -> ReadError {
+        ReadError::Damaged {
+            format: ".xlsx",
+            detail: format!("part {}: {e}", self.name),
+        }
+    }
+}
+
+impl Read for PartReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? > 0 {
+                self.passed = Some(());
+                return Err(std::io::Error::other("the part passed its size limit"));
+            }
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 

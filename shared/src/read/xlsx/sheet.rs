@@ -3,6 +3,9 @@
 
 use calamine::{ExcelDateTime, ExcelDateTimeType};
 
+use std::io::Read;
+
+use super::package::PartReader;
 use super::shared_strings::SharedStrings;
 use super::xml::{Scanner, decoded, push_text};
 use crate::cells::{CellValue, date_text};
@@ -15,14 +18,80 @@ pub(super) struct Context<'a> {
     pub is_1904: bool,
 }
 
-pub(super) fn read_cells(
-    xml: &[u8],
+/// Inflated bytes handed to the scanner at a time: the sheet is never held
+/// whole, so its size does not add to the peak memory of a read.
+const CHUNK: usize = 256 * 1024;
+
+/// Streams the sheet part through the scanner, a run of whole rows at a time.
+pub(super) fn read_sheet(
+    part: &mut PartReader<'_>,
     cx: &Context<'_>,
     rows: &mut RowCollector<'_>,
 ) -> Result<(), ReadError> {
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * CHUNK);
+    let mut position = Position::default();
+    loop {
+        let filled = buf.len();
+        buf.resize(filled + CHUNK, 0);
+        let n = loop {
+            match part.read(&mut buf[filled..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(part.error(e)),
+            }
+        };
+        buf.truncate(filled + n);
+        let at_end = n == 0;
+        let cut = if at_end {
+            buf.len()
+        } else {
+            last_row_end(&buf)
+        };
+        if cut > 0 && read_cells(&buf[..cut], cx, rows, &mut position)? {
+            return Ok(());
+        }
+        if at_end {
+            return Ok(());
+        }
+        buf.drain(..cut);
+    }
+}
+
+/// Where the last complete `</row>` (any namespace prefix) in `buf` ends; 0
+/// if there is none yet.
+fn last_row_end(buf: &[u8]) -> usize {
+    let mut end = buf.len();
+    while let Some(i) = memchr::memmem::rfind(&buf[..end], b"row>") {
+        let before = &buf[..i];
+        let closes = before.ends_with(b"</")
+            || before
+                .iter()
+                .rposition(|&b| b == b'<')
+                .is_some_and(|lt| before[lt..].starts_with(b"</") && before.ends_with(b":"));
+        if closes {
+            return i + 4;
+        }
+        end = i;
+    }
+    0
+}
+
+/// Where the scan stands between chunks.
+#[derive(Default)]
+struct Position {
+    row: u32,
+    next_col: u32,
+}
+
+/// Reads the cells of `xml` (whole rows); true once the sheet data ends.
+fn read_cells(
+    xml: &[u8],
+    cx: &Context<'_>,
+    rows: &mut RowCollector<'_>,
+    at: &mut Position,
+) -> Result<bool, ReadError> {
     let mut scanner = Scanner::new(xml);
-    let mut row: u32 = 0;
-    let mut next_col: u32 = 0;
+    let (mut row, mut next_col) = (at.row, at.next_col);
     while let Some(tag) = scanner.next_tag() {
         match (tag.name, tag.closing) {
             (b"row", false) => {
@@ -51,11 +120,12 @@ pub(super) fn read_cells(
                 let value = cell_value(&mut scanner, kind, style, cx)?;
                 rows.cell(ref_row, col, value)?;
             }
-            (b"sheetData", true) => break,
+            (b"sheetData", true) => return Ok(true),
             _ => {}
         }
     }
-    Ok(())
+    (at.row, at.next_col) = (row, next_col);
+    Ok(false)
 }
 
 /// Reads a cell's content up to `</c>`: its cached `<v>` (formulas
@@ -99,8 +169,8 @@ fn cell_value(
         }
         b"str" => text(decoded(raw)),
         b"b" => CellValue::Bool(raw == b"1" || raw == b"true"),
-        b"e" => CellValue::Error(decoded(raw)),
-        b"d" => CellValue::Date(decoded(raw).replace('T', " ")),
+        b"e" => CellValue::Error(decoded(raw).into()),
+        b"d" => CellValue::Date(decoded(raw).replace('T', " ").into()),
         _ => {
             let s = std::str::from_utf8(raw).map_err(|_| bad("a number cell is not text"))?;
             let n: f64 = s
@@ -113,7 +183,7 @@ fn cell_value(
                 let (y, mo, d, h, mi, s, _) =
                     ExcelDateTime::new(n, ExcelDateTimeType::DateTime, cx.is_1904)
                         .to_ymd_hms_milli();
-                CellValue::Date(date_text(y, mo, d, h, mi, s))
+                CellValue::Date(date_text(y, mo, d, h, mi, s).into())
             } else {
                 CellValue::Number(n)
             }
@@ -125,7 +195,7 @@ fn text(s: String) -> CellValue {
     if s.is_empty() {
         CellValue::Empty
     } else {
-        CellValue::Text(s)
+        CellValue::Text(s.into())
     }
 }
 
@@ -163,6 +233,13 @@ fn bad(detail: &str) -> ReadError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_end_after_a_closing_row_tag() {
+        assert_eq!(last_row_end(b"<row r=\"1\"><c/></row><row>"), 21);
+        assert_eq!(last_row_end(b"<x:row><x:c/></x:row><x:row r=\"2\">"), 21);
+        assert_eq!(last_row_end(b"<row><c><v>arrow></v>"), 0);
+    }
 
     #[test]
     fn cell_references() {
