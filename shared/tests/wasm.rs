@@ -54,4 +54,8 @@ fn hostile_files_end_in_one_error_in_the_browser() {
     assert!(matches!(err, ReadError::SheetAreaTooLarge { .. }), "{err}");
     let err = check_file(include_bytes!("fixtures/encrypted.xlsx"), None, &options).unwrap_err();
     assert_eq!(err, ReadError::Encrypted);
+    // Found by cargo fuzz: calamine panics on it, which in wasm would abort.
+    let bytes = include_bytes!("fuzz-regressions/xls-sheet-offset-past-end.xls");
+    let err = check_file(bytes, None, &options).unwrap_err();
+    assert!(matches!(err, ReadError::Damaged { .. }), "{err}");
 }

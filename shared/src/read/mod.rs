@@ -338,6 +338,23 @@ pub(crate) fn from_calamine_owned(value: &calamine::Data) -> CellValue {
     from_calamine(as_ref)
 }
 
+/// Runs calamine on a file that passed the pre-scans. Fuzzing found inputs
+/// on which calamine panics (an unchecked slice); the pre-scans rule out
+/// those known, and natively any other panic still ends as a damaged-file
+/// error rather than a crash. (In wasm a panic aborts the worker, which the
+/// page reports as an unreadable file.)
+pub(crate) fn guard_calamine<T>(
+    format: &'static str,
+    read: impl FnOnce() -> Result<T, ReadError>,
+) -> Result<T, ReadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| {
+        Err(ReadError::Damaged {
+            format,
+            detail: "its structure is inconsistent".into(),
+        })
+    })
+}
+
 /// Feeds a calamine dense range (xls, ods) to the collector.
 pub(crate) fn collect_range(
     range: &calamine::Range<calamine::Data>,

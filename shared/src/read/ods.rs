@@ -14,9 +14,12 @@ use crate::limits::Limits;
 
 pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadError> {
     prescan(bytes, &options.limits)?;
-    let mut workbook: Ods<_> = Ods::new(Cursor::new(bytes)).map_err(damaged)?;
-    let name = choose_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
-    let range = workbook.worksheet_range(&name).map_err(damaged)?;
+    let (name, range) = super::guard_calamine(".ods", || {
+        let mut workbook: Ods<_> = Ods::new(Cursor::new(bytes)).map_err(damaged)?;
+        let name = choose_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
+        let range = workbook.worksheet_range(&name).map_err(damaged)?;
+        Ok((name, range))
+    })?;
     Ok(Sheet {
         format: Format::Ods,
         name,

@@ -13,9 +13,12 @@ use crate::limits::Limits;
 
 pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadError> {
     prescan(bytes, &options.limits)?;
-    let mut workbook: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(damaged)?;
-    let name = choose_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
-    let range = workbook.worksheet_range(&name).map_err(damaged)?;
+    let (name, range) = super::guard_calamine(".xls", || {
+        let mut workbook: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(damaged)?;
+        let name = choose_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
+        let range = workbook.worksheet_range(&name).map_err(damaged)?;
+        Ok((name, range))
+    })?;
     Ok(Sheet {
         format: Format::Xls,
         name,
@@ -41,6 +44,7 @@ fn bad(detail: String) -> ReadError {
 const CELL_RECORDS: [u16; 7] = [0x0203, 0x0204, 0x00FD, 0x027E, 0x0205, 0x0006, 0x00D6];
 const MULRK: u16 = 0x00BD;
 const BOF: u16 = 0x0809;
+const BOUNDSHEET: u16 = 0x0085;
 const FILEPASS: u16 = 0x002F;
 
 fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
@@ -71,6 +75,13 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
         at += 4 + len;
         match kind {
             FILEPASS => return Err(ReadError::Encrypted),
+            // calamine slices the stream at each sheet's offset unchecked.
+            BOUNDSHEET if data.len() >= 4 => {
+                let at = u32::from_le_bytes([data[0], data[1], data[2], data[3]]) as usize;
+                if at > stream.len() {
+                    return Err(bad("a sheet starts past the end of the workbook".into()));
+                }
+            }
             BOF => {
                 total = total.saturating_add(area.cells());
                 area = SheetArea::default();
