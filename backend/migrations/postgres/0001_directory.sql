@@ -49,9 +49,12 @@ CREATE TABLE user_memberships (
 CREATE INDEX user_memberships_node ON user_memberships (node_id);
 
 CREATE TABLE user_search_terms (
-    term    TEXT   COLLATE "C" NOT NULL,
-    user_pk BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    PRIMARY KEY (term, user_pk)
+    term     TEXT   COLLATE "C" NOT NULL,
+    user_pk  BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    sort_key TEXT   COLLATE "C" NOT NULL,
+    active   BIGINT NOT NULL,
+    -- Covering: a search reads the index alone (an index-only scan).
+    PRIMARY KEY (term, user_pk) INCLUDE (sort_key, active)
 );
 CREATE INDEX user_search_terms_user ON user_search_terms (user_pk);
 

@@ -48,9 +48,13 @@ CREATE TABLE user_memberships (
 CREATE INDEX user_memberships_node ON user_memberships (node_id);
 
 -- Search: normalised words and whole values, matched by prefix (search.rs).
+-- The user's sort key and whether they are active (not in the trash can)
+-- are copied here, so a search is answered from this table's key alone.
 CREATE TABLE user_search_terms (
-    term    TEXT    NOT NULL,
-    user_pk INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    term     TEXT    NOT NULL,
+    user_pk  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    sort_key TEXT    NOT NULL,
+    active   INTEGER NOT NULL,             -- 1, or 0 in the trash can
     PRIMARY KEY (term, user_pk)
 ) WITHOUT ROWID;
 CREATE INDEX user_search_terms_user ON user_search_terms (user_pk);

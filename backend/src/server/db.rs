@@ -55,6 +55,12 @@ fn with_create_mode(url: &str) -> String {
 
 /// Connects and brings the schema up to date.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
+    connect_with(url, None).await
+}
+
+/// [`connect`] with at most `max_connections` (default: 4 on SQLite, 10 on
+/// PostgreSQL).
+pub async fn connect_with(url: &str, max_connections: Option<u32>) -> anyhow::Result<Db> {
     static DRIVERS: Once = Once::new();
     DRIVERS.call_once(install_default_drivers);
     let kind = DbKind::of_url(url)?;
@@ -63,11 +69,11 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
         DbKind::Postgres => url.to_string(),
     };
     let pool = AnyPoolOptions::new()
-        .max_connections(match kind {
+        .max_connections(max_connections.unwrap_or(match kind {
             // SQLite writes one at a time anyway; a few readers are enough.
             DbKind::Sqlite => 4,
             DbKind::Postgres => 10,
-        })
+        }))
         .connect(&url)
         .await
         .context("cannot open the database")?;
@@ -80,6 +86,18 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
         .await
         .context("cannot bring the database's tables up to date")?;
     Ok(pool)
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock
+/// at once (`BEGIN IMMEDIATE`): a deferred transaction that read first could
+/// fail to upgrade when another wrote meanwhile, while a waiting `IMMEDIATE`
+/// one just waits (busy timeout) for its turn.
+pub async fn begin(db: &Db) -> sqlx::Result<Tx> {
+    if db.connect_options().database_url.scheme() == "sqlite" {
+        db.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        db.begin().await
+    }
 }
 
 /// Whether `e` is a unique-constraint violation (a race the handler's own
@@ -115,7 +133,7 @@ pub async fn bootstrap(db: &Db, config: &Config) -> anyhow::Result<Option<String
     };
     let hash = config.password.hash_async(password.clone()).await?;
     let now = config.clock.now();
-    let mut tx = db.begin().await?;
+    let mut tx = begin(db).await?;
     let role_id: i64 = sqlx::query_scalar(
         "INSERT INTO roles (name, name_key, permissions) VALUES ($1, $2, $3) RETURNING id",
     )
@@ -236,13 +254,30 @@ async fn write_search_terms(tx: &mut Tx, id: i64, u: &NewUser) -> sqlx::Result<(
         &u.email,
         &u.user_id,
     ]);
+    let sort_key = search::sort_key(&u.first_name, &u.last_name, &u.username);
     for term in terms {
-        sqlx::query("INSERT INTO user_search_terms (term, user_pk) VALUES ($1, $2)")
-            .bind(term)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO user_search_terms (term, user_pk, sort_key, active) \
+             SELECT $1, id, $2, CAST(CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END AS BIGINT) \
+             FROM users WHERE id = $3",
+        )
+        .bind(term)
+        .bind(&sort_key)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     }
+    Ok(())
+}
+
+/// Marks a user's search terms active or in the trash can, after
+/// `users.deleted_at` changed.
+pub async fn set_search_active(tx: &mut Tx, id: i64, active: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE user_search_terms SET active = $1 WHERE user_pk = $2")
+        .bind(i64::from(active))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -265,7 +300,7 @@ pub async fn set_memberships(tx: &mut Tx, user_pk: i64, nodes: &[i64]) -> sqlx::
 /// before `now`; their username and user ID are free again.
 pub async fn purge_trash(db: &Db, now: i64) -> sqlx::Result<u64> {
     let cutoff = now - TRASH_RETENTION_DAYS * 86_400;
-    let mut tx = db.begin().await?;
+    let mut tx = begin(db).await?;
     for table in ["user_search_terms", "user_memberships", "sessions"] {
         sqlx::query(&format!(
             "DELETE FROM {table} WHERE user_pk IN \
@@ -310,7 +345,7 @@ pub async fn set_password(
         "the password must be at most 128 characters"
     );
     let hash = policy.hash_async(password.to_string()).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = begin(db).await?;
     let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
         .bind(username_key(username))
         .fetch_optional(&mut *tx)

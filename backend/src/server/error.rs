@@ -104,6 +104,7 @@ impl Error {
             Error::Rejected { status, .. } => (
                 *status,
                 match status.as_u16() {
+                    405 => "method_not_allowed",
                     413 => "too_large",
                     415 => "unsupported_media_type",
                     422 => "invalid",

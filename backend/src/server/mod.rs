@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// does not say so), or `never`.
     #[arg(long, env = "ROSTER_COOKIE_SECURE", default_value = "auto")]
     pub cookie_secure: CookieSecure,
+    /// Most connections to the database (default: 4 on SQLite, 10 on
+    /// PostgreSQL).
+    #[arg(long, env = "ROSTER_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
     /// Largest request body the API accepts, in bytes (larger: 413).
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -110,6 +114,8 @@ pub struct Config {
     pub static_dir: Option<PathBuf>,
     pub cookie_secure: CookieSecure,
     pub max_body_bytes: usize,
+    /// The database pool's size (`None`: the default of [`db::connect`]).
+    pub max_db_connections: Option<u32>,
     pub session_ttl_secs: i64,
     pub login_failures_per_account: u32,
     pub login_failures_per_address: u32,
@@ -128,6 +134,7 @@ impl Config {
             static_dir: None,
             cookie_secure: CookieSecure::Auto,
             max_body_bytes: 1024 * 1024,
+            max_db_connections: None,
             session_ttl_secs: 12 * 3600,
             login_failures_per_account: 5,
             login_failures_per_address: 20,
@@ -148,7 +155,7 @@ pub struct Prepared {
 
 /// Connects, migrates, bootstraps an empty database and purges the trash can.
 pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
-    let db = db::connect(&config.database_url).await?;
+    let db = db::connect_with(&config.database_url, config.max_db_connections).await?;
     if let Some(password) = db::bootstrap(&db, &config).await? {
         // Printed once, on purpose, to the console and not to the log.
         println!(
@@ -206,7 +213,13 @@ async fn purge_loop(db: Db, config: Config) {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    // The log goes to stderr; stdout carries only what a person must read
+    // (the first start's generated password).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// `roster serve`.
@@ -245,6 +258,7 @@ async fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
         static_dir,
         cookie_secure: args.cookie_secure,
         max_body_bytes: args.max_body_bytes,
+        max_db_connections: args.db_max_connections.filter(|n| *n > 0),
         session_ttl_secs: i64::from(args.session_hours.max(1)) * 3600,
         login_failures_per_account: args.login_failures_per_account.max(1),
         login_failures_per_address: args.login_failures_per_address.max(1),

@@ -6,6 +6,7 @@
 //! token, sent back in `X-CSRF-Token` on every state-changing request.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
@@ -39,6 +40,7 @@ pub fn router() -> Router<ApiContext> {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/me", get(me))
+        .route("/me/password", post(change_own_password))
 }
 
 /// The signed-in user of a request, with the permissions of their role as
@@ -93,6 +95,55 @@ impl AuthUser {
                 missing.join(", ")
             )))
         }
+    }
+}
+
+/// A permission as a type, for [`Can`].
+pub trait Needs {
+    const PERMISSION: Permission;
+}
+
+/// The permissions as types: `Can<perm::ManageUsers>`.
+pub mod perm {
+    use super::{Needs, Permission};
+
+    macro_rules! permission_types {
+        ($($name:ident),+) => {$(
+            pub struct $name;
+            impl Needs for $name {
+                const PERMISSION: Permission = Permission::$name;
+            }
+        )+};
+    }
+
+    permission_types!(
+        ManageUsers,
+        RestoreUsers,
+        ManageRoles,
+        ManageHierarchy,
+        ManageSettings
+    );
+}
+
+/// The signed-in user, who holds the permission `P`. Checked before the
+/// request's body is read, so a refused request is 403 whatever it sends.
+pub struct Can<P: Needs>(pub AuthUser, PhantomData<P>);
+
+impl<P: Needs> std::ops::Deref for Can<P> {
+    type Target = AuthUser;
+
+    fn deref(&self) -> &AuthUser {
+        &self.0
+    }
+}
+
+impl<P: Needs + Send + Sync> FromRequestParts<ApiContext> for Can<P> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self> {
+        let auth = AuthUser::from_request_parts(parts, ctx).await?;
+        auth.require(P::PERMISSION)?;
+        Ok(Can(auth, PhantomData))
     }
 }
 
@@ -300,7 +351,7 @@ fn set_cookie(value: &str, max_age: i64, secure: bool) -> Result<HeaderValue> {
 
 /// Sign in. The old session of the browser, if any, ends: every sign-in
 /// gets a new session id.
-#[utoipa::path(post, path = "/api/login", tag = "sessions", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/login", tag = "sessions", request_body = LoginRequest, security(()),
     responses((status = 200, body = SessionInfo, description = "signed in; sets the session cookie"),
         (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn login(
@@ -332,7 +383,7 @@ pub async fn login(
 
     let token = random_hex(32)?;
     let csrf_token = random_hex(32)?;
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
     if let Some(old) = session_token(&headers) {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(session_id(&old))
@@ -386,6 +437,74 @@ pub async fn logout(
 pub async fn me(State(ctx): State<ApiContext>, auth: AuthUser) -> Result<Json<SessionInfo>> {
     let csrf = auth.csrf_token.clone();
     Ok(Json(session_info(&ctx, auth.user_pk, csrf).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change one's own password (any signed-in user). The user's other
+/// sessions end; this one goes on.
+#[utoipa::path(post, path = "/api/me/password", tag = "sessions", request_body = PasswordChange,
+    responses((status = 204, description = "changed"), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
+pub async fn change_own_password(
+    State(ctx): State<ApiContext>,
+    ClientAddress(address): ClientAddress,
+    auth: AuthUser,
+    Json(req): Json<PasswordChange>,
+) -> Result<StatusCode> {
+    let now = ctx.now();
+    let (username, hash): (String, Option<String>) =
+        sqlx::query_as("SELECT username_key, password_hash FROM users WHERE id = $1")
+            .bind(auth.user_pk)
+            .fetch_one(&ctx.db)
+            .await?;
+    // Guessing the current password is rate-limited like signing in.
+    ctx.limiter.check(&username, address, now)?;
+    let len = req.new_password.chars().count();
+    let policy = ctx.config.password;
+    if len < policy.min_len {
+        return Err(Error::invalid(
+            "new_password",
+            "password_too_short",
+            format!("Password: must be at least {} characters", policy.min_len),
+        ));
+    }
+    if len > 128 {
+        return Err(Error::invalid(
+            "new_password",
+            "too_long",
+            "Password: at most 128 characters",
+        ));
+    }
+    if !policy.verify_async(req.current_password, hash).await {
+        ctx.limiter.failed(&username, address, now);
+        return Err(Error::invalid(
+            "current_password",
+            "wrong_password",
+            "Current password: this is not your password",
+        ));
+    }
+    let new_hash = policy.hash_async(req.new_password).await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(new_hash)
+        .bind(now)
+        .bind(auth.user_pk)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_pk = $1 AND id <> $2")
+        .bind(auth.user_pk)
+        .bind(&auth.session_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(user = auth.user_pk, "changed their own password");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

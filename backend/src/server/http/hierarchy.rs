@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiContext;
-use super::auth::AuthUser;
+use super::auth::{AuthUser, Can, perm};
 use super::json::{Json, Path};
 use crate::db::{self, Tx};
 use crate::error::{Error, Result};
@@ -174,10 +174,9 @@ pub async fn list_nodes(State(ctx): State<ApiContext>, auth: AuthUser) -> Result
         (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_node(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::ManageHierarchy>,
     Json(input): Json<NodeInput>,
 ) -> Result<Response> {
-    auth.require(Permission::ManageHierarchy)?;
     let name = check_name(&input.name)?;
     let Some(parent) = input.parent_id else {
         return Err(Error::invalid(
@@ -186,7 +185,7 @@ pub async fn create_node(
             "Parent: a new node needs a parent (there is one root)",
         ));
     };
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM hierarchy_nodes WHERE id = $1")
         .bind(parent)
         .fetch_optional(&mut *tx)
@@ -222,13 +221,12 @@ pub async fn create_node(
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update_node(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::ManageHierarchy>,
     Path(id): Path<i64>,
     Json(input): Json<NodeInput>,
 ) -> Result<Json<NodeOut>> {
-    auth.require(Permission::ManageHierarchy)?;
     let name = check_name(&input.name)?;
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
     let nodes = all_nodes(&mut *tx).await?;
     let node = nodes
         .iter()
@@ -292,11 +290,10 @@ pub async fn update_node(
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn delete_node(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::ManageHierarchy>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    auth.require(Permission::ManageHierarchy)?;
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
     let parent: Option<Option<i64>> =
         sqlx::query_scalar("SELECT parent_id FROM hierarchy_nodes WHERE id = $1")
             .bind(id)

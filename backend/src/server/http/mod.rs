@@ -62,9 +62,9 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(openapi::router())
         .fallback(|| async { Error::not_found("no such API endpoint") })
         .with_state(ctx)
-        .layer(middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn(json_errors))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

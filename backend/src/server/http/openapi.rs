@@ -3,7 +3,8 @@
 
 use axum::Router;
 use axum::routing::get;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use super::ApiContext;
 use super::json::Json;
@@ -23,11 +24,13 @@ use crate::permissions;
         auth::login,
         auth::logout,
         auth::me,
+        auth::change_own_password,
         users::list_users,
         users::create_user,
         users::get_user,
         users::update_user,
         users::delete_user,
+        users::end_sessions,
         users::list_trash,
         users::restore_user,
         roles::list_roles,
@@ -41,6 +44,8 @@ use crate::permissions;
         settings::get_regional,
         settings::put_regional,
     ),
+    modifiers(&SessionSecurity),
+    security(("session" = [])),
     components(schemas(
         error::ErrorBody,
         error::ErrorDetail,
@@ -48,9 +53,11 @@ use crate::permissions;
         permissions::Permission,
         auth::LoginRequest,
         auth::SessionInfo,
+        auth::PasswordChange,
         users::UserOut,
         users::UserInput,
         users::UserPage,
+        users::EndedSessions,
         roles::RoleOut,
         roles::RoleInput,
         roles::RoleList,
@@ -61,6 +68,29 @@ use crate::permissions;
     ))
 )]
 pub struct ApiDoc;
+
+/// The session cookie and the CSRF header as security schemes.
+struct SessionSecurity;
+
+impl Modify for SessionSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                super::auth::COOKIE,
+                "Set by POST /api/login; HttpOnly, SameSite=Strict.",
+            ))),
+        );
+        components.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRF-Token",
+                "The csrf_token of /api/login or /api/me; needed on POST, PUT and DELETE.",
+            ))),
+        );
+    }
+}
 
 pub fn router() -> Router<ApiContext> {
     Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))

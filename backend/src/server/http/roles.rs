@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiContext;
-use super::auth::AuthUser;
+use super::auth::{AuthUser, Can, perm};
 use super::json::{Json, Path};
 use super::users::ensure_full_administrator_remains;
 use crate::db::{self, Db};
@@ -113,10 +113,9 @@ pub async fn list_roles(State(ctx): State<ApiContext>, auth: AuthUser) -> Result
         (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_role(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::ManageRoles>,
     Json(input): Json<RoleInput>,
 ) -> Result<Response> {
-    auth.require(Permission::ManageRoles)?;
     let name = check_name(&input.name)?;
     let permissions: Permissions = input.permissions.into_iter().collect();
     auth.require_covers(permissions, "you cannot create this role")?;
@@ -143,14 +142,13 @@ pub async fn create_role(
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update_role(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::ManageRoles>,
     Path(id): Path<i64>,
     Json(input): Json<RoleInput>,
 ) -> Result<Json<RoleOut>> {
-    auth.require(Permission::ManageRoles)?;
     let name = check_name(&input.name)?;
     let permissions: Permissions = input.permissions.into_iter().collect();
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
     let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -184,11 +182,10 @@ pub async fn update_role(
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn delete_role(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::ManageRoles>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    auth.require(Permission::ManageRoles)?;
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
     let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiContext;
-use super::auth::AuthUser;
+use super::auth::{AuthUser, Can, perm};
 use super::json::Json;
 use crate::error::{Error, Result};
 use crate::permissions::Permission;
@@ -52,10 +52,9 @@ pub async fn get_regional(
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn put_regional(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::ManageSettings>,
     Json(input): Json<RegionalSettings>,
 ) -> Result<Json<RegionalSettings>> {
-    auth.require(Permission::ManageSettings)?;
     let Ok(tz) = input.time_zone.parse::<chrono_tz::Tz>() else {
         return Err(Error::invalid(
             "time_zone",
@@ -64,7 +63,7 @@ pub async fn put_regional(
         ));
     };
     let name = tz.name().to_string();
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
     sqlx::query("DELETE FROM settings WHERE key = 'time_zone'")
         .execute(&mut *tx)
         .await?;

@@ -7,20 +7,20 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use roster_shared::rules::check_row;
 use roster_shared::{Field, MappedRow, RuleOptions};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ApiContext;
-use super::auth::AuthUser;
+use super::auth::{AuthUser, Can, perm};
 use super::json::{Json, Path, Query};
 use crate::TRASH_RETENTION_DAYS;
 use crate::clock::rfc3339;
 use crate::db::{self, Db, NewUser, Tx, username_key};
 use crate::error::{Error, FieldError, Result};
-use crate::permissions::{Permission, Permissions};
+use crate::permissions::Permissions;
 use crate::search::{prefix_end, query_words};
 
 pub fn router() -> Router<ApiContext> {
@@ -30,6 +30,7 @@ pub fn router() -> Router<ApiContext> {
             "/users/{id}",
             get(get_user).put(update_user).delete(delete_user),
         )
+        .route("/users/{id}/sessions", delete(end_sessions))
         .route("/trash", get(list_trash))
         .route("/trash/{id}/restore", post(restore_user))
 }
@@ -187,6 +188,12 @@ pub struct UserPage {
 }
 
 /// Search (or list) users, active or in the trash can, one page at a time.
+///
+/// Active users with a query are found from `user_search_terms` alone: each
+/// word's prefix range gives `(user_pk, sort_key)` pairs (intersected over
+/// the words), sorted, counted and paged there; only the page's users are
+/// then read. Without a query, and in the (small) trash can, `users` is
+/// read in the order of its own index.
 async fn search_users(db: &Db, params: &SearchParams, in_trash: bool) -> Result<UserPage> {
     if params.page == 0 {
         return Err(Error::invalid("page", "invalid", "page: starts at 1"));
@@ -198,17 +205,112 @@ async fn search_users(db: &Db, params: &SearchParams, in_trash: bool) -> Result<
             "per_page: from 1 to 200",
         ));
     }
+    let limit = i64::from(params.per_page);
+    let offset = i64::from(params.page - 1) * limit;
+    let words = query_words(&params.q);
+    let (total, rows) = if words.is_empty() || in_trash {
+        scan_users(db, &words, in_trash, limit, offset).await?
+    } else {
+        search_terms(db, &words, limit, offset).await?
+    };
+    Ok(UserPage {
+        users: with_memberships(db, rows).await?,
+        total,
+        page: params.page,
+        per_page: params.per_page,
+    })
+}
+
+/// `(word, end of its prefix range)` binds, and one SELECT per word.
+fn word_ranges(
+    words: &[String],
+    first_placeholder: usize,
+    select: &str,
+) -> (Vec<String>, Vec<String>) {
+    let mut binds = Vec::new();
+    let mut parts = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        let n = first_placeholder + 2 * i;
+        parts.push(format!("{select} term >= ${n} AND term < ${}", n + 1));
+        binds.push(word.clone());
+        binds.push(prefix_end(word));
+    }
+    (binds, parts)
+}
+
+async fn search_terms(
+    db: &Db,
+    words: &[String],
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<UserRow>)> {
+    let (binds, parts) = word_ranges(
+        words,
+        1,
+        "SELECT user_pk, sort_key FROM user_search_terms WHERE active = 1 AND",
+    );
+    let matched = if parts.len() == 1 {
+        parts[0].replacen("SELECT", "SELECT DISTINCT", 1)
+    } else {
+        parts.join(" INTERSECT ")
+    };
+    let n = binds.len();
+    let page_sql = format!(
+        "SELECT user_pk, CAST(COUNT(*) OVER () AS BIGINT) AS total FROM ({matched}) m \
+         ORDER BY sort_key, user_pk LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let mut query = sqlx::query_as(&page_sql);
+    for b in &binds {
+        query = query.bind(b);
+    }
+    let page: Vec<(i64, i64)> = query.bind(limit).bind(offset).fetch_all(db).await?;
+    let total = match page.first() {
+        Some((_, total)) => *total,
+        None => {
+            // Past the last page: count on its own.
+            let count_sql = format!("SELECT COUNT(*) FROM ({matched}) m");
+            let mut count = sqlx::query_scalar(&count_sql);
+            for b in &binds {
+                count = count.bind(b);
+            }
+            count.fetch_one(db).await?
+        }
+    };
+    let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+    if ids.is_empty() {
+        return Ok((total, Vec::new()));
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id IN ({}) AND deleted_at IS NULL",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    let mut rows: Vec<UserRow> = query.fetch_all(db).await?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    Ok((total, rows))
+}
+
+async fn scan_users(
+    db: &Db,
+    words: &[String],
+    in_trash: bool,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<UserRow>)> {
     let mut filter = format!("deleted_at IS {} NULL", if in_trash { "NOT" } else { "" });
-    let mut binds: Vec<String> = Vec::new();
-    for word in query_words(&params.q) {
-        let n = binds.len();
-        filter.push_str(&format!(
-            " AND id IN (SELECT user_pk FROM user_search_terms WHERE term >= ${} AND term < ${})",
-            n + 1,
-            n + 2
-        ));
-        binds.push(prefix_end(&word));
-        binds.insert(n, word);
+    let (binds, parts) = word_ranges(
+        words,
+        1,
+        "id IN (SELECT user_pk FROM user_search_terms WHERE",
+    );
+    for part in parts {
+        filter.push_str(&format!(" AND {part})"));
     }
     let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
     let mut count = sqlx::query_scalar(&count_sql);
@@ -216,7 +318,6 @@ async fn search_users(db: &Db, params: &SearchParams, in_trash: bool) -> Result<
         count = count.bind(b);
     }
     let total: i64 = count.fetch_one(db).await?;
-
     let order = if in_trash {
         "deleted_at DESC, id DESC"
     } else {
@@ -232,18 +333,8 @@ async fn search_users(db: &Db, params: &SearchParams, in_trash: bool) -> Result<
     for b in &binds {
         list = list.bind(b);
     }
-    let offset = i64::from(params.page - 1) * i64::from(params.per_page);
-    let rows: Vec<UserRow> = list
-        .bind(i64::from(params.per_page))
-        .bind(offset)
-        .fetch_all(db)
-        .await?;
-    Ok(UserPage {
-        users: with_memberships(db, rows).await?,
-        total,
-        page: params.page,
-        per_page: params.per_page,
-    })
+    let rows: Vec<UserRow> = list.bind(limit).bind(offset).fetch_all(db).await?;
+    Ok((total, rows))
 }
 
 /// A user to create, or the new state of one (PUT replaces every field;
@@ -319,16 +410,43 @@ async fn role_permissions(tx: &mut Tx, role_id: i64) -> Result<Option<Permission
     Ok(bits.map(Permissions::from_bits))
 }
 
+/// Most hierarchy nodes one user belongs to.
+const MAX_MEMBERSHIPS: usize = 1000;
+
+/// A user input that passed the row rules, with its password hashed
+/// (before any transaction begins: hashing takes a while on purpose).
+struct Checked {
+    input: UserInput,
+    row: MappedRow,
+    password_hash: Option<String>,
+}
+
+async fn check_and_hash(ctx: &ApiContext, input: UserInput) -> Result<Checked> {
+    let row = check_input(&input, ctx.config.password.min_len)?;
+    let password_hash = match &input.password {
+        Some(p) => Some(ctx.config.password.hash_async(p.clone()).await?),
+        None => None,
+    };
+    Ok(Checked {
+        input,
+        row,
+        password_hash,
+    })
+}
+
 /// Checks what the rules cannot: the role exists and the actor may grant
 /// it, the nodes exist, username and user ID are free. Builds the row.
 async fn prepare_user(
-    ctx: &ApiContext,
     tx: &mut Tx,
     auth: &AuthUser,
-    input: UserInput,
+    checked: Checked,
     existing: Option<i64>,
 ) -> Result<NewUser> {
-    let row = check_input(&input, ctx.config.password.min_len)?;
+    let Checked {
+        input,
+        row,
+        password_hash,
+    } = checked;
     let Some(role) = role_permissions(tx, input.role_id).await? else {
         return Err(Error::invalid("role_id", "not_found", "Role: no such role"));
     };
@@ -342,6 +460,13 @@ async fn prepare_user(
             "hierarchy_ids",
             "required",
             "Hierarchy: a user belongs to at least one node",
+        ));
+    }
+    if nodes.len() > MAX_MEMBERSHIPS {
+        return Err(Error::invalid(
+            "hierarchy_ids",
+            "too_many",
+            format!("Hierarchy: at most {MAX_MEMBERSHIPS} nodes per user"),
         ));
     }
     for node in &nodes {
@@ -387,10 +512,6 @@ async fn prepare_user(
     let time_zone = match input.time_zone {
         Some(tz) => tz,
         None => super::settings::site_time_zone(&mut **tx).await?,
-    };
-    let password_hash = match input.password {
-        Some(p) => Some(ctx.config.password.hash_async(p).await?),
-        None => None,
     };
     let optional = |f: Field| Some(row.get(f).to_string()).filter(|v| !v.is_empty());
     Ok(NewUser {
@@ -453,10 +574,9 @@ async fn target_role(tx: &mut Tx, id: i64) -> Result<Permissions> {
         (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list_users(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    _auth: Can<perm::ManageUsers>,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<UserPage>> {
-    auth.require(Permission::ManageUsers)?;
     Ok(Json(search_users(&ctx.db, &params, false).await?))
 }
 
@@ -465,13 +585,13 @@ pub async fn list_users(
         (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_user(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::ManageUsers>,
     Json(input): Json<UserInput>,
 ) -> Result<Response> {
-    auth.require(Permission::ManageUsers)?;
-    let mut tx = ctx.db.begin().await?;
     let hierarchy = input.hierarchy_ids.clone();
-    let user = prepare_user(&ctx, &mut tx, &auth, input, None).await?;
+    let checked = check_and_hash(&ctx, input).await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
+    let user = prepare_user(&mut tx, &auth, checked, None).await?;
     let id = db::insert_user(&mut tx, &user, ctx.now())
         .await
         .map_err(conflict_on_unique)?;
@@ -494,10 +614,9 @@ fn dedup(mut ids: Vec<i64>) -> Vec<i64> {
     responses((status = 200, body = UserOut), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_user(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    _auth: Can<perm::ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<Json<UserOut>> {
-    auth.require(Permission::ManageUsers)?;
     load(&ctx.db, id, false)
         .await?
         .map(Json)
@@ -511,17 +630,17 @@ pub async fn get_user(
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update_user(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::ManageUsers>,
     Path(id): Path<i64>,
     Json(input): Json<UserInput>,
 ) -> Result<Json<UserOut>> {
-    auth.require(Permission::ManageUsers)?;
-    let mut tx = ctx.db.begin().await?;
-    let current = target_role(&mut tx, id).await?;
-    auth.require_covers(current, "you cannot change this user")?;
     let hierarchy = input.hierarchy_ids.clone();
     let new_password = input.password.is_some();
-    let user = prepare_user(&ctx, &mut tx, &auth, input, Some(id)).await?;
+    let checked = check_and_hash(&ctx, input).await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
+    let current = target_role(&mut tx, id).await?;
+    auth.require_covers(current, "you cannot change this user")?;
+    let user = prepare_user(&mut tx, &auth, checked, Some(id)).await?;
     db::update_user(&mut tx, id, &user, ctx.now())
         .await
         .map_err(conflict_on_unique)?;
@@ -548,14 +667,13 @@ pub async fn update_user(
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn delete_user(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    auth.require(Permission::ManageUsers)?;
     if id == auth.user_pk {
         return Err(Error::conflict("you cannot delete yourself"));
     }
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
     let current = target_role(&mut tx, id).await?;
     auth.require_covers(current, "you cannot delete this user")?;
     sqlx::query("UPDATE users SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
@@ -563,6 +681,7 @@ pub async fn delete_user(
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    db::set_search_active(&mut tx, id, false).await?;
     sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
         .bind(id)
         .execute(&mut *tx)
@@ -582,10 +701,9 @@ pub async fn delete_user(
     responses((status = 200, body = UserPage), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list_trash(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    _auth: Can<perm::RestoreUsers>,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<UserPage>> {
-    auth.require(Permission::RestoreUsers)?;
     Ok(Json(search_users(&ctx.db, &params, true).await?))
 }
 
@@ -594,24 +712,60 @@ pub async fn list_trash(
         (status = 404, body = crate::error::ErrorBody)))]
 pub async fn restore_user(
     State(ctx): State<ApiContext>,
-    auth: AuthUser,
+    auth: Can<perm::RestoreUsers>,
     Path(id): Path<i64>,
 ) -> Result<Json<UserOut>> {
-    auth.require(Permission::RestoreUsers)?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
     let restored = sqlx::query(
         "UPDATE users SET deleted_at = NULL, updated_at = $1 WHERE id = $2 AND deleted_at IS NOT NULL",
     )
     .bind(ctx.now())
     .bind(id)
-    .execute(&ctx.db)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     if restored == 0 {
         return Err(Error::not_found("no such user in the trash can"));
     }
+    db::set_search_active(&mut tx, id, true).await?;
+    tx.commit().await?;
     tracing::info!(actor = auth.user_pk, user = id, "restored a user");
     load(&ctx.db, id, false)
         .await?
         .map(Json)
         .ok_or_else(|| Error::not_found("no such user"))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EndedSessions {
+    /// How many sessions ended.
+    pub ended: u64,
+}
+
+/// Ends every session of a user (signs them out everywhere), e.g. after a
+/// lost laptop.
+#[utoipa::path(delete, path = "/api/users/{id}/sessions", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, body = EndedSessions), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn end_sessions(
+    State(ctx): State<ApiContext>,
+    auth: Can<perm::ManageUsers>,
+    Path(id): Path<i64>,
+) -> Result<Json<EndedSessions>> {
+    let mut tx = crate::db::begin(&ctx.db).await?;
+    let current = target_role(&mut tx, id).await?;
+    auth.require_covers(current, "you cannot sign out this user")?;
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    tracing::info!(
+        actor = auth.user_pk,
+        user = id,
+        ended,
+        "ended a user's sessions"
+    );
+    Ok(Json(EndedSessions { ended }))
 }

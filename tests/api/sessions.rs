@@ -1,0 +1,325 @@
+//! Sign-in, sign-out, sessions, CSRF and the sign-in rate limit.
+
+use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, SET_COOKIE};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_PASSWORD, Kind, assert_error, ok_json, spawn_app, spawn_app_with};
+use crate::on_both_databases;
+
+on_both_databases!(
+    sign_in_sets_a_strict_http_only_cookie_and_returns_a_csrf_token,
+    sign_in_with_a_wrong_password_is_refused_and_rate_limited,
+    sign_out_ends_the_session_on_the_server,
+    every_sign_in_makes_a_new_session_id,
+    state_changing_requests_need_the_csrf_token,
+    secure_cookie_behind_https,
+    an_administrator_ends_a_users_sessions,
+    anyone_changes_their_own_password,
+);
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
+}
+
+async fn sign_in_sets_a_strict_http_only_cookie_and_returns_a_csrf_token(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let mut client = app.client();
+    let response = client.login("ADMIN", ADMIN_PASSWORD).await;
+    let cookie = response
+        .headers()
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_string();
+    assert_eq!(
+        response
+            .headers()
+            .get(CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    assert!(cookie.starts_with("roster_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP: no Secure: {cookie}"
+    );
+    let text = response.text().await.expect("body");
+    assert!(
+        !text.contains("$argon2") && !text.contains(ADMIN_PASSWORD),
+        "{text}"
+    );
+    let body: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(body["user"]["username"], "admin");
+    assert_eq!(body["role"]["name"], "Administrator");
+    assert_eq!(body["permissions"].as_array().map(Vec::len), Some(5));
+    assert!(body["csrf_token"].as_str().is_some_and(|t| t.len() >= 32));
+
+    let me = client.get_ok("/api/me").await;
+    assert_eq!(me["user"]["username"], "admin");
+    assert_eq!(me["csrf_token"], body["csrf_token"]);
+
+    // The database keeps only a hash of the cookie's token.
+    let db = app.database().await;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions")
+        .fetch_all(&db)
+        .await
+        .expect("sessions");
+    assert_eq!(ids.len(), 1);
+    assert_ne!(ids[0], cookie_value(&cookie));
+    db.close().await;
+    app.finish().await;
+}
+
+async fn sign_in_with_a_wrong_password_is_refused_and_rate_limited(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let mut client = app.client();
+    assert_error(
+        client.login("admin", "not-the-password").await,
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+    )
+    .await;
+    assert_error(
+        client.login("nobody", "whatever-password").await,
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+    )
+    .await;
+    for _ in 1..5 {
+        client.login("admin", "not-the-password").await;
+    }
+    // Five failures for the account: even the right password now waits.
+    let response = client.login("admin", ADMIN_PASSWORD).await;
+    assert!(response.headers().get("retry-after").is_some());
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    app.finish().await;
+
+    // Per address: failures spread over accounts are counted too.
+    let app = spawn_app_with(kind, |c| c.login_failures_per_address = 3).await;
+    let mut client = app.client();
+    for name in ["a1", "a2", "a3"] {
+        client.login(name, "wrong-password").await;
+    }
+    assert_error(
+        client.login("admin", ADMIN_PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    )
+    .await;
+    app.finish().await;
+}
+
+async fn sign_out_ends_the_session_on_the_server(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let mut client = app.client();
+    let response = client.login("admin", ADMIN_PASSWORD).await;
+    let cookie = response
+        .headers()
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .map(cookie_value)
+        .expect("cookie");
+    let response = client.post("/api/logout", json!({})).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_error(
+        client.get("/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    // The old cookie, replayed by hand, opens nothing: the session is gone.
+    let replay = reqwest::Client::new()
+        .get(format!("{}/api/me", app.address))
+        .header("Cookie", format!("roster_session={cookie}"))
+        .send()
+        .await
+        .expect("send");
+    assert_error(replay, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    app.finish().await;
+}
+
+async fn every_sign_in_makes_a_new_session_id(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let mut client = app.client();
+    let first = client.login("admin", ADMIN_PASSWORD).await;
+    let first = first
+        .headers()
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .map(cookie_value)
+        .expect("cookie");
+    let second = client.login("admin", ADMIN_PASSWORD).await;
+    let second = second
+        .headers()
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .map(cookie_value)
+        .expect("cookie");
+    assert_ne!(first, second);
+    // Signing in again in the same browser ended the earlier session.
+    let replay = reqwest::Client::new()
+        .get(format!("{}/api/me", app.address))
+        .header("Cookie", format!("roster_session={first}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(client.get("/api/me").await.status(), StatusCode::OK);
+    app.finish().await;
+}
+
+async fn state_changing_requests_need_the_csrf_token(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let mut admin = app.admin().await;
+    let body = json!({"name": "Clerks", "permissions": ["manage_users"]});
+    let token = admin.csrf.take();
+    assert_error(
+        admin.post("/api/roles", body.clone()).await,
+        StatusCode::FORBIDDEN,
+        "csrf",
+    )
+    .await;
+    admin.csrf = Some("0".repeat(64));
+    assert_error(
+        admin.post("/api/roles", body.clone()).await,
+        StatusCode::FORBIDDEN,
+        "csrf",
+    )
+    .await;
+    assert_error(
+        admin.post("/api/logout", json!({})).await,
+        StatusCode::FORBIDDEN,
+        "csrf",
+    )
+    .await;
+    admin.csrf = token;
+    ok_json(admin.post("/api/roles", body).await, StatusCode::CREATED).await;
+    app.finish().await;
+}
+
+async fn secure_cookie_behind_https(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/login", app.address))
+        .header("X-Forwarded-Proto", "https")
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("send");
+    let cookie = response
+        .headers()
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    app.finish().await;
+}
+
+async fn an_administrator_ends_a_users_sessions(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let clerk_role = admin.role("Clerk", &["manage_users"]).await;
+    let clerk = admin
+        .create_user(
+            json!({"username": "clerk", "password": "clerk-password", "role_id": clerk_role}),
+        )
+        .await;
+    let clerk_id = clerk["id"].as_i64().expect("id");
+    let laptop = app.signed_in("clerk", "clerk-password").await;
+    let phone = app.signed_in("clerk", "clerk-password").await;
+    let ended = ok_json(
+        admin
+            .delete(&format!("/api/users/{clerk_id}/sessions"))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(ended["ended"], 2);
+    assert_eq!(
+        laptop.get("/api/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        phone.get("/api/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(admin.get("/api/me").await.status(), StatusCode::OK);
+    // The clerk may not sign out the administrator.
+    let clerk = app.signed_in("clerk", "clerk-password").await;
+    let admin_id = admin.get_ok("/api/me").await["user"]["id"]
+        .as_i64()
+        .expect("id");
+    assert_error(
+        clerk
+            .delete(&format!("/api/users/{admin_id}/sessions"))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    app.finish().await;
+}
+
+async fn anyone_changes_their_own_password(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let nothing = admin.role("Nothing", &[]).await;
+    admin
+        .create_user(json!({"username": "pat", "password": "pat-password", "role_id": nothing}))
+        .await;
+    let pat = app.signed_in("pat", "pat-password").await;
+    let other = app.signed_in("pat", "pat-password").await;
+    let message = assert_error(
+        pat.post(
+            "/api/me/password",
+            json!({"current_password": "wrong-guess", "new_password": "pat-new-password"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert!(message.contains("not your password"), "{message}");
+    assert_error(
+        pat.post(
+            "/api/me/password",
+            json!({"current_password": "pat-password", "new_password": "short"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    let response = pat
+        .post(
+            "/api/me/password",
+            json!({"current_password": "pat-password", "new_password": "pat-new-password"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        pat.get("/api/me").await.status(),
+        StatusCode::OK,
+        "this session goes on"
+    );
+    assert_eq!(
+        other.get("/api/me").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "others end"
+    );
+    assert_eq!(
+        app.client().login("pat", "pat-password").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.signed_in("pat", "pat-new-password").await;
+    app.finish().await;
+}
