@@ -17,9 +17,13 @@ say "cargo clippy (native)"
 cargo clippy --all-targets --locked -- -D warnings
 
 say "cargo clippy (wasm32)"
-cargo clippy -p roster-shared -p roster-frontend --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+cargo clippy -p roster-shared -p roster-frontend --target wasm32-unknown-unknown --lib --bins --tests --locked -- -D warnings
 
-say "native tests (SQLite and PostgreSQL)"
+# The browser tests (tests/browser) serve the built app from dist/.
+say "building the web app (trunk)"
+trunk build --release --offline
+
+say "native tests: rules, CLI, API on SQLite and PostgreSQL, browser"
 cargo test --locked
 
 say "the rules crate in headless Chromium"

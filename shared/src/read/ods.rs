@@ -43,6 +43,17 @@ const MAX_COLUMNS: u64 = 16_384;
 
 fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    // A password-protected .ods lists how each part is encrypted.
+    if let Ok(manifest) = zip.by_name("META-INF/manifest.xml") {
+        let mut text = Vec::new();
+        manifest
+            .take(1 << 20)
+            .read_to_end(&mut text)
+            .map_err(|e| bad(e.to_string()))?;
+        if memchr::memmem::find(&text, b"encryption-data").is_some() {
+            return Err(ReadError::Encrypted);
+        }
+    }
     let content = zip.by_name("content.xml").map_err(|e| bad(e.to_string()))?;
     // The archive check already bounded the inflated size.
     let mut xml = quick_xml::Reader::from_reader(BufReader::new(content.take(u64::MAX)));

@@ -178,6 +178,22 @@ fn ods_with_content(table: &str) -> Vec<u8> {
 }
 
 #[test]
+fn an_encrypted_ods_is_named_as_such() {
+    // What LibreOffice writes for a password-protected file: the manifest
+    // says how each part is encrypted, and content.xml is ciphertext.
+    let manifest = br#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"><manifest:encryption-data manifest:checksum-type="SHA1/1K" manifest:checksum="x"><manifest:algorithm manifest:algorithm-name="Blowfish CFB"/></manifest:encryption-data></manifest:file-entry></manifest:manifest>"#;
+    let bytes = zip_of(&[
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        ("META-INF/manifest.xml", manifest),
+        ("content.xml", &random_bytes(2000)),
+    ]);
+    assert_eq!(read_error(&bytes, "secret.ods"), ReadError::Encrypted);
+}
+
+#[test]
 fn repeated_ods_rows_stop_before_calamine_expands_them() {
     let cell =
         r#"<table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell>"#;
