@@ -19,7 +19,8 @@ pub struct Limits {
     /// Most parts in a zip-based file.
     pub max_parts: usize,
     /// Most cells from first to last corner that calamine may lay out as a
-    /// dense grid (xls, ods only; xlsx is read cell by cell).
+    /// dense grid (xls, ods only; xlsx is read cell by cell). 4 million
+    /// cells of 32 bytes is 128 MB: room for 65,536 rows × 61 columns.
     pub max_dense_cells: u64,
 }
 
@@ -33,7 +34,7 @@ impl Default for Limits {
             max_compression_ratio: 100,
             ratio_applies_after: 8 * 1024 * 1024,
             max_parts: 10_000,
-            max_dense_cells: 16_000_000,
+            max_dense_cells: 4_000_000,
         }
     }
 }

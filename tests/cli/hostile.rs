@@ -73,7 +73,7 @@ fn encrypted_truncated_random_and_far_away_files() {
     assert!(err.contains("protected with a password"), "{err}");
     let err = check_hostile(&fixture("far-cell.xls"));
     assert!(
-        err.contains("the sheet covers more than 16000000 cells"),
+        err.contains("the sheet covers more than 4000000 cells"),
         "{err}"
     );
     let users = std::fs::read(fixture("users.xlsx")).unwrap();

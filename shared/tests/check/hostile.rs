@@ -160,7 +160,7 @@ fn a_far_away_row_costs_nothing_in_xlsx() {
 fn a_far_away_cell_in_xls_stops_before_calamine_lays_out_the_grid() {
     assert_eq!(
         read_error(&fixture("far-cell.xls"), "far-cell.xls"),
-        ReadError::SheetAreaTooLarge { limit: 16_000_000 }
+        ReadError::SheetAreaTooLarge { limit: 4_000_000 }
     );
 }
 
@@ -203,7 +203,7 @@ fn repeated_ods_rows_stop_before_calamine_expands_them() {
     );
     assert_eq!(
         read_error(&ods_with_content(&wide), "rows.ods"),
-        ReadError::SheetAreaTooLarge { limit: 16_000_000 }
+        ReadError::SheetAreaTooLarge { limit: 4_000_000 }
     );
     let far = r#"<table:table-row><table:table-cell table:number-columns-repeated="16000"/><table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>"#;
     assert_eq!(
