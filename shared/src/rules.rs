@@ -202,34 +202,30 @@ fn first_error(
 ) -> Option<(ErrorCode, String)> {
     let value = row.get(field);
     let label = field.label();
-    if is_blank(value) {
-        return field.is_required().then(|| {
-            (
-                ErrorCode::Required,
-                format!("{label}: This value is required"),
-            )
-        });
-    }
-    if value.chars().any(is_control) {
-        return Some((
-            ErrorCode::InvalidCharacters,
-            format!("{label}: line breaks and control characters are not allowed"),
-        ));
-    }
-    if field == Field::Username && value.chars().any(is_space) {
-        return Some((
-            ErrorCode::SpacesNotAllowed,
-            format!("{label}: spaces not allowed"),
-        ));
-    }
-    if !field.is_name() && trim(value).len() != value.len() {
-        return Some((
-            ErrorCode::Untrimmed,
-            format!("{label}: leading or trailing spaces are not allowed"),
-        ));
+    // Most values are printable ASCII without spaces: one pass over the bytes
+    // settles every whitespace and control-character rule for them.
+    let plain = !value.is_empty() && value.bytes().all(|b| (0x21..0x7f).contains(&b));
+    if !plain {
+        match character_error(value, field, label) {
+            Spacing::Blank => {
+                return field.is_required().then(|| {
+                    (
+                        ErrorCode::Required,
+                        format!("{label}: This value is required"),
+                    )
+                });
+            }
+            Spacing::Error(code, message) => return Some((code, message)),
+            Spacing::Fine => {}
+        }
     }
     let max = field.max_len();
-    if value.chars().count() > max {
+    let length = if plain {
+        value.len()
+    } else {
+        value.chars().count()
+    };
+    if length > max {
         return Some((
             ErrorCode::TooLong,
             format!("{label}: at most {max} characters"),
@@ -272,6 +268,39 @@ fn first_error(
         };
         (code, message)
     })
+}
+
+/// What the whitespace and control-character rules say of a value.
+enum Spacing {
+    Blank,
+    Error(ErrorCode, String),
+    Fine,
+}
+
+/// The whitespace and control-character rules, in section 4's order.
+fn character_error(value: &str, field: Field, label: &str) -> Spacing {
+    if is_blank(value) {
+        return Spacing::Blank;
+    }
+    if value.chars().any(is_control) {
+        return Spacing::Error(
+            ErrorCode::InvalidCharacters,
+            format!("{label}: line breaks and control characters are not allowed"),
+        );
+    }
+    if field == Field::Username && value.chars().any(is_space) {
+        return Spacing::Error(
+            ErrorCode::SpacesNotAllowed,
+            format!("{label}: spaces not allowed"),
+        );
+    }
+    if !field.is_name() && trim(value).len() != value.len() {
+        return Spacing::Error(
+            ErrorCode::Untrimmed,
+            format!("{label}: leading or trailing spaces are not allowed"),
+        );
+    }
+    Spacing::Fine
 }
 
 /// The field's own format rule, if it has one.
