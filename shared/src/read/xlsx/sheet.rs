@@ -31,16 +31,11 @@ pub(super) fn read_sheet(
     let mut buf: Vec<u8> = Vec::with_capacity(2 * CHUNK);
     let mut position = Position::default();
     loop {
-        let filled = buf.len();
-        buf.resize(filled + CHUNK, 0);
-        let n = loop {
-            match part.read(&mut buf[filled..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(part.error(e)),
-            }
-        };
-        buf.truncate(filled + n);
+        // read_to_end fills spare capacity without zeroing it first.
+        let n = (&mut *part)
+            .take(CHUNK as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| part.error(e))?;
         let at_end = n == 0;
         let cut = if at_end {
             buf.len()
