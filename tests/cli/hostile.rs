@@ -71,6 +71,14 @@ fn cells_at_a1_and_xfd1048576() {
 fn encrypted_truncated_random_and_far_away_files() {
     let err = check_hostile(&fixture("encrypted.xlsx"));
     assert!(err.contains("protected with a password"), "{err}");
+    // Found by cargo fuzz: calamine panics on it; the panic is contained.
+    let regression =
+        roster_tests::workspace_root().join("shared/tests/fuzz-regressions/xls-short-record.xls");
+    let err = check_hostile(&regression);
+    assert!(
+        err.contains("the .xls file is damaged or incomplete"),
+        "{err}"
+    );
     let err = check_hostile(&fixture("far-cell.xls"));
     assert!(
         err.contains("the sheet covers more than 4000000 cells"),

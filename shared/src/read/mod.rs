@@ -338,21 +338,48 @@ pub(crate) fn from_calamine_owned(value: &calamine::Data) -> CellValue {
     from_calamine(as_ref)
 }
 
-/// Runs calamine on a file that passed the pre-scans. Fuzzing found inputs
-/// on which calamine panics (an unchecked slice); the pre-scans rule out
-/// those known, and natively any other panic still ends as a damaged-file
-/// error rather than a crash. (In wasm a panic aborts the worker, which the
-/// page reports as an unreadable file.)
+/// Runs calamine on a file that passed the pre-scans. Fuzzing finds .xls
+/// inputs on which calamine panics (unchecked slices of short records);
+/// natively such a panic ends here as a damaged-file error, quietly. In wasm
+/// a panic aborts: the worker that runs the rules dies and the page says the
+/// file could not be read.
 pub(crate) fn guard_calamine<T>(
     format: &'static str,
     read: impl FnOnce() -> Result<T, ReadError>,
 ) -> Result<T, ReadError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| {
+    quiet_panics::install();
+    quiet_panics::GUARDED.with(|g| g.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    quiet_panics::GUARDED.with(|g| g.set(false));
+    result.unwrap_or_else(|_| {
         Err(ReadError::Damaged {
             format,
             detail: "its structure is inconsistent".into(),
         })
     })
+}
+
+/// A panic hook that stays silent for panics [`guard_calamine`] turns into
+/// errors, and hands every other panic to the hook that was there before.
+mod quiet_panics {
+    use std::cell::Cell;
+    use std::sync::Once;
+
+    thread_local! {
+        pub(super) static GUARDED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(super) fn install() {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !GUARDED.with(Cell::get) {
+                    previous(info);
+                }
+            }));
+        });
+    }
 }
 
 /// Feeds a calamine dense range (xls, ods) to the collector.
