@@ -26,7 +26,8 @@ trunk build --release --offline
 say "native tests: rules, CLI, API on SQLite and PostgreSQL, browser"
 cargo test --locked
 
-say "the rules crate in headless Chromium"
+say "the rules crate and the web app's logic in headless Chromium"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test -p roster-shared --target wasm32-unknown-unknown --test wasm --locked
+CHROMEDRIVER=/usr/bin/chromedriver cargo test -p roster-frontend --target wasm32-unknown-unknown --test wasm --locked
 
 say "all tests passed"

@@ -9,6 +9,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use roster_shared::{CheckOptions, check_file};
 use rust_xlsxwriter::Workbook;
 
+/// The allocator the `roster` binary (CLI and server) uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const HEADERS: [&str; 9] = [
     "First Name",
     "Last Name",

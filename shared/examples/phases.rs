@@ -5,6 +5,9 @@ use std::time::Instant;
 
 use roster_shared::{Mapping, ReadOptions, RuleOptions, check_rows, read_table, rows::map_rows};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let path = std::env::args().nth(1).expect("usage: phases FILE");
     let bytes = std::fs::read(&path).expect("readable file");

@@ -1,0 +1,176 @@
+//! The check worker: reads and checks files with the rules crate, off the
+//! page's main thread. It keeps the file's table, the corrections made in
+//! the grid and the last report, whose rows it hands to the page a page at a
+//! time; so a change of mapping or a corrected cell is checked again without
+//! reading the file again.
+
+#![forbid(unsafe_code)]
+
+use std::cell::RefCell;
+
+use roster_frontend::check_session::{CheckSession, corrected_name};
+use roster_frontend::protocol::{
+    FromWorker, PageRequest, Stage, ToWorker, columns_of, mapping_from,
+};
+use roster_shared::{ReadOptions, read_table};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+thread_local! {
+    static SESSION: RefCell<Option<CheckSession>> = const { RefCell::new(None) };
+}
+
+fn main() {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(on_message);
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    on_message.forget();
+    post(&FromWorker::Ready);
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn post(reply: &FromWorker) {
+    match serde_json::to_string(reply) {
+        Ok(text) => {
+            // Posting a string to our own page cannot fail in practice; if it
+            // does there is nobody left to tell.
+            let _ = scope().post_message(&text.into());
+        }
+        Err(e) => web_sys::console::error_1(&format!("cannot encode a reply: {e}").into()),
+    }
+}
+
+fn failed(job: u32, message: impl Into<String>) {
+    post(&FromWorker::Failed {
+        job,
+        message: message.into(),
+    });
+}
+
+fn on_message(event: MessageEvent) {
+    let data = event.data();
+    let (text, bytes) = if js_sys::Array::is_array(&data) {
+        let parts = js_sys::Array::from(&data);
+        (parts.get(0).as_string(), Some(parts.get(1)))
+    } else {
+        (data.as_string(), None)
+    };
+    let Some(request) = text.and_then(|t| serde_json::from_str::<ToWorker>(&t).ok()) else {
+        web_sys::console::error_1(&"check worker: unknown request".into());
+        return;
+    };
+    if let ToWorker::Read { job, file_name } = request {
+        let bytes = bytes
+            .filter(|b| b.is_instance_of::<js_sys::ArrayBuffer>())
+            .map(|b| js_sys::Uint8Array::new(&b).to_vec())
+            .unwrap_or_default();
+        read(job, file_name, &bytes);
+        return;
+    }
+    SESSION.with(|session| match session.borrow_mut().as_mut() {
+        Some(session) => serve(session, request),
+        None => failed(request_job(&request), "no file has been read yet"),
+    });
+}
+
+fn request_job(request: &ToWorker) -> u32 {
+    match request {
+        ToWorker::Read { job, .. }
+        | ToWorker::Check { job, .. }
+        | ToWorker::Rows { job, .. }
+        | ToWorker::Edit { job, .. }
+        | ToWorker::TrimAll { job, .. }
+        | ToWorker::Export { job } => *job,
+    }
+}
+
+/// Every request about the file already read.
+fn serve(session: &mut CheckSession, request: ToWorker) {
+    match request {
+        ToWorker::Read { .. } => {}
+        ToWorker::Check { job, columns, page } => {
+            session.mapping = mapping_from(&columns);
+            check(session, job, page, None);
+        }
+        ToWorker::Edit {
+            job,
+            row,
+            field,
+            value,
+            page,
+        } => {
+            session.edit(row, field, value);
+            check(session, job, page, None);
+        }
+        ToWorker::TrimAll { job, page } => {
+            let trimmed = session.trim_all();
+            check(session, job, page, Some(trimmed));
+        }
+        ToWorker::Rows { job, page } => match &session.checked {
+            Some(checked) => post(&FromWorker::Rows {
+                job,
+                page: checked.page(page),
+            }),
+            None => failed(job, "no file has been checked yet"),
+        },
+        ToWorker::Export { job } => match session.export() {
+            Ok(csv) => post(&FromWorker::Export {
+                job,
+                file_name: corrected_name(&session.file_name),
+                csv,
+            }),
+            Err(message) => failed(job, message),
+        },
+    }
+}
+
+fn read(job: u32, file_name: String, bytes: &[u8]) {
+    post(&FromWorker::Progress {
+        job,
+        stage: Stage::Reading,
+    });
+    let started = now_ms();
+    // Free the previous file before reading the next one.
+    SESSION.with(|s| s.borrow_mut().take());
+    match read_table(bytes, Some(&file_name), &ReadOptions::default()) {
+        Ok(table) => {
+            let session = CheckSession::new(file_name, table);
+            let table = &session.table;
+            post(&FromWorker::Table {
+                job,
+                headers: table.headers.clone(),
+                suggested: columns_of(&session.mapping),
+                source: table.source.clone(),
+                read_ms: now_ms() - started,
+            });
+            SESSION.with(|s| *s.borrow_mut() = Some(session));
+        }
+        Err(e) => failed(job, e.to_string()),
+    }
+}
+
+fn check(session: &mut CheckSession, job: u32, page: PageRequest, trimmed: Option<usize>) {
+    post(&FromWorker::Progress {
+        job,
+        stage: Stage::Checking,
+    });
+    let started = now_ms();
+    let edited_cells = session.edited_cells();
+    let checked = session.check();
+    let check_ms = now_ms() - started;
+    post(&FromWorker::Checked {
+        job,
+        outcome: checked.outcome(edited_cells),
+        page: checked.page(page),
+        check_ms,
+        trimmed,
+    });
+}

@@ -1,0 +1,184 @@
+//! The worker's state for one file: its table, the mapping, the
+//! corrections made in the grid, and the last report. All checking is the
+//! rules crate's; this only applies corrections, pages and exports.
+
+use std::collections::{HashMap, HashSet};
+
+use roster_shared::rows::map_rows;
+use roster_shared::text::trim;
+use roster_shared::{Field, Mapping, Report, RuleOptions, Table, check_rows};
+
+use crate::protocol::{CheckOutcome, PAGE_SIZE, PageRequest, RowsPage};
+
+/// The file being worked on.
+pub struct CheckSession {
+    pub file_name: String,
+    pub table: Table,
+    pub mapping: Mapping,
+    /// Corrections: (row number, field) → value. They outlive a change of
+    /// mapping; a new file starts without any.
+    edits: HashMap<(u32, Field), String>,
+    pub checked: Option<Checked>,
+}
+
+/// A report, and the indices of its rows that have errors (for the filter).
+pub struct Checked {
+    pub report: Report,
+    rows_with_errors: Vec<usize>,
+}
+
+impl CheckSession {
+    /// A file just read, mapped as the rules crate suggests.
+    pub fn new(file_name: String, table: Table) -> CheckSession {
+        CheckSession {
+            mapping: Mapping::suggest(&table.headers),
+            file_name,
+            table,
+            edits: HashMap::new(),
+            checked: None,
+        }
+    }
+
+    /// Corrects one cell; [`CheckSession::check`] applies it.
+    pub fn edit(&mut self, row: u32, field: Field, value: String) {
+        self.edits.insert((row, field), value);
+    }
+
+    /// How many cells have been corrected.
+    pub fn edited_cells(&self) -> usize {
+        self.edits.len()
+    }
+
+    /// Maps the table's rows, applies the corrections and checks them all
+    /// (a correction can end or start a duplicate in another row).
+    pub fn check(&mut self) -> &Checked {
+        let mut rows = map_rows(&self.table, &self.mapping);
+        if !self.edits.is_empty() {
+            let index: HashMap<u32, usize> =
+                rows.iter().enumerate().map(|(i, r)| (r.row, i)).collect();
+            for ((row, field), value) in &self.edits {
+                if let Some(i) = index.get(row) {
+                    rows[*i].set(*field, value.clone());
+                }
+            }
+        }
+        let checked = check_rows(rows, &RuleOptions::default());
+        let report = Report::from_checked(&self.table, &self.mapping, checked);
+        self.checked.insert(Checked::new(report))
+    }
+
+    /// Trims every mapped value that has leading or trailing whitespace;
+    /// returns how many cells changed.
+    pub fn trim_all(&mut self) -> usize {
+        let Some(checked) = &self.checked else {
+            return 0;
+        };
+        let mut changed = 0;
+        for row in &checked.report.rows {
+            for (field, value) in row.iter() {
+                let trimmed = trim(value);
+                if trimmed.len() != value.len() {
+                    self.edits.insert((row.row, field), trimmed.to_string());
+                    changed += 1;
+                }
+            }
+        }
+        changed
+    }
+
+    /// The file with its corrections as CSV: every column of the sheet, the
+    /// mapped ones with their checked (and corrected) values.
+    pub fn export(&self) -> Result<String, String> {
+        let checked = self
+            .checked
+            .as_ref()
+            .ok_or("no file has been checked yet")?;
+        let field_of_column: HashMap<usize, Field> = Field::ALL
+            .into_iter()
+            .filter_map(|f| Some((self.mapping.get(f)?, f)))
+            .collect();
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let error = |e: csv::Error| e.to_string();
+        out.write_record(&self.table.headers).map_err(error)?;
+        for (sheet_row, row) in self.table.rows.iter().zip(&checked.report.rows) {
+            let record: Vec<String> = (0..self.table.headers.len())
+                .map(|col| match field_of_column.get(&col) {
+                    Some(field) => row.get(*field).to_string(),
+                    None => Table::cell(sheet_row, col).header_text(),
+                })
+                .collect();
+            out.write_record(&record).map_err(error)?;
+        }
+        let bytes = out.into_inner().map_err(|e| e.to_string())?;
+        String::from_utf8(bytes).map_err(|e| e.to_string())
+    }
+}
+
+impl Checked {
+    pub fn new(report: Report) -> Checked {
+        let error_rows: HashSet<u32> = report.errors.iter().map(|e| e.row).collect();
+        let rows_with_errors = report
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| error_rows.contains(&r.row))
+            .map(|(i, _)| i)
+            .collect();
+        Checked {
+            report,
+            rows_with_errors,
+        }
+    }
+
+    pub fn outcome(&self, edited_cells: usize) -> CheckOutcome {
+        let r = &self.report;
+        CheckOutcome {
+            source: r.source.clone(),
+            mapping: r.mapping.clone(),
+            unmapped_headers: r.unmapped_headers.clone(),
+            summary: r.summary.clone(),
+            errors: r.errors.clone(),
+            counts: r.counts_by_code().into_iter().collect(),
+            edited_cells,
+        }
+    }
+
+    /// The rows asked for; past the end, the last page.
+    pub fn page(&self, request: PageRequest) -> RowsPage {
+        let rows = &self.report.rows;
+        let total = if request.only_errors {
+            self.rows_with_errors.len()
+        } else {
+            rows.len()
+        };
+        let last_start = total.saturating_sub(1) / PAGE_SIZE * PAGE_SIZE;
+        let request = PageRequest {
+            start: request.start.min(last_start),
+            ..request
+        };
+        let end = (request.start + PAGE_SIZE).min(total);
+        let rows = (request.start..end)
+            .filter_map(|n| {
+                let index = if request.only_errors {
+                    *self.rows_with_errors.get(n)?
+                } else {
+                    n
+                };
+                rows.get(index).cloned()
+            })
+            .collect();
+        RowsPage {
+            request,
+            total,
+            rows,
+        }
+    }
+}
+
+/// `people.xlsx` → `people-corrected.csv`.
+pub fn corrected_name(file_name: &str) -> String {
+    let stem = file_name
+        .rsplit_once('.')
+        .map_or(file_name, |(stem, _)| stem);
+    format!("{stem}-corrected.csv")
+}

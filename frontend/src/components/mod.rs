@@ -1,0 +1,41 @@
+//! Small components of the check page. They show what the worker found;
+//! none of them computes a rule.
+
+mod check_summary;
+mod corrections;
+mod file_picker;
+pub mod format;
+mod icons;
+mod mapping_form;
+mod progress_panel;
+mod row_grid;
+mod rule_counts;
+mod status_line;
+
+pub use check_summary::CheckSummary;
+pub use corrections::Corrections;
+pub use file_picker::FilePicker;
+pub use icons::{ErrorIcon, OkIcon};
+pub use mapping_form::MappingForm;
+pub use progress_panel::ProgressPanel;
+pub use row_grid::RowGrid;
+pub use rule_counts::RuleCounts;
+pub use status_line::StatusLine;
+
+/// Focuses the element with this id once the page has been redrawn, or the
+/// rows' region if it is gone (a corrected row can leave the filtered list).
+pub fn focus_after_redraw(id: &str) {
+    use wasm_bindgen::JsCast;
+    let id = id.to_string();
+    leptos::prelude::request_animation_frame(move || {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let target = document
+            .get_element_by_id(&id)
+            .or_else(|| document.get_element_by_id("rows-region"));
+        if let Some(element) = target.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    });
+}

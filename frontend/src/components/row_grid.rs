@@ -1,0 +1,295 @@
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use roster_shared::{Field, MappedRow, RowError};
+
+use crate::checked_file::CheckedFile;
+use crate::protocol::{PAGE_SIZE, PageRequest, RowsPage};
+
+use super::{ErrorIcon, focus_after_redraw, format};
+
+/// The cell being corrected: (row number, field).
+type Editing = RwSignal<Option<(u32, Field)>>;
+
+/// The rows, a page at a time (the worker holds them all); a wrong cell
+/// shows its message and an icon, and can be corrected. A filter keeps only
+/// the rows with errors.
+#[component]
+pub fn RowGrid(
+    file: Arc<CheckedFile>,
+    /// The page the worker sent last.
+    page: RwSignal<Option<Arc<RowsPage>>>,
+    /// The page asked for last.
+    #[prop(into)]
+    wanted: Signal<PageRequest>,
+    on_request: Callback<PageRequest>,
+    /// A corrected cell: (row number, field, new value).
+    on_edit: Callback<(u32, Field, String)>,
+) -> impl IntoView {
+    let editing: Editing = RwSignal::new(None);
+    let counted = file.clone();
+    let total = Memo::new(move |_| counted.row_count(wanted.get().only_errors));
+    let range_text = move || {
+        let total = total.get();
+        let PageRequest { only_errors, start } = wanted.get();
+        let end = (start + PAGE_SIZE).min(total);
+        let what = if only_errors {
+            "rows with errors"
+        } else {
+            "rows"
+        };
+        if total == 0 {
+            format!("No {what}")
+        } else {
+            format!(
+                "{}–{} of {} {what}",
+                format::thousands(start + 1),
+                format::thousands(end),
+                format::thousands(total)
+            )
+        }
+    };
+
+    let header_cells = file
+        .columns
+        .iter()
+        .map(|f| view! { <th scope="col">{f.label()}</th> })
+        .collect_view();
+    let shown = file.clone();
+    let body = move || {
+        let Some(page) = page.get() else {
+            return ().into_any();
+        };
+        if page.rows.is_empty() {
+            let colspan = (shown.columns.len() + 1).to_string();
+            return view! {
+                <tr>
+                    <td colspan=colspan class="empty">
+                        "No row has an error."
+                    </td>
+                </tr>
+            }
+            .into_any();
+        }
+        page.rows
+            .iter()
+            .map(|row| grid_row(&shown, row, editing, on_edit))
+            .collect_view()
+            .into_any()
+    };
+    let loading = move || page.with(|p| p.as_ref().map(|p| p.request)) != Some(wanted.get());
+
+    view! {
+        <div class="grid-tools">
+            <label class="checkbox">
+                <input
+                    type="checkbox"
+                    id="only-errors"
+                    prop:checked=move || wanted.get().only_errors
+                    on:change=move |ev| {
+                        on_request
+                            .run(PageRequest {
+                                only_errors: event_target_checked(&ev),
+                                start: 0,
+                            })
+                    }
+                />
+                "Only rows with errors"
+            </label>
+            <nav class="pager" aria-label="Pages of rows">
+                <button
+                    type="button"
+                    class="button"
+                    id="pager-previous"
+                    prop:disabled=move || wanted.get().start == 0
+                    on:click=move |_| {
+                        let w = wanted.get_untracked();
+                        on_request
+                            .run(PageRequest {
+                                start: w.start.saturating_sub(PAGE_SIZE),
+                                ..w
+                            })
+                    }
+                >
+                    "Previous"
+                </button>
+                <span class="pager-text" aria-live="polite" id="pager-text">
+                    {range_text}
+                </span>
+                <button
+                    type="button"
+                    class="button"
+                    id="pager-next"
+                    prop:disabled=move || { wanted.get().start + PAGE_SIZE >= total.get() }
+                    on:click=move |_| {
+                        let w = wanted.get_untracked();
+                        on_request
+                            .run(PageRequest {
+                                start: w.start + PAGE_SIZE,
+                                ..w
+                            })
+                    }
+                >
+                    "Next"
+                </button>
+            </nav>
+        </div>
+        <div
+            class="grid-scroll"
+            class:loading=loading
+            id="rows-region"
+            role="region"
+            aria-label="Rows of the file"
+            aria-busy=move || loading().then_some("true")
+            tabindex="0"
+        >
+            <table class="grid" id="row-grid">
+                <thead>
+                    <tr>
+                        <th scope="col" class="row-number">
+                            "Row"
+                        </th>
+                        {header_cells}
+                    </tr>
+                </thead>
+                <tbody>{body}</tbody>
+            </table>
+        </div>
+    }
+}
+
+fn grid_row(
+    file: &CheckedFile,
+    row: &MappedRow,
+    editing: Editing,
+    on_edit: Callback<(u32, Field, String)>,
+) -> impl IntoView + use<> {
+    let has_errors = file
+        .columns
+        .iter()
+        .any(|f| file.error(row.row, *f).is_some());
+    let cells = file
+        .columns
+        .iter()
+        .map(|field| {
+            let value = row.get(*field).to_string();
+            match file.error(row.row, *field) {
+                Some(error) => {
+                    invalid_cell(row.row, *field, value, error, editing, on_edit).into_any()
+                }
+                None => view! { <td>{value}</td> }.into_any(),
+            }
+        })
+        .collect_view();
+    view! {
+        <tr class:row-invalid=has_errors data-row=row.row.to_string()>
+            <th scope="row" class="row-number">
+                {row.row.to_string()}
+            </th>
+            {cells}
+        </tr>
+    }
+}
+
+/// A wrong cell: its value, its message with an icon, and a button that
+/// turns the value into a text box.
+fn invalid_cell(
+    row: u32,
+    field: Field,
+    value: String,
+    error: &RowError,
+    editing: Editing,
+    on_edit: Callback<(u32, Field, String)>,
+) -> impl IntoView + use<> {
+    let edit_id = format!("edit-{row}-{}", field.key());
+    let is_editing = move || editing.get() == Some((row, field));
+    let shown_value = value.clone();
+    view! {
+        <td class="invalid" data-code=error.code.key()>
+            {move || {
+                if is_editing() {
+                    cell_editor(row, field, value.clone(), editing, on_edit).into_any()
+                } else {
+                    view! { <span class="cell-value">{shown_value.clone()}</span> }.into_any()
+                }
+            }}
+            <span class="cell-problem" id=format!("problem-{row}-{}", field.key())>
+                <ErrorIcon />
+                <span>{error.message.clone()}</span>
+            </span>
+            <button
+                type="button"
+                class="link-button"
+                id=edit_id
+                aria-label=format!("Correct {} in row {row}", field.label())
+                hidden=is_editing
+                on:click=move |_| editing.set(Some((row, field)))
+            >
+                "Correct"
+            </button>
+        </td>
+    }
+}
+
+fn cell_editor(
+    row: u32,
+    field: Field,
+    value: String,
+    editing: Editing,
+    on_edit: Callback<(u32, Field, String)>,
+) -> impl IntoView {
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+            input.select();
+        }
+    });
+    let input_id = format!("input-{row}-{}", field.key());
+    let edit_id = format!("edit-{row}-{}", field.key());
+    let cancel = move || {
+        editing.set(None);
+        focus_after_redraw(&edit_id);
+    };
+    let cancel_on_escape = cancel.clone();
+    view! {
+        <form
+            class="cell-editor"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                if let Some(input) = input.get_untracked() {
+                    editing.set(None);
+                    on_edit.run((row, field, input.value()));
+                }
+            }
+        >
+            <label class="visually-hidden" for=input_id.clone()>
+                {format!("{} in row {row}", field.label())}
+            </label>
+            <input
+                type="text"
+                id=input_id
+                node_ref=input
+                prop:value=value
+                autocomplete="off"
+                spellcheck="false"
+                aria-invalid="true"
+                aria-describedby=format!("problem-{row}-{}", field.key())
+                on:keydown=move |ev| {
+                    if ev.key() == "Escape" {
+                        ev.prevent_default();
+                        cancel_on_escape();
+                    }
+                }
+            />
+            <span class="cell-editor-buttons">
+                <button type="submit" class="button small primary">
+                    "Save"
+                </button>
+                <button type="button" class="button small" on:click=move |_| cancel()>
+                    "Cancel"
+                </button>
+            </span>
+        </form>
+    }
+}

@@ -1,0 +1,24 @@
+//! Roster's browser app: a thin face over the rules crate.
+//!
+//! The page never computes a rule. Files are read and checked by
+//! `roster_shared` inside a Web Worker (`src/bin/check_worker.rs`, its state
+//! in [`check_session`]), so the page stays responsive; the page shows what
+//! the worker found ([`protocol`] has the messages). Nothing is sent over the
+//! network: the file never leaves the browser.
+//!
+//! Map: [`app`] (top bar and routes) → [`pages`] (one file per page) →
+//! [`components`] (small, presentational). Page state in [`check_state`],
+//! display indexing in [`checked_file`].
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod check_session;
+pub mod check_state;
+pub mod checked_file;
+pub mod components;
+pub mod download;
+pub mod pages;
+pub mod protocol;
+pub mod remembered_mapping;
+pub mod worker_client;

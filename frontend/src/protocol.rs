@@ -1,0 +1,168 @@
+//! The messages between the page and the check worker, as JSON text.
+//!
+//! A `Read` message travels as a two-item array: the JSON text and the file's
+//! bytes as an `ArrayBuffer` (transferred, not copied). Every other message is
+//! the JSON text alone. Each request carries a `job` number; the page ignores
+//! replies to anything but its latest request.
+
+use std::collections::BTreeMap;
+
+use roster_shared::table::SourceInfo;
+use roster_shared::{ErrorCode, Field, MappedRow, Mapping, RowError, Summary};
+use serde::{Deserialize, Serialize};
+
+/// Path of the worker's loader script in `dist/` (Trunk's `data-loader-shim`).
+pub const WORKER_SCRIPT: &str = "/roster-check-worker_loader.js";
+
+/// Rows the grid shows at once, and asks the worker for at once.
+pub const PAGE_SIZE: usize = 50;
+
+/// One column index per field of [`Field::ALL`], `None` where unmapped.
+pub type Columns = Vec<Option<usize>>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ToWorker {
+    /// Read a file (its bytes travel beside the message) and keep its table.
+    Read { job: u32, file_name: String },
+    /// Check the table last read with this mapping; reply with `page`.
+    Check {
+        job: u32,
+        columns: Columns,
+        page: PageRequest,
+    },
+    /// A page of the rows of the last check, for the grid.
+    Rows { job: u32, page: PageRequest },
+    /// Correct one cell and check again.
+    Edit {
+        job: u32,
+        row: u32,
+        field: Field,
+        value: String,
+        page: PageRequest,
+    },
+    /// Remove leading and trailing whitespace from every value and check
+    /// again (names are trimmed by the rules anyway).
+    TrimAll { job: u32, page: PageRequest },
+    /// The file with every correction, as CSV.
+    Export { job: u32 },
+}
+
+/// Which rows the grid wants: [`PAGE_SIZE`] from `start`, of all rows or of
+/// the rows with errors only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    pub only_errors: bool,
+    pub start: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// The worker's WebAssembly is loaded; it takes requests from now on.
+    Ready,
+    Progress {
+        job: u32,
+        stage: Stage,
+    },
+    /// The file was read: its headers and the mapping the rules crate suggests.
+    Table {
+        job: u32,
+        headers: Vec<String>,
+        suggested: Columns,
+        source: SourceInfo,
+        read_ms: f64,
+    },
+    /// The check's findings and the first page of rows. The rows stay in
+    /// the worker: the page asks for them a page at a time.
+    Checked {
+        job: u32,
+        outcome: CheckOutcome,
+        page: RowsPage,
+        check_ms: f64,
+        /// For [`ToWorker::TrimAll`]: how many cells it changed.
+        trimmed: Option<usize>,
+    },
+    Rows {
+        job: u32,
+        page: RowsPage,
+    },
+    Export {
+        job: u32,
+        file_name: String,
+        csv: String,
+    },
+    /// The file could not be read (one line saying why).
+    Failed {
+        job: u32,
+        message: String,
+    },
+}
+
+/// A [`roster_shared::Report`] without its rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    pub source: SourceInfo,
+    /// Field → the header of the column that fills it.
+    pub mapping: BTreeMap<Field, String>,
+    pub unmapped_headers: Vec<String>,
+    pub summary: Summary,
+    pub errors: Vec<RowError>,
+    /// How many cells have been corrected in the grid.
+    pub edited_cells: usize,
+    /// [`roster_shared::Report::counts_by_code`].
+    pub counts: Vec<(ErrorCode, usize)>,
+}
+
+/// Some of the checked rows, as asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowsPage {
+    pub request: PageRequest,
+    /// How many rows there are in all, with this filter.
+    pub total: usize,
+    pub rows: Vec<MappedRow>,
+}
+
+/// Where a file is on its way to a report, for the progress indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Loading,
+    Reading,
+    Checking,
+}
+
+impl Stage {
+    pub const COUNT: u32 = 3;
+
+    /// 1-based position, for a `<progress>` of [`Stage::COUNT`] steps.
+    pub const fn step(self) -> u32 {
+        match self {
+            Stage::Loading => 1,
+            Stage::Reading => 2,
+            Stage::Checking => 3,
+        }
+    }
+
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Stage::Loading => "Loading the file",
+            Stage::Reading => "Reading the spreadsheet",
+            Stage::Checking => "Checking every row",
+        }
+    }
+}
+
+pub fn columns_of(mapping: &Mapping) -> Columns {
+    Field::ALL.iter().map(|f| mapping.get(*f)).collect()
+}
+
+pub fn mapping_from(columns: &[Option<usize>]) -> Mapping {
+    let mut mapping = Mapping::default();
+    for (field, column) in Field::ALL.into_iter().zip(columns) {
+        if column.is_some() {
+            mapping.set(field, *column);
+        }
+    }
+    mapping
+}
