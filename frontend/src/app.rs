@@ -2,30 +2,88 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 
-use crate::pages::{CheckPage, HomePage, NotFoundPage};
+use crate::api;
+use crate::pages::{CheckPage, HomePage, NotFoundPage, SignInPage, TrashPage, UsersPage};
+use crate::session::{provide_session, use_session};
 
 #[component]
 pub fn App() -> impl IntoView {
+    provide_session();
     view! {
         <Router>
-            <header class="topbar">
-                <nav class="topbar-inner" aria-label="Main">
-                    <span class="brand">
-                        <A href="/" exact=true>
-                            "Roster"
-                        </A>
-                    </span>
-                    <A href="/check">"Check a file"</A>
-                </nav>
-            </header>
+            <TopBar />
             <main id="main" class="page">
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=HomePage />
                     <Route path=path!("/check") view=CheckPage />
+                    <Route path=path!("/sign-in") view=SignInPage />
+                    <Route path=path!("/users") view=UsersPage />
+                    <Route path=path!("/trash") view=TrashPage />
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The brand, the pages the signed-in user's role allows, and who is
+/// signed in with a sign-out button.
+#[component]
+fn TopBar() -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    let sign_out = move |_| {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            // Signed out here whatever the server says: the token is gone.
+            let _ = api::logout().await;
+            session.me.set(None);
+            navigate("/sign-in", Default::default());
+        });
+    };
+    let who = move || {
+        session.me.with(|me| {
+            me.as_ref()
+                .map(|me| format!("{} ({})", me.user.username, me.role.name))
+        })
+    };
+    view! {
+        <header class="topbar">
+            <nav class="topbar-inner" aria-label="Main">
+                <span class="brand">
+                    <A href="/" exact=true>
+                        "Roster"
+                    </A>
+                </span>
+                <A href="/check">"Check a file"</A>
+                <Show when=move || session.can("manage_users")>
+                    <A href="/users">"Users"</A>
+                </Show>
+                <Show when=move || session.can("restore_users")>
+                    <A href="/trash">"Trash can"</A>
+                </Show>
+                <span class="topbar-spacer"></span>
+                <Show
+                    when=move || session.me.with(Option::is_some)
+                    fallback=move || {
+                        view! {
+                            <Show when=move || session.known.get()>
+                                <A href="/sign-in">"Sign in"</A>
+                            </Show>
+                        }
+                    }
+                >
+                    <span id="signed-in-as" class="signed-in-as">
+                        <span class="visually-hidden">"Signed in as "</span>
+                        {who}
+                    </span>
+                    <button id="sign-out" type="button" class="button small" on:click=sign_out.clone()>
+                        "Sign out"
+                    </button>
+                </Show>
+            </nav>
+        </header>
     }
 }

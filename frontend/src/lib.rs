@@ -6,12 +6,16 @@
 //! the worker found ([`protocol`] has the messages). Nothing is sent over the
 //! network: the file never leaves the browser.
 //!
+//! The users pages (sign-in, users, trash can) speak to the server through
+//! [`api`]; who is signed in is in [`session`].
+//!
 //! Map: [`app`] (top bar and routes) → [`pages`] (one file per page) →
 //! [`components`] (small, presentational). Page state in [`check_state`],
 //! display indexing in [`checked_file`].
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod app;
 pub mod check_session;
 pub mod check_state;
@@ -21,4 +25,5 @@ pub mod download;
 pub mod pages;
 pub mod protocol;
 pub mod remembered_mapping;
+pub mod session;
 pub mod worker_client;

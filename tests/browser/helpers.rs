@@ -90,7 +90,7 @@ async fn serve_dist(dist: &Path, log: Arc<RequestLog>) -> SocketAddr {
     addr
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -164,6 +164,16 @@ impl BrowserApp {
         let dist = dist_dir();
         let requests = Arc::new(RequestLog::default());
         let addr = serve_dist(&dist, requests.clone()).await;
+        BrowserApp::connect(addr, requests).await
+    }
+
+    /// A browser for an app already served at `addr` (the real `roster
+    /// serve`); `requests` stays empty.
+    pub async fn start_at(addr: SocketAddr) -> BrowserApp {
+        BrowserApp::connect(addr, Arc::new(RequestLog::default())).await
+    }
+
+    async fn connect(addr: SocketAddr, requests: Arc<RequestLog>) -> BrowserApp {
         let driver = Chromedriver::start();
         driver.wait_until_listening().await;
 
@@ -464,6 +474,9 @@ impl BrowserApp {
 
     /// Saves a screenshot of the whole page as target/screenshots/NAME.png.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
+        // Back to the usual size first, so a long page shown before does
+        // not stretch this one.
+        let _ = self.client.set_window_size(1360, 1000).await;
         let height = self
             .script("return Math.ceil(document.documentElement.scrollHeight);")
             .await

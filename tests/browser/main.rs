@@ -3,9 +3,12 @@
 //! a random port, driven through chromedriver. Screenshots of each step go
 //! to target/screenshots/.
 //!
+//! `admin.rs` drives the users pages against the real `roster serve`.
+//!
 //! The tests take turns: one browser at a time keeps the timing honest on
 //! a small machine.
 
+mod admin;
 mod files;
 mod helpers;
 

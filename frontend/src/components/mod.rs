@@ -39,3 +39,18 @@ pub fn focus_after_redraw(id: &str) {
         }
     });
 }
+
+/// Focuses the element with this id once the page has been redrawn.
+pub fn focus_element(id: &str) {
+    use wasm_bindgen::JsCast;
+    let id = id.to_string();
+    leptos::prelude::request_animation_frame(move || {
+        if let Some(element) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(&id))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
+}

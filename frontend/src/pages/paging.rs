@@ -1,0 +1,93 @@
+//! What the users and trash can pages share: counts in words and a pager.
+
+use leptos::prelude::*;
+
+use crate::api::{ApiError, UserPage};
+
+/// "1 user", "12 users", "1,234 users".
+pub fn count_words(n: i64, one: &str, many: &str) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped} {}", if n == 1 { one } else { many })
+}
+
+/// How many pages `total` items make (at least one).
+pub fn page_count(total: i64, per_page: u32) -> u32 {
+    let per = i64::from(per_page.max(1));
+    u32::try_from((total + per - 1) / per)
+        .unwrap_or(u32::MAX)
+        .max(1)
+}
+
+/// " Page 2 of 3." when there is more than one page, else "".
+pub fn page_words(found: &UserPage) -> String {
+    let pages = page_count(found.total, found.per_page);
+    if pages > 1 {
+        format!(" Page {} of {pages}.", found.page)
+    } else {
+        String::new()
+    }
+}
+
+/// Asks for page `number`; if it has become empty (its last user deleted
+/// or restored), asks for the last page there is instead.
+pub async fn fetch_page<F, Fut>(number: u32, fetch: F) -> Result<UserPage, ApiError>
+where
+    F: Fn(u32) -> Fut,
+    Fut: Future<Output = Result<UserPage, ApiError>>,
+{
+    let found = fetch(number).await?;
+    if found.users.is_empty() && number > 1 && found.total > 0 {
+        return fetch(page_count(found.total, found.per_page)).await;
+    }
+    Ok(found)
+}
+
+/// Previous / next, and where we are. At either end a button says it is
+/// disabled (`aria-disabled`) but keeps the keyboard focus.
+#[component]
+pub fn Pager(
+    page: RwSignal<Option<UserPage>>,
+    go_to: Callback<u32>,
+    label: &'static str,
+) -> impl IntoView {
+    let number = move || page.with(|p| p.as_ref().map_or(1, |p| p.page));
+    let pages = move || page.with(|p| p.as_ref().map_or(1, |p| page_count(p.total, p.per_page)));
+    let at_first = move || number() <= 1;
+    let at_last = move || number() >= pages();
+    view! {
+        <nav class="pager" aria-label=label>
+            <button
+                type="button"
+                class="button small"
+                aria-disabled=move || at_first().then_some("true")
+                on:click=move |_| {
+                    if !at_first() {
+                        go_to.run(number() - 1);
+                    }
+                }
+            >
+                "Previous page"
+            </button>
+            <span class="pager-text">{move || format!("Page {} of {}", number(), pages())}</span>
+            <button
+                type="button"
+                class="button small"
+                aria-disabled=move || at_last().then_some("true")
+                on:click=move |_| {
+                    if !at_last() {
+                        go_to.run(number() + 1);
+                    }
+                }
+            >
+                "Next page"
+            </button>
+        </nav>
+    }
+}

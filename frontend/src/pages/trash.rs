@@ -1,0 +1,179 @@
+//! `/trash`: deleted users, newest deletion first, with the days left
+//! before they are purged for good, and Restore.
+
+use leptos::prelude::*;
+
+use crate::api::{self, ApiError, User, UserPage};
+use crate::components::{ErrorIcon, focus_element};
+use crate::session::{RequirePermission, use_session};
+
+use super::paging::{Pager, count_words, fetch_page, page_words};
+
+const DAY_MS: f64 = 86_400_000.0;
+
+/// "30 days", "1 day", "Today" until `purge_at` (RFC 3339).
+pub fn days_left(purge_at: &str, now_ms: f64) -> String {
+    let purge = js_sys::Date::parse(purge_at);
+    if purge.is_nan() {
+        return String::new();
+    }
+    let days = ((purge - now_ms) / DAY_MS).ceil().max(0.0) as i64;
+    match days {
+        0 => "Today".into(),
+        1 => "1 day".into(),
+        n => format!("{n} days"),
+    }
+}
+
+#[component]
+pub fn TrashPage() -> impl IntoView {
+    view! {
+        <RequirePermission permission="restore_users">
+            <TrashList />
+        </RequirePermission>
+    }
+}
+
+#[component]
+fn TrashList() -> impl IntoView {
+    let session = use_session();
+    let page = RwSignal::new(None::<UserPage>);
+    let announcement = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let fail = move |e: ApiError| {
+        if e.status == 401 {
+            session.ended();
+        }
+        error.set(Some(e.describe()));
+    };
+    let load = move |number: u32, notice: Option<String>| {
+        leptos::task::spawn_local(async move {
+            match fetch_page(number, api::trash).await {
+                Ok(found) => {
+                    let count = match found.total {
+                        0 => "The trash can is empty.".to_string(),
+                        n => format!(
+                            "{} in the trash can.{}",
+                            count_words(n, "user", "users"),
+                            page_words(&found)
+                        ),
+                    };
+                    error.set(None);
+                    announcement.set(match notice {
+                        Some(n) => format!("{n} {count}"),
+                        None => count,
+                    });
+                    page.set(Some(found));
+                }
+                Err(e) => fail(e),
+            }
+        });
+    };
+    load(1, None);
+    let go_to = Callback::new(move |number: u32| load(number, None));
+
+    let restore = move |user: User| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = api::restore_user(user.id).await;
+            busy.set(false);
+            match result {
+                Ok(_) => {
+                    let number = page.with_untracked(|p| p.as_ref().map_or(1, |p| p.page));
+                    load(number, Some(format!("Restored {}.", user.full_name())));
+                    focus_element("main-heading");
+                }
+                Err(e) => fail(e),
+            }
+        });
+    };
+
+    let rows = move || page.with(|p| p.as_ref().map(|p| p.users.clone()).unwrap_or_default());
+    view! {
+        <div class="page-header">
+            <h1 id="main-heading" tabindex="-1">"Trash can"</h1>
+            <p class="lede">
+                "Deleted users stay here for 30 days, then they are removed for good. Until then they can be restored."
+            </p>
+        </div>
+        <p id="trash-status" class="status-line list-status" role="status" aria-live="polite">
+            {move || announcement.get()}
+        </p>
+        {move || {
+            error
+                .get()
+                .map(|message| {
+                    view! {
+                        <p id="trash-error" class="status-line failed with-icon" role="alert">
+                            <ErrorIcon />
+                            <span>{format!("{message}.")}</span>
+                        </p>
+                    }
+                })
+        }}
+        <div class="card table-card">
+            <table id="trash-table" class="list" aria-describedby="trash-status">
+                <caption class="visually-hidden">"Users in the trash can"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Username"</th>
+                        <th scope="col">"Email"</th>
+                        <th scope="col">"Deleted on"</th>
+                        <th scope="col">"Days left"</th>
+                        <th scope="col">
+                            <span class="visually-hidden">"Actions"</span>
+                        </th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=rows key=|u| u.id let:user>
+                        {
+                            let deleted = user
+                                .deleted_at
+                                .as_deref()
+                                .map(|d| d.chars().take(10).collect::<String>())
+                                .unwrap_or_default();
+                            let left = user
+                                .purge_at
+                                .as_deref()
+                                .map(|p| days_left(p, js_sys::Date::now()))
+                                .unwrap_or_default();
+                            let for_restore = user.clone();
+                            view! {
+                                <tr data-username=user.username.clone()>
+                                    <td>{user.full_name()}</td>
+                                    <td>{user.username.clone()}</td>
+                                    <td>{user.email.clone()}</td>
+                                    <td>{deleted}</td>
+                                    <td class="days-left">{left}</td>
+                                    <td class="actions">
+                                        <button
+                                            id=format!("restore-{}", user.id)
+                                            type="button"
+                                            class="button small"
+                                            disabled=move || busy.get()
+                                            on:click=move |_| restore(for_restore.clone())
+                                        >
+                                            "Restore"
+                                            <span class="visually-hidden">
+                                                {format!(" {}", user.full_name())}
+                                            </span>
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        }
+                    </For>
+                </tbody>
+            </table>
+            {move || {
+                page.with(|p| p.as_ref().is_some_and(|p| p.users.is_empty()))
+                    .then(|| view! { <p class="empty-note">"Nobody is in the trash can."</p> })
+            }}
+            <Pager page=page go_to=go_to label="Pages of the trash can" />
+        </div>
+    }
+}
