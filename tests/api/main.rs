@@ -6,6 +6,8 @@ mod helpers;
 mod access;
 mod binary;
 mod hierarchy;
+mod import_scale;
+mod imports;
 mod misc;
 mod roles;
 mod scale;

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod imports;
 pub mod password;
 pub mod permissions;
 pub mod search;

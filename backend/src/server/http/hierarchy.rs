@@ -50,7 +50,7 @@ pub struct NodeInput {
 
 /// Every node with its path. The tree is small next to the users; reading
 /// it whole keeps paths and cycle checks simple on both databases.
-async fn all_nodes<'e, E>(executor: E) -> sqlx::Result<Vec<NodeOut>>
+pub(crate) async fn all_nodes<'e, E>(executor: E) -> sqlx::Result<Vec<NodeOut>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -96,6 +96,17 @@ where
             .then(a.id.cmp(&b.id))
     });
     Ok(nodes)
+}
+
+/// The node whose path (names from the root, joined with `/`) is `path`,
+/// compared ignoring case: for `roster import --hierarchy`.
+pub async fn node_by_path(db: &crate::Db, path: &str) -> sqlx::Result<Option<i64>> {
+    let wanted = path.trim().trim_matches('/').to_lowercase();
+    Ok(all_nodes(db)
+        .await?
+        .into_iter()
+        .find(|n| n.path.to_lowercase() == wanted)
+        .map(|n| n.id))
 }
 
 fn check_name(name: &str) -> Result<String> {

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod hierarchy;
+pub mod imports;
 pub mod json;
 pub mod openapi;
 pub mod roles;
@@ -30,6 +31,8 @@ pub struct ApiContext {
     pub db: Db,
     pub config: Arc<Config>,
     pub limiter: Arc<auth::LoginLimiter>,
+    /// The passwords of stored previews (never written to the database).
+    pub imports: Arc<crate::imports::ImportRegistry>,
 }
 
 impl ApiContext {
@@ -41,6 +44,7 @@ impl ApiContext {
                 config.login_failures_per_address,
             )),
             config: Arc::new(config),
+            imports: Arc::default(),
         }
     }
 
@@ -53,17 +57,21 @@ impl ApiContext {
 pub fn router(ctx: ApiContext) -> Router {
     let max_body = ctx.config.max_body_bytes;
     let static_dir = ctx.config.static_dir.clone();
-    let api = Router::new()
+    // Every route but the imports' (which have their own, larger limit)
+    // takes at most `max_body_bytes`.
+    let limited = Router::new()
         .merge(auth::router())
         .merge(users::router())
         .merge(roles::router())
         .merge(hierarchy::router())
         .merge(settings::router())
         .merge(openapi::router())
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body));
+    let api = limited
+        .merge(imports::router())
         .fallback(|| async { Error::not_found("no such API endpoint") })
         .with_state(ctx)
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn(json_errors))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::ApiContext;
 use super::json::Json;
-use super::{auth, hierarchy, roles, settings, users};
+use super::{auth, hierarchy, imports, roles, settings, users};
 use crate::error;
 use crate::permissions;
 
@@ -43,6 +43,13 @@ use crate::permissions;
         hierarchy::delete_node,
         settings::get_regional,
         settings::put_regional,
+        imports::create_import,
+        imports::commit_import,
+        imports::cancel_import,
+        imports::list_imports,
+        imports::get_import,
+        imports::errors_file,
+        imports::template_file,
     ),
     modifiers(&SessionSecurity),
     security(("session" = [])),
@@ -65,6 +72,19 @@ use crate::permissions;
         hierarchy::NodeInput,
         hierarchy::NodeList,
         settings::RegionalSettings,
+        imports::ImportInput,
+        imports::CommitInput,
+        imports::StalePreview,
+        imports::ImportOut,
+        imports::ProgressOut,
+        imports::ImportList,
+        imports::ChangeOut,
+        imports::ImportDetail,
+        crate::imports::ImportPreview,
+        crate::imports::ImportSummary,
+        crate::imports::SyncRow,
+        crate::imports::TrashRow,
+        crate::imports::CommitResult,
     ))
 )]
 pub struct ApiDoc;

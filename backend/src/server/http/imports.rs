@@ -1,0 +1,547 @@
+//! Try Import and Import (SPEC sections 5, 6 and 9). The work is in
+//! `crate::imports`; this is the HTTP face, with its own body limit.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use roster_shared::{Field, MappedRow, RuleOptions};
+use serde::{Deserialize, Serialize};
+use tower_http::limit::RequestBodyLimitLayer;
+use utoipa::ToSchema;
+
+use super::ApiContext;
+use super::auth::{Can, perm};
+use super::json::{Json, Path, Query};
+use crate::clock::rfc3339;
+use crate::error::{Error, ErrorDetail, Result};
+use crate::imports::{
+    self, Actor, CommitRefused, CommitResult, ImportPreview, ImportRequest, ImportSummary,
+    sha256_hex,
+};
+
+/// Largest import request: 250,000 rows of mapped values fit with room.
+pub const MAX_IMPORT_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The import routes, with their own (larger) body limit.
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/imports", post(create_import).get(list_imports))
+        .route("/imports/{id}", get(get_import).delete(cancel_import))
+        .route("/imports/{id}/commit", post(commit_import))
+        .route("/imports/{id}/errors.xlsx", get(errors_file))
+        .route("/import/template", get(template_file))
+        .layer(DefaultBodyLimit::max(MAX_IMPORT_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BODY_BYTES))
+}
+
+/// Try Import's body: the mapped rows, as `roster check --json` prints them.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportInput {
+    /// The spreadsheet's name, for the history.
+    pub file_name: String,
+    /// The role every imported user gets.
+    pub role_id: i64,
+    /// The start hierarchy node; sub-levels name nodes below it.
+    pub hierarchy_id: i64,
+    /// `{"row": 2, "first_name": …}`, row numbers increasing; at most 250,000.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<MappedRow>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommitInput {
+    /// Import the other rows when some have errors (else 422).
+    #[serde(default)]
+    pub skip_errors: bool,
+}
+
+/// 409 on a stale preview: the error and the fresh preview to show.
+#[derive(Serialize, ToSchema)]
+pub struct StalePreview {
+    pub error: ErrorDetail,
+    pub preview: ImportPreview,
+}
+
+fn rules(ctx: &ApiContext) -> RuleOptions {
+    RuleOptions {
+        password_min_len: ctx.config.password.min_len,
+    }
+}
+
+fn actor(auth: &super::auth::AuthUser) -> Actor {
+    Actor {
+        user_pk: auth.user_pk,
+        permissions: auth.permissions,
+    }
+}
+
+/// Try Import: checks every row again, compares it with the directory and
+/// keeps the preview for an hour. The body is JSON (`ImportInput`) or, for
+/// scripts, `multipart/form-data` with `file`, `role_id`, `hierarchy_id` and
+/// an optional `mapping` JSON object (field key → header text).
+#[utoipa::path(post, path = "/api/imports", tag = "imports", request_body = ImportInput,
+    responses((status = 201, body = ImportPreview), (status = 403, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_import(
+    State(ctx): State<ApiContext>,
+    auth: Can<perm::ManageUsers>,
+    request: Request,
+) -> Result<Response> {
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let request = if multipart {
+        let form = Multipart::from_request(request, &ctx)
+            .await
+            .map_err(|e| Error::BadRequest(e.body_text()))?;
+        upload_request(form).await?
+    } else {
+        let Json(input) = Json::<ImportInput>::from_request(request, &ctx).await?;
+        imports::check_shape(&input.rows)?;
+        let sha256 = sha256_hex(&serde_json::to_vec(&input.rows).map_err(anyhow::Error::from)?);
+        ImportRequest {
+            file_name: input.file_name,
+            sha256,
+            role_id: input.role_id,
+            hierarchy_id: input.hierarchy_id,
+            rows: input.rows,
+        }
+    };
+    let actor = actor(&auth);
+    let rules = rules(&ctx);
+    let now = ctx.now();
+    // The classification is CPU work on up to 250,000 rows; a task of its
+    // own keeps it going if the client leaves.
+    let preview = tokio::spawn(async move {
+        imports::create_preview(&ctx.db, &ctx.imports, &rules, actor, request, now).await
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    tracing::info!(
+        actor = auth.user_pk,
+        import = preview.id,
+        rows = preview.summary.rows,
+        "previewed an import"
+    );
+    Ok((StatusCode::CREATED, Json(preview)).into_response())
+}
+
+/// The multipart form of Try Import: `file`, `role_id`, `hierarchy_id` and
+/// an optional `mapping` (`{"first_name": "Voornaam", …}`).
+async fn upload_request(mut form: Multipart) -> Result<ImportRequest> {
+    let bad = |e: axum::extract::multipart::MultipartError| Error::Rejected {
+        status: e.status(),
+        message: e.body_text(),
+    };
+    let mut file: Option<(String, axum::body::Bytes)> = None;
+    let mut role_id = None;
+    let mut hierarchy_id = None;
+    let mut mapping: Vec<(Field, String)> = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                let file_name = field.file_name().unwrap_or("upload").to_string();
+                file = Some((file_name, field.bytes().await.map_err(bad)?));
+            }
+            "role_id" | "hierarchy_id" => {
+                let text = field.text().await.map_err(bad)?;
+                let id: i64 = text.trim().parse().map_err(|_| {
+                    Error::invalid(&name, "invalid", format!("{name}: a number is expected"))
+                })?;
+                if name == "role_id" {
+                    role_id = Some(id);
+                } else {
+                    hierarchy_id = Some(id);
+                }
+            }
+            "mapping" => {
+                let text = field.text().await.map_err(bad)?;
+                let map: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
+                    .map_err(|e| {
+                    Error::invalid("mapping", "invalid", format!("mapping: {e}"))
+                })?;
+                for (key, header) in map {
+                    let field = Field::from_key(&key).ok_or_else(|| {
+                        Error::invalid("mapping", "invalid", format!("mapping: no field {key}"))
+                    })?;
+                    mapping.push((field, header));
+                }
+            }
+            other => {
+                return Err(Error::invalid(
+                    other,
+                    "unknown",
+                    format!("unknown form field {other}"),
+                ));
+            }
+        }
+    }
+    let missing = |f: &str| Error::invalid(f, "required", format!("{f}: This value is required"));
+    let (file_name, bytes) = file.ok_or_else(|| missing("file"))?;
+    let role_id = role_id.ok_or_else(|| missing("role_id"))?;
+    let hierarchy_id = hierarchy_id.ok_or_else(|| missing("hierarchy_id"))?;
+    let sha256 = sha256_hex(&bytes);
+    let name = file_name.clone();
+    let rows =
+        tokio::task::spawn_blocking(move || imports::rows_from_file(&bytes, &name, &mapping))
+            .await
+            .map_err(anyhow::Error::from)??;
+    imports::check_shape(&rows)?;
+    Ok(ImportRequest {
+        file_name,
+        sha256,
+        role_id,
+        hierarchy_id,
+        rows,
+    })
+}
+
+/// Import: applies the preview in one transaction. A commit runs in its own
+/// task, so it finishes even if the client goes away.
+#[utoipa::path(post, path = "/api/imports/{id}/commit", tag = "imports",
+    params(("id" = i64, Path)), request_body = CommitInput,
+    responses((status = 200, body = CommitResult), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = StalePreview), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn commit_import(
+    State(ctx): State<ApiContext>,
+    auth: Can<perm::ManageUsers>,
+    Path(id): Path<i64>,
+    Json(input): Json<CommitInput>,
+) -> Result<Response> {
+    let actor = actor(&auth);
+    let rules = rules(&ctx);
+    let now = ctx.now();
+    let task_ctx = ctx.clone();
+    let outcome = tokio::spawn(async move {
+        let ctx = task_ctx;
+        imports::commit(
+            &ctx.db,
+            &ctx.imports,
+            &rules,
+            ctx.config.password,
+            actor,
+            id,
+            input.skip_errors,
+            now,
+        )
+        .await
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    match outcome {
+        Ok(result) => {
+            tracing::info!(
+                actor = auth.user_pk,
+                import = id,
+                created = result.created,
+                synced = result.synced,
+                skipped = result.skipped,
+                "committed an import"
+            );
+            Ok(Json(result).into_response())
+        }
+        Err(CommitRefused::Error(e)) => Err(e),
+        Err(CommitRefused::Stale(preview)) => {
+            let body = StalePreview {
+                error: ErrorDetail {
+                    code: "stale_preview".into(),
+                    message: "the directory changed since the preview: nothing was imported; \
+                              check the new preview"
+                        .into(),
+                    details: None,
+                },
+                preview: *preview,
+            };
+            Ok((StatusCode::CONFLICT, Json(body)).into_response())
+        }
+    }
+}
+
+/// Cancel: discards a preview.
+#[utoipa::path(delete, path = "/api/imports/{id}", tag = "imports", params(("id" = i64, Path)),
+    responses((status = 204, description = "discarded"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn cancel_import(
+    State(ctx): State<ApiContext>,
+    _auth: Can<perm::ManageUsers>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    if imports::discard_preview(&ctx.db, &ctx.imports, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::not_found("no such preview"))
+    }
+}
+
+/// An import in the history (or a preview waiting for its commit).
+#[derive(Serialize, ToSchema)]
+pub struct ImportOut {
+    pub id: i64,
+    /// `preview` (waiting), `running` (being committed now) or `done`.
+    pub state: String,
+    pub file_name: String,
+    /// SHA-256 of the uploaded file, or of the rows' JSON.
+    pub sha256: String,
+    /// The username of who ran it.
+    pub created_by: String,
+    pub created_at: String,
+    pub committed_at: Option<String>,
+    pub role_id: i64,
+    pub role_name: String,
+    pub hierarchy_id: i64,
+    pub hierarchy_path: String,
+    /// The preview's counts.
+    pub summary: ImportSummary,
+    pub created: i64,
+    pub synced: i64,
+    pub skipped: i64,
+    /// While `running`: rows written so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ProgressOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProgressOut {
+    pub done: usize,
+    pub total: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportList {
+    /// Newest first.
+    pub imports: Vec<ImportOut>,
+    pub total: i64,
+    pub page: u32,
+}
+
+/// One user an import created or changed.
+#[derive(Serialize, ToSchema)]
+pub struct ChangeOut {
+    pub row: i64,
+    /// The user's id in the directory.
+    pub user: i64,
+    /// `create` or `sync`.
+    pub action: String,
+    /// The values before (`null` for `create`); never a password.
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
+    pub after: serde_json::Value,
+}
+
+/// An import with its changes, 200 per page.
+#[derive(Serialize, ToSchema)]
+pub struct ImportDetail {
+    #[serde(flatten)]
+    pub import: ImportOut,
+    pub changes: Vec<ChangeOut>,
+    pub changes_total: i64,
+    pub page: u32,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PageParams {
+    /// 1-based.
+    #[serde(default = "first_page")]
+    pub page: u32,
+}
+
+fn first_page() -> u32 {
+    1
+}
+
+const PAGE_SIZE: i64 = 50;
+const CHANGES_PAGE_SIZE: i64 = 200;
+
+#[derive(sqlx::FromRow)]
+struct ImportRow {
+    id: i64,
+    state: String,
+    file_name: String,
+    sha256: String,
+    created_by_name: String,
+    created_at: i64,
+    committed_at: Option<i64>,
+    role_id: i64,
+    role_name: String,
+    hierarchy_id: i64,
+    hierarchy_path: String,
+    summary_json: String,
+    created: i64,
+    synced: i64,
+    skipped: i64,
+}
+
+const IMPORT_COLUMNS: &str = "id, state, file_name, sha256, created_by_name, created_at, \
+    committed_at, role_id, role_name, hierarchy_id, hierarchy_path, summary_json, created, \
+    synced, skipped";
+
+fn import_out(ctx: &ApiContext, row: ImportRow) -> ImportOut {
+    let progress = ctx.imports.progress(row.id);
+    ImportOut {
+        id: row.id,
+        state: if progress.is_some() {
+            "running".to_string()
+        } else {
+            row.state
+        },
+        file_name: row.file_name,
+        sha256: row.sha256,
+        created_by: row.created_by_name,
+        created_at: rfc3339(row.created_at),
+        committed_at: row.committed_at.map(rfc3339),
+        role_id: row.role_id,
+        role_name: row.role_name,
+        hierarchy_id: row.hierarchy_id,
+        hierarchy_path: row.hierarchy_path,
+        summary: serde_json::from_str(&row.summary_json).unwrap_or_default(),
+        created: row.created,
+        synced: row.synced,
+        skipped: row.skipped,
+        progress: progress.map(|p| ProgressOut {
+            done: p
+                .done
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .min(p.total),
+            total: p.total,
+        }),
+    }
+}
+
+fn check_page(page: u32) -> Result<i64> {
+    if page == 0 {
+        return Err(Error::invalid("page", "invalid", "page: starts at 1"));
+    }
+    Ok(i64::from(page - 1))
+}
+
+/// The import history, newest first; previews still waiting included.
+#[utoipa::path(get, path = "/api/imports", tag = "imports", params(PageParams),
+    responses((status = 200, body = ImportList), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_imports(
+    State(ctx): State<ApiContext>,
+    _auth: Can<perm::ManageUsers>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<ImportList>> {
+    let offset = check_page(params.page)? * PAGE_SIZE;
+    let live = "(state <> 'preview' OR expires_at > $1)";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM imports WHERE {live}"))
+        .bind(ctx.now())
+        .fetch_one(&ctx.db)
+        .await?;
+    let rows: Vec<ImportRow> = sqlx::query_as(&format!(
+        "SELECT {IMPORT_COLUMNS} FROM imports WHERE {live} ORDER BY id DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(ctx.now())
+    .bind(PAGE_SIZE)
+    .bind(offset)
+    .fetch_all(&ctx.db)
+    .await?;
+    Ok(Json(ImportList {
+        imports: rows.into_iter().map(|r| import_out(&ctx, r)).collect(),
+        total,
+        page: params.page,
+    }))
+}
+
+/// One import: what it did to each user, values before and after.
+#[utoipa::path(get, path = "/api/imports/{id}", tag = "imports",
+    params(("id" = i64, Path), PageParams),
+    responses((status = 200, body = ImportDetail), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_import(
+    State(ctx): State<ApiContext>,
+    _auth: Can<perm::ManageUsers>,
+    Path(id): Path<i64>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<ImportDetail>> {
+    let offset = check_page(params.page)? * CHANGES_PAGE_SIZE;
+    let row: Option<ImportRow> = sqlx::query_as(&format!(
+        "SELECT {IMPORT_COLUMNS} FROM imports WHERE id = $1 AND (state <> 'preview' OR expires_at > $2)"
+    ))
+    .bind(id)
+    .bind(ctx.now())
+    .fetch_optional(&ctx.db)
+    .await?;
+    let row = row.ok_or_else(|| Error::not_found("no such import"))?;
+    let changes_total: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM import_changes WHERE import_id = $1")
+            .bind(id)
+            .fetch_one(&ctx.db)
+            .await?;
+    let changes: Vec<(i64, i64, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT row_number, user_pk, action, before_json, after_json FROM import_changes \
+         WHERE import_id = $1 ORDER BY row_number LIMIT $2 OFFSET $3",
+    )
+    .bind(id)
+    .bind(CHANGES_PAGE_SIZE)
+    .bind(offset)
+    .fetch_all(&ctx.db)
+    .await?;
+    let parse = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
+    Ok(Json(ImportDetail {
+        import: import_out(&ctx, row),
+        changes: changes
+            .into_iter()
+            .map(|(row, user, action, before, after)| ChangeOut {
+                row,
+                user,
+                action,
+                before: before.as_deref().map(parse),
+                after: parse(&after),
+            })
+            .collect(),
+        changes_total,
+        page: params.page,
+    }))
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, XLSX.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Every row with errors, as uploaded, with an error column: ready to fix
+/// and import again. Passwords are left out.
+#[utoipa::path(get, path = "/api/imports/{id}/errors.xlsx", tag = "imports",
+    params(("id" = i64, Path)),
+    responses((status = 200, description = "the .xlsx", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn errors_file(
+    State(ctx): State<ApiContext>,
+    _auth: Can<perm::ManageUsers>,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let (rows, errors) = imports::stored_errors(&ctx.db, id).await?;
+    let bytes = tokio::task::spawn_blocking(move || imports::errors_workbook(&rows, &errors))
+        .await
+        .map_err(anyhow::Error::from)??;
+    Ok(xlsx(bytes, &format!("import-{id}-errors.xlsx")))
+}
+
+/// The example file: the headers of every field and two sample rows.
+#[utoipa::path(get, path = "/api/import/template", tag = "imports",
+    responses((status = 200, description = "the .xlsx", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 403, body = crate::error::ErrorBody)))]
+pub async fn template_file(_auth: Can<perm::ManageUsers>) -> Result<Response> {
+    Ok(xlsx(
+        imports::template_workbook()?,
+        "roster-import-template.xlsx",
+    ))
+}

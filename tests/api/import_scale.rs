@@ -1,0 +1,103 @@
+//! Imports at scale (ignored by default): Try Import and Import of
+//! `ROSTER_IMPORT_ROWS` (100,000) new users without passwords, then the same
+//! rows again against the directory they made (every row matches a user),
+//! once unchanged and once with new names. Timed over HTTP on both databases:
+//!
+//! ```text
+//! cargo test --release -p roster-tests --test api import_scale \
+//!     -- --ignored --nocapture --test-threads=1
+//! ```
+
+use std::time::Instant;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Kind, TestClient, ok_json, spawn_app};
+
+#[tokio::test]
+#[ignore = "slow: run by hand in release"]
+async fn import_scale_sqlite() {
+    import_scale(Kind::Sqlite).await
+}
+
+#[tokio::test]
+#[ignore = "slow: run by hand in release"]
+async fn import_scale_postgres() {
+    import_scale(Kind::Postgres).await
+}
+
+fn rows(n: usize, first_name: &str) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| {
+                json!({
+                    "row": i + 2,
+                    "first_name": first_name,
+                    "last_name": format!("Müller {}", i % 97),
+                    "username": format!("u{i:07}"),
+                    "email": format!("u{i:07}@school{}.example.com", i % 50),
+                    "user_id": format!("{}", 10_000_000 + i),
+                    "sub_level_1": format!("School {}", i % 20),
+                    "sub_level_2": format!("Class {}", i % 30),
+                })
+            })
+            .collect(),
+    )
+}
+
+async fn timed_preview(admin: &TestClient, rows: Value) -> (Value, f64) {
+    let body = json!({
+        "file_name": "scale.xlsx",
+        "role_id": admin.administrator_role().await,
+        "hierarchy_id": admin.root_node().await,
+        "rows": rows,
+    });
+    let start = Instant::now();
+    let preview = ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await;
+    (preview, start.elapsed().as_secs_f64())
+}
+
+async fn timed_commit(admin: &TestClient, preview: &Value) -> (Value, f64) {
+    let id = preview["id"].as_i64().expect("id");
+    let start = Instant::now();
+    let result = ok_json(
+        admin
+            .post(
+                &format!("/api/imports/{id}/commit"),
+                json!({"skip_errors": false}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    (result, start.elapsed().as_secs_f64())
+}
+
+async fn import_scale(kind: Kind) {
+    let n: usize = std::env::var("ROSTER_IMPORT_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+
+    let (preview, t) = timed_preview(&admin, rows(n, "Zoë")).await;
+    assert_eq!(preview["summary"]["to_create"], n);
+    println!("{kind:?}: preview of {n} new rows (empty directory): {t:.2} s");
+    let (result, t) = timed_commit(&admin, &preview).await;
+    assert_eq!(result["created"], n);
+    println!("{kind:?}: commit of {n} new users (no passwords): {t:.2} s");
+
+    let (preview, t) = timed_preview(&admin, rows(n, "Zoë")).await;
+    assert_eq!(preview["summary"]["unchanged"], n);
+    println!("{kind:?}: preview of {n} rows, all matching ({n} users): {t:.2} s");
+    let (preview, t) = timed_preview(&admin, rows(n, "Anna")).await;
+    assert_eq!(preview["summary"]["to_sync"], n);
+    println!("{kind:?}: preview of {n} rows, all changed: {t:.2} s");
+    let (result, t) = timed_commit(&admin, &preview).await;
+    assert_eq!(result["synced"], n);
+    println!("{kind:?}: commit of {n} synchronised users: {t:.2} s");
+    assert_eq!(admin.get_ok("/api/users?q=anna").await["total"], n);
+    app.finish().await;
+}
