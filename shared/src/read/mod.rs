@@ -269,32 +269,48 @@ impl<'a> RowCollector<'a> {
     }
 }
 
-/// Shared by the calamine-backed readers: which sheet of the workbook to read.
-pub(crate) fn choose_sheet(
-    sheets: &[calamine::Sheet],
+/// Which sheet to read: the one named (exactly, else ignoring case), or
+/// the first that `usable` accepts (a visible worksheet). Shared by every
+/// workbook reader, whatever its sheet type.
+pub(crate) fn choose_sheet<'s, S>(
+    sheets: &'s [S],
+    name_of: impl Fn(&S) -> &str,
+    usable: impl Fn(&S) -> bool,
     wanted: Option<&str>,
-) -> Result<String, ReadError> {
-    use calamine::{SheetType, SheetVisible};
+) -> Result<&'s S, ReadError> {
     match wanted {
         Some(name) => sheets
             .iter()
-            .find(|s| s.name == name)
-            .or_else(|| sheets.iter().find(|s| s.name.eq_ignore_ascii_case(name)))
-            .map(|s| s.name.clone())
+            .find(|s| name_of(s) == name)
+            .or_else(|| {
+                sheets
+                    .iter()
+                    .find(|s| name_of(s).eq_ignore_ascii_case(name))
+            })
             .ok_or_else(|| ReadError::SheetNotFound {
                 name: name.to_string(),
                 available: sheets
                     .iter()
-                    .map(|s| format!("\"{}\"", s.name))
+                    .map(|s| format!("\"{}\"", name_of(s)))
                     .collect::<Vec<_>>()
                     .join(", "),
             }),
         None => sheets
             .iter()
-            .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
-            .map(|s| s.name.clone())
+            .find(|s| usable(s))
             .ok_or(ReadError::NoVisibleSheet),
     }
+}
+
+/// [`choose_sheet`] over calamine's sheet list (xls, ods).
+pub(crate) fn choose_calamine_sheet(
+    sheets: &[calamine::Sheet],
+    wanted: Option<&str>,
+) -> Result<String, ReadError> {
+    use calamine::{SheetType, SheetVisible};
+    let usable =
+        |s: &calamine::Sheet| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible;
+    choose_sheet(sheets, |s| &s.name, usable, wanted).map(|s| s.name.clone())
 }
 
 /// calamine's value types, as Roster's.

@@ -8,7 +8,7 @@ use std::io::{BufReader, Cursor, Read};
 use calamine::{Ods, OdsError, Reader};
 use quick_xml::events::{BytesStart, Event};
 
-use super::{Format, ReadOptions, Sheet, choose_sheet, collect_range};
+use super::{Format, ReadOptions, Sheet, choose_calamine_sheet, collect_range};
 use crate::error::{ReadError, column_letters};
 use crate::limits::Limits;
 
@@ -16,7 +16,7 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
     prescan(bytes, &options.limits)?;
     let (name, range) = super::guard_calamine(".ods", || {
         let mut workbook: Ods<_> = Ods::new(Cursor::new(bytes)).map_err(damaged)?;
-        let name = choose_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
+        let name = choose_calamine_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
         let range = workbook.worksheet_range(&name).map_err(damaged)?;
         Ok((name, range))
     })?;

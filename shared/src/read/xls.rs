@@ -7,7 +7,7 @@ use std::io::{Cursor, Read};
 
 use calamine::{Reader, Xls, XlsError};
 
-use super::{Format, ReadOptions, Sheet, choose_sheet, collect_range};
+use super::{Format, ReadOptions, Sheet, choose_calamine_sheet, collect_range};
 use crate::error::ReadError;
 use crate::limits::Limits;
 
@@ -15,7 +15,7 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
     prescan(bytes, &options.limits)?;
     let (name, range) = super::guard_calamine(".xls", || {
         let mut workbook: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(damaged)?;
-        let name = choose_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
+        let name = choose_calamine_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
         let range = workbook.worksheet_range(&name).map_err(damaged)?;
         Ok((name, range))
     })?;

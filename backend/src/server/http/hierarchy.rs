@@ -109,32 +109,6 @@ pub async fn node_by_path(db: &crate::Db, path: &str) -> sqlx::Result<Option<i64
         .map(|n| n.id))
 }
 
-fn check_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(Error::invalid(
-            "name",
-            "required",
-            "Name: This value is required",
-        ));
-    }
-    if name.chars().count() > 255 {
-        return Err(Error::invalid(
-            "name",
-            "too_long",
-            "Name: at most 255 characters",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "name",
-            "invalid_characters",
-            "Name: line breaks and control characters are not allowed",
-        ));
-    }
-    Ok(name.to_string())
-}
-
 fn sibling_taken(e: sqlx::Error) -> Error {
     if db::is_unique_violation(&e) {
         Error::conflict("Name: a node with this name already exists under this parent")
@@ -188,7 +162,7 @@ pub async fn create_node(
     auth: Can<perm::ManageHierarchy>,
     Json(input): Json<NodeInput>,
 ) -> Result<Response> {
-    let name = check_name(&input.name)?;
+    let name = super::check_name(&input.name, 255)?;
     let Some(parent) = input.parent_id else {
         return Err(Error::invalid(
             "parent_id",
@@ -236,7 +210,7 @@ pub async fn update_node(
     Path(id): Path<i64>,
     Json(input): Json<NodeInput>,
 ) -> Result<Json<NodeOut>> {
-    let name = check_name(&input.name)?;
+    let name = super::check_name(&input.name, 255)?;
     let mut tx = crate::db::begin(&ctx.db).await?;
     let nodes = all_nodes(&mut *tx).await?;
     let node = nodes

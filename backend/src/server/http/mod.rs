@@ -126,3 +126,32 @@ async fn json_errors(request: Request, next: Next) -> Response {
     }
     replaced
 }
+
+/// A role's or a node's name: trimmed, 1 to `max` characters, no control
+/// characters; the messages follow the rules crate's.
+pub(crate) fn check_name(name: &str, max: usize) -> crate::error::Result<String> {
+    use crate::error::Error;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid(
+            "name",
+            "required",
+            "Name: This value is required",
+        ));
+    }
+    if name.chars().count() > max {
+        return Err(Error::invalid(
+            "name",
+            "too_long",
+            format!("Name: at most {max} characters"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "name",
+            "invalid_characters",
+            "Name: line breaks and control characters are not allowed",
+        ));
+    }
+    Ok(name.to_string())
+}

@@ -58,33 +58,6 @@ pub async fn load(db: &Db, id: i64) -> sqlx::Result<Option<RoleOut>> {
     Ok(row.map(out))
 }
 
-/// A role's name: trimmed, 1 to 100 characters, no control characters.
-fn check_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(Error::invalid(
-            "name",
-            "required",
-            "Name: This value is required",
-        ));
-    }
-    if name.chars().count() > 100 {
-        return Err(Error::invalid(
-            "name",
-            "too_long",
-            "Name: at most 100 characters",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "name",
-            "invalid_characters",
-            "Name: line breaks and control characters are not allowed",
-        ));
-    }
-    Ok(name.to_string())
-}
-
 fn name_taken(e: sqlx::Error) -> Error {
     if db::is_unique_violation(&e) {
         Error::conflict("Name: a role with this name already exists")
@@ -116,7 +89,7 @@ pub async fn create_role(
     auth: Can<perm::ManageRoles>,
     Json(input): Json<RoleInput>,
 ) -> Result<Response> {
-    let name = check_name(&input.name)?;
+    let name = super::check_name(&input.name, 100)?;
     let permissions: Permissions = input.permissions.into_iter().collect();
     auth.require_covers(permissions, "you cannot create this role")?;
     let id: i64 = sqlx::query_scalar(
@@ -146,7 +119,7 @@ pub async fn update_role(
     Path(id): Path<i64>,
     Json(input): Json<RoleInput>,
 ) -> Result<Json<RoleOut>> {
-    let name = check_name(&input.name)?;
+    let name = super::check_name(&input.name, 100)?;
     let permissions: Permissions = input.permissions.into_iter().collect();
     let mut tx = crate::db::begin(&ctx.db).await?;
     let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")

@@ -31,7 +31,12 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
         .read("xl/_rels/workbook.xml.rels")?
         .ok_or_else(|| missing("xl/_rels/workbook.xml.rels"))?;
     let workbook = workbook::parse(&workbook_xml, &rels)?;
-    let entry = choose(&workbook.sheets, options.sheet.as_deref())?;
+    let entry = super::choose_sheet(
+        &workbook.sheets,
+        |s| &s.name,
+        |s| s.is_worksheet && s.visible,
+        options.sheet.as_deref(),
+    )?;
 
     let strings = match package.read("xl/sharedStrings.xml")? {
         Some(xml) => SharedStrings::parse(&xml),
@@ -57,30 +62,6 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
         name: entry.name.clone(),
         rows: rows.finish()?,
     })
-}
-
-fn choose<'w>(
-    sheets: &'w [workbook::SheetEntry],
-    wanted: Option<&str>,
-) -> Result<&'w workbook::SheetEntry, ReadError> {
-    match wanted {
-        Some(name) => sheets
-            .iter()
-            .find(|s| s.name == name)
-            .or_else(|| sheets.iter().find(|s| s.name.eq_ignore_ascii_case(name)))
-            .ok_or_else(|| ReadError::SheetNotFound {
-                name: name.to_string(),
-                available: sheets
-                    .iter()
-                    .map(|s| format!("\"{}\"", s.name))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        None => sheets
-            .iter()
-            .find(|s| s.is_worksheet && s.visible)
-            .ok_or(ReadError::NoVisibleSheet),
-    }
 }
 
 fn missing(part: &str) -> ReadError {
