@@ -13,7 +13,7 @@ use std::time::Instant;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, TestClient, ok_json, spawn_app};
+use crate::helpers::{Kind, TestClient, ok_json, spawn_app, spawn_app_with};
 
 #[tokio::test]
 #[ignore = "slow: run by hand in release"]
@@ -25,6 +25,46 @@ async fn import_scale_sqlite() {
 #[ignore = "slow: run by hand in release"]
 async fn import_scale_postgres() {
     import_scale(Kind::Postgres).await
+}
+
+/// Import of `ROSTER_IMPORT_PASSWORDS` (2,000) new users with passwords,
+/// hashed with the real Argon2id parameters, against the single-core rate
+/// (one thread hashing 20 passwords) times the cores.
+#[tokio::test]
+#[ignore = "slow: run by hand in release"]
+async fn import_password_hashing() {
+    let n: usize = std::env::var("ROSTER_IMPORT_PASSWORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let policy = roster_server::PasswordPolicy::default();
+    let single = tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        for i in 0..20 {
+            policy.hash(&format!("single-core-{i}")).expect("hash");
+        }
+        20.0 / start.elapsed().as_secs_f64()
+    })
+    .await
+    .expect("hash on one thread");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let app = spawn_app_with(Kind::Sqlite, |c| c.password = policy).await;
+    let admin = app.admin().await;
+    let mut rows = rows(n, "Hash");
+    for (i, row) in rows.as_array_mut().expect("rows").iter_mut().enumerate() {
+        row["password"] = json!(format!("password-{i:06}"));
+    }
+    let (preview, _) = timed_preview(&admin, rows).await;
+    let (result, t) = timed_commit(&admin, &preview).await;
+    assert_eq!(result["created"], n);
+    let rate = n as f64 / t;
+    println!(
+        "hashing: single core {single:.1}/s, {cores} cores; commit of {n} users with \
+         passwords {t:.2} s = {rate:.1}/s, {:.0} % of cores x single-core rate",
+        100.0 * rate / (single * cores as f64)
+    );
+    app.finish().await;
 }
 
 fn rows(n: usize, first_name: &str) -> Value {

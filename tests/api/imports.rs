@@ -22,6 +22,7 @@ on_both_databases!(
     an_unchanged_row_is_counted_and_the_history_is_recorded,
     a_clerk_grants_and_changes_no_more_than_they_hold,
     a_commit_finishes_when_the_client_goes_away,
+    an_unused_preview_expires_after_an_hour,
 );
 
 /// Try Import of `rows` with the Administrator role at the root.
@@ -743,5 +744,58 @@ async fn a_commit_finishes_when_the_client_goes_away(kind: Kind) {
     assert!(import.get("progress").is_none(), "no progress once done");
     assert_eq!(admin.get_ok("/api/users?q=away").await["total"], 1000);
     app.signed_in("away999", "password-999").await;
+    app.finish().await;
+}
+
+async fn an_unused_preview_expires_after_an_hour(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let mut with_password = row(2, "late1", "LT1", "Late", "User");
+    with_password["password"] = json!("password-late-1");
+    let kept = preview(&admin, json!([row(2, "kept1", "KP1", "Kept", "User")])).await;
+    let late = preview(&admin, json!([with_password])).await;
+    let late_id = late["id"].as_i64().expect("id");
+    let kept_id = kept["id"].as_i64().expect("id");
+
+    // Just before the hour is up, it is still there.
+    app.clock.advance(3600 - 5);
+    let admin = app.admin().await;
+    let got = admin.get_ok(&format!("/api/imports/{late_id}")).await;
+    assert_eq!(got["state"], "preview", "{got}");
+
+    // Once it is up: not listed, not found, cannot be committed.
+    app.clock.advance(10);
+    let admin = app.admin().await;
+    assert_eq!(
+        admin.get(&format!("/api/imports/{late_id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_error(
+        commit(&admin, &late, false).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        commit(&admin, &kept, false).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(admin.get_ok("/api/users?q=late1").await["total"], 0);
+    assert_eq!(admin.get_ok("/api/users?q=kept1").await["total"], 0);
+
+    // The next Try Import deletes the expired previews from the database.
+    let fresh = preview(&admin, json!([row(2, "fresh1", "FR1", "Fresh", "User")])).await;
+    let db = app.database().await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM imports WHERE id IN ($1, $2)")
+        .bind(late_id)
+        .bind(kept_id)
+        .fetch_one(&db)
+        .await
+        .expect("count the previews");
+    assert_eq!(left, 0, "expired previews are deleted");
+    db.close().await;
+    assert_eq!(commit(&admin, &fresh, false).await.status(), StatusCode::OK);
     app.finish().await;
 }

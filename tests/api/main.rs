@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod binary;
 mod hierarchy;
+mod import_fault;
 mod import_scale;
 mod imports;
 mod misc;

@@ -1,0 +1,306 @@
+//! Imports against real `roster serve` processes.
+//!
+//! A commit killed mid-way: a large import is committed, the server is
+//! killed with SIGKILL while the commit writes, and started again on the
+//! same database. The import's transaction either committed whole or not
+//! at all: all of its users or none, and no partial history.
+//!
+//! Two servers on one PostgreSQL database commit overlapping previews at
+//! once: `pg_advisory_xact_lock` lets one commit at a time, the second
+//! classifies its rows again under the lock, finds its preview stale and
+//! writes nothing (409 `stale_preview`, with the fresh preview).
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Kind, TestClient, TestDb, ok_json};
+use crate::on_both_databases;
+
+on_both_databases!(a_killed_commit_writes_all_or_nothing);
+
+#[tokio::test]
+async fn two_servers_commit_overlapping_previews_once() {
+    let (db, url) = TestDb::create(Kind::Postgres).await;
+    let (first, one) = serve(&url).await;
+    // The second process starts once the first has migrated the database.
+    let (second, two) = serve(&url).await;
+    let n = 2_000;
+    let rows: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({
+                "row": i + 2, "first_name": "Race", "last_name": format!("Row {i}"),
+                "username": format!("race{i:05}"), "email": format!("race{i}@example.com"),
+                "user_id": format!("R{i}"), "sub_level_1": "Raced",
+            })
+        })
+        .collect();
+    let body = |role: i64, root: i64| json!({"file_name": "race.xlsx", "role_id": role, "hierarchy_id": root, "rows": rows});
+    let role = one.administrator_role().await;
+    let root = one.root_node().await;
+    let p1 = ok_json(
+        one.post("/api/imports", body(role, root)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let p2 = ok_json(
+        two.post("/api/imports", body(role, root)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    for p in [&p1, &p2] {
+        assert_eq!(p["summary"]["to_create"], n, "{}", p["summary"]);
+    }
+    let (a, b) = tokio::join!(commit(&one, &p1), commit(&two, &p2));
+    let (sa, sb) = (a.status(), b.status());
+    let a: Value = a.json().await.expect("JSON");
+    let b: Value = b.json().await.expect("JSON");
+    // Exactly one commit wrote; the other found its preview stale.
+    let (won, lost) = match (sa, sb) {
+        (StatusCode::OK, StatusCode::CONFLICT) => (a, b),
+        (StatusCode::CONFLICT, StatusCode::OK) => (b, a),
+        other => panic!("one 200 and one 409 expected, got {other:?}: {a} {b}"),
+    };
+    assert_eq!(won, json!({"created": n, "synced": 0, "skipped": 0}));
+    assert_eq!(lost["error"]["code"], "stale_preview", "{lost}");
+    let fresh = &lost["preview"];
+    assert_eq!(fresh["summary"]["to_create"], 0, "{}", fresh["summary"]);
+    assert_eq!(fresh["summary"]["to_sync"], n);
+    assert_eq!(fresh["summary"]["unchanged"], n);
+    assert_eq!(fresh["hierarchy_to_create"], json!([]));
+
+    let direct = roster_server::db::connect_with(&url, Some(2))
+        .await
+        .expect("connect to the test database");
+    assert_eq!(
+        count(
+            &direct,
+            "SELECT COUNT(*) FROM users WHERE username LIKE 'race%'"
+        )
+        .await,
+        n
+    );
+    for key in ["username_key", "user_id"] {
+        let duplicates = count(
+            &direct,
+            &format!(
+                "SELECT COUNT(*) FROM (SELECT {key} FROM users WHERE {key} IS NOT NULL \
+                 GROUP BY {key} HAVING COUNT(*) > 1) AS d"
+            ),
+        )
+        .await;
+        assert_eq!(duplicates, 0, "no duplicate {key}");
+    }
+    assert_eq!(
+        count(
+            &direct,
+            "SELECT COUNT(*) FROM hierarchy_nodes WHERE name = 'Raced'"
+        )
+        .await,
+        1,
+        "the new node was made once"
+    );
+    assert_eq!(
+        count(&direct, "SELECT COUNT(*) FROM imports WHERE state = 'done'").await,
+        1
+    );
+    assert_eq!(
+        count(&direct, "SELECT COUNT(*) FROM import_changes").await,
+        n
+    );
+    // The fresh preview commits on the other server: every row unchanged.
+    let other = if sa == StatusCode::OK { &two } else { &one };
+    assert_eq!(
+        ok_json(commit(other, fresh).await, StatusCode::OK).await,
+        json!({"created": 0, "synced": n, "skipped": 0})
+    );
+    direct.close().await;
+    drop((first, second));
+    drop(db);
+}
+
+const ROWS: usize = 50_000;
+const PASSWORD: &str = "fault-test-password";
+
+/// Kills the server (SIGKILL) also when an assertion fails.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `roster serve` on `url`, and a client signed in as `admin`.
+async fn serve(url: &str) -> (Server, TestClient) {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = Command::new(roster_tests::roster_bin())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--static-dir", "/nonexistent/roster-dist"])
+        .env("DATABASE_URL", url)
+        .env("ROSTER_ADMIN_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start roster serve");
+    let server = Server(child);
+    let mut client = TestClient {
+        base,
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("build a client"),
+        csrf: None,
+    };
+    for _ in 0..200 {
+        let signed_in = client
+            .http
+            .post(format!("{}/api/login", client.base))
+            .json(&json!({"username": "admin", "password": PASSWORD}))
+            .send()
+            .await
+            .is_ok();
+        if signed_in {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let response = client.login("admin", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK, "sign in as admin");
+    (server, client)
+}
+
+async fn commit(client: &TestClient, preview: &Value) -> reqwest::Response {
+    let id = preview["id"].as_i64().expect("a preview id");
+    client
+        .post(
+            &format!("/api/imports/{id}/commit"),
+            json!({"skip_errors": false}),
+        )
+        .await
+}
+
+async fn count(db: &roster_server::db::Db, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(db)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+async fn a_killed_commit_writes_all_or_nothing(kind: Kind) {
+    let (db, url) = TestDb::create(kind).await;
+    let (mut server, admin) = serve(&url).await;
+    let rows: Vec<Value> = (0..ROWS)
+        .map(|i| {
+            json!({
+                "row": i + 2, "first_name": "Fault", "last_name": format!("Row {}", i % 97),
+                "username": format!("fault{i:06}"), "email": format!("fault{i}@example.com"),
+                "user_id": format!("F{i}"), "sub_level_1": format!("School {}", i % 5),
+            })
+        })
+        .collect();
+    let body = json!({
+        "file_name": "fault.xlsx",
+        "role_id": admin.administrator_role().await,
+        "hierarchy_id": admin.root_node().await,
+        "rows": rows,
+    });
+    let preview = ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await;
+    let id = preview["id"].as_i64().expect("a preview id");
+
+    let committing = {
+        let http = admin.http.clone();
+        let url = format!("{}/api/imports/{id}/commit", admin.base);
+        let csrf = admin.csrf.clone().unwrap_or_default();
+        tokio::spawn(async move {
+            http.post(url)
+                .header("X-CSRF-Token", csrf)
+                .json(&json!({"skip_errors": false}))
+                .send()
+                .await
+                .map(|r| r.status())
+        })
+    };
+    // Kill the server as soon as the commit is seen running (or after a
+    // short while if it never is: then either outcome is accepted).
+    let mut seen_running = false;
+    for _ in 0..300 {
+        let import = admin.get_ok(&format!("/api/imports/{id}")).await;
+        let state = import["state"].clone();
+        if state == "running" && import["progress"]["done"].as_u64() > Some(0) {
+            // Rows are being written inside the transaction.
+            seen_running = true;
+            break;
+        }
+        if state == "done" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.0.kill().expect("SIGKILL the server");
+    server.0.wait().expect("the server is gone");
+    let answer = committing.await.expect("the commit request task");
+    drop(server);
+
+    // Start again on the same database; it opens (recovers) cleanly.
+    let (server, admin) = serve(&url).await;
+    let direct = roster_server::db::connect_with(&url, Some(2))
+        .await
+        .expect("connect to the test database");
+    let users = count(
+        &direct,
+        "SELECT COUNT(*) FROM users WHERE username LIKE 'fault%'",
+    )
+    .await;
+    let changes = count(
+        &direct,
+        &format!("SELECT COUNT(*) FROM import_changes WHERE import_id = {id}"),
+    )
+    .await;
+    let done = count(
+        &direct,
+        &format!("SELECT COUNT(*) FROM imports WHERE id = {id} AND state = 'done'"),
+    )
+    .await;
+    let terms = count(
+        &direct,
+        "SELECT COUNT(*) FROM user_search_terms t JOIN users u ON u.id = t.user_pk \
+         WHERE u.username LIKE 'fault%'",
+    )
+    .await;
+    let n = i64::try_from(ROWS).expect("rows fit");
+    if users == 0 {
+        assert_eq!(changes, 0, "no history without users");
+        assert_eq!(done, 0, "the import is not recorded as done");
+        assert_eq!(terms, 0, "no search terms without users");
+        // Not committed: the server restarted and says so consistently.
+        let import = admin.get_ok(&format!("/api/imports/{id}")).await;
+        assert_ne!(import["state"], "done", "{import}");
+        assert_ne!(import["state"], "running", "nothing runs after a restart");
+    } else {
+        assert_eq!(users, n, "all of the import's users or none");
+        assert_eq!(changes, n, "the history names every row");
+        assert_eq!(done, 1, "the import is recorded as done");
+        assert!(terms >= n, "every user is searchable");
+        let import = admin.get_ok(&format!("/api/imports/{id}")).await;
+        assert_eq!(import["created"], n, "{import}");
+    }
+    eprintln!(
+        "killed commit on {kind:?}: seen running {seen_running}, users {users}, answer {answer:?}"
+    );
+    direct.close().await;
+    drop(server);
+    drop(db);
+}
