@@ -29,6 +29,8 @@ pub struct ApiError {
     pub message: String,
     /// `Retry-After` in seconds, on 429.
     pub retry_after: Option<u64>,
+    /// The answer's body as text (a 409 on commit carries a fresh preview).
+    pub body: String,
 }
 
 impl ApiError {
@@ -131,6 +133,7 @@ fn network_error(_: JsValue) -> ApiError {
         code: "network".into(),
         message: String::new(),
         retry_after: None,
+        body: String::new(),
     }
 }
 
@@ -189,6 +192,7 @@ async fn send(method: &str, path: &str, body: Option<String>) -> Result<String, 
         code,
         message,
         retry_after,
+        body: text,
     })
 }
 
@@ -203,6 +207,7 @@ async fn json<T: DeserializeOwned>(
         code: "bad_answer".into(),
         message: format!("Unexpected answer from the server ({e})"),
         retry_after: None,
+        body: String::new(),
     })
 }
 
@@ -269,4 +274,232 @@ pub async fn delete_user(id: i64) -> Result<(), ApiError> {
 
 pub async fn restore_user(id: i64) -> Result<User, ApiError> {
     json("POST", &format!("/api/trash/{id}/restore"), None).await
+}
+
+/// Every field of one user, as `GET /api/users/{id}` answers.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct UserDetail {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: String,
+    pub email: String,
+    pub user_id: String,
+    pub role_id: i64,
+    pub hierarchy_ids: Vec<i64>,
+    #[serde(default)]
+    pub special_needs: Option<bool>,
+    #[serde(default)]
+    pub sync_key: Option<String>,
+    pub time_zone: String,
+    pub has_password: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The new state of a user (`PUT /api/users/{id}` replaces every field;
+/// a left-out password keeps the current one).
+#[derive(Clone, Debug, Serialize)]
+pub struct UserInput {
+    pub first_name: String,
+    pub last_name: String,
+    pub username: String,
+    pub email: String,
+    pub user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    pub role_id: i64,
+    pub hierarchy_ids: Vec<i64>,
+    pub special_needs: Option<bool>,
+    pub sync_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+impl UserDetail {
+    /// The user as a PUT body, unchanged.
+    pub fn input(&self) -> UserInput {
+        UserInput {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            username: self.username.clone(),
+            email: self.email.clone(),
+            user_id: self.user_id.clone(),
+            password: None,
+            role_id: self.role_id,
+            hierarchy_ids: self.hierarchy_ids.clone(),
+            special_needs: self.special_needs,
+            sync_key: self.sync_key.clone(),
+            time_zone: Some(self.time_zone.clone()),
+        }
+    }
+}
+
+pub async fn user(id: i64) -> Result<UserDetail, ApiError> {
+    json("GET", &format!("/api/users/{id}"), None).await
+}
+
+/// Replaces every field of a user (and sets the password when given).
+pub async fn update_user(id: i64, input: &UserInput) -> Result<UserDetail, ApiError> {
+    let body = serde_json::to_string(input).unwrap_or_default();
+    json("PUT", &format!("/api/users/{id}"), Some(body)).await
+}
+
+/// A node of the hierarchy.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Node {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub name: String,
+    pub path: String,
+}
+
+#[derive(Deserialize)]
+struct NodeList {
+    nodes: Vec<Node>,
+}
+
+pub async fn hierarchy() -> Result<Vec<Node>, ApiError> {
+    json::<NodeList>("GET", "/api/hierarchy", None)
+        .await
+        .map(|n| n.nodes)
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ImportSummary {
+    pub rows: usize,
+    pub to_create: usize,
+    pub to_sync: usize,
+    pub unchanged: usize,
+    pub with_errors: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct PreviewError {
+    pub row: u32,
+    pub message: String,
+    #[serde(default)]
+    pub held_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct PreviewRow {
+    pub row: u32,
+    pub username: String,
+    #[serde(default)]
+    pub user_id: String,
+}
+
+/// Try Import's answer (SPEC section 6).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Preview {
+    pub id: i64,
+    pub summary: ImportSummary,
+    pub errors: Vec<PreviewError>,
+    pub sync: Vec<PreviewRow>,
+    pub hierarchy_to_create: Vec<String>,
+    pub in_trash: Vec<PreviewRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct CommitResult {
+    pub created: usize,
+    pub synced: usize,
+    pub skipped: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ImportProgress {
+    pub done: usize,
+    pub total: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ImportState {
+    pub state: String,
+    #[serde(default)]
+    pub progress: Option<ImportProgress>,
+}
+
+#[derive(Serialize)]
+struct ImportBody<'a> {
+    file_name: &'a str,
+    role_id: i64,
+    hierarchy_id: i64,
+    rows: &'a [roster_shared::MappedRow],
+}
+
+/// Try Import: the mapped, corrected rows as JSON (never the file).
+pub async fn try_import(
+    file_name: &str,
+    role_id: i64,
+    hierarchy_id: i64,
+    rows: &[roster_shared::MappedRow],
+) -> Result<Preview, ApiError> {
+    let body = serde_json::to_string(&ImportBody {
+        file_name,
+        role_id,
+        hierarchy_id,
+        rows,
+    })
+    .unwrap_or_default();
+    json("POST", "/api/imports", Some(body)).await
+}
+
+/// Import's outcome: done, or a stale preview replaced by a fresh one.
+pub enum Commit {
+    Done(CommitResult),
+    Stale(Box<Preview>),
+}
+
+#[derive(Deserialize)]
+struct StaleBody {
+    preview: Preview,
+}
+
+pub async fn commit_import(id: i64, skip_errors: bool) -> Result<Commit, ApiError> {
+    let body = serde_json::json!({ "skip_errors": skip_errors }).to_string();
+    match json("POST", &format!("/api/imports/{id}/commit"), Some(body)).await {
+        Ok(result) => Ok(Commit::Done(result)),
+        Err(e) if e.status == 409 => match serde_json::from_str::<StaleBody>(&e.body) {
+            Ok(stale) => Ok(Commit::Stale(Box::new(stale.preview))),
+            Err(_) => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn cancel_import(id: i64) -> Result<(), ApiError> {
+    send("DELETE", &format!("/api/imports/{id}"), None)
+        .await
+        .map(|_| ())
+}
+
+pub async fn import_state(id: i64) -> Result<ImportState, ApiError> {
+    json("GET", &format!("/api/imports/{id}"), None).await
+}
+
+#[derive(Serialize)]
+struct RoleInput<'a> {
+    name: &'a str,
+    permissions: &'a [String],
+}
+
+/// Creates a role (`None`) or replaces one's name and permissions.
+pub async fn save_role(
+    id: Option<i64>,
+    name: &str,
+    permissions: &[String],
+) -> Result<Role, ApiError> {
+    let body = serde_json::to_string(&RoleInput { name, permissions }).unwrap_or_default();
+    match id {
+        None => json("POST", "/api/roles", Some(body)).await,
+        Some(id) => json("PUT", &format!("/api/roles/{id}"), Some(body)).await,
+    }
+}
+
+pub async fn delete_role(id: i64) -> Result<(), ApiError> {
+    send("DELETE", &format!("/api/roles/{id}"), None)
+        .await
+        .map(|_| ())
 }

@@ -6,7 +6,10 @@ use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 
 use crate::api;
-use crate::pages::{CheckPage, HomePage, NotFoundPage, SignInPage, TrashPage, UsersPage};
+use crate::pages::{
+    CheckPage, HomePage, ImportPage, NotFoundPage, RolesPage, SignInPage, TrashPage, UserPage,
+    UsersPage,
+};
 use crate::session::{provide_session, use_session};
 
 #[component]
@@ -19,9 +22,12 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=HomePage />
                     <Route path=path!("/check") view=CheckPage />
+                    <Route path=path!("/import") view=ImportPage />
                     <Route path=path!("/sign-in") view=SignInPage />
                     <Route path=path!("/users") view=UsersPage />
+                    <Route path=path!("/users/:id") view=UserPage />
                     <Route path=path!("/trash") view=TrashPage />
+                    <Route path=path!("/roles") view=RolesPage />
                 </Routes>
             </main>
         </Router>
@@ -61,8 +67,14 @@ fn TopBar() -> impl IntoView {
                 <Show when=move || session.can("manage_users")>
                     <A href="/users">"Users"</A>
                 </Show>
+                <Show when=move || session.can("manage_users")>
+                    <A href="/import">"Import users"</A>
+                </Show>
                 <Show when=move || session.can("restore_users")>
                     <A href="/trash">"Trash can"</A>
+                </Show>
+                <Show when=move || session.can("manage_roles")>
+                    <A href="/roles">"Roles"</A>
                 </Show>
                 <span class="topbar-spacer"></span>
                 <Show

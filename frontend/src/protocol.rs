@@ -46,6 +46,8 @@ pub enum ToWorker {
     TrimAll { job: u32, page: PageRequest },
     /// The file with every correction, as CSV.
     Export { job: u32 },
+    /// The checked, corrected rows, for Try Import (sent as JSON, never the file).
+    ImportRows { job: u32 },
 }
 
 /// Which rows the grid wants: [`PAGE_SIZE`] from `start`, of all rows or of
@@ -91,6 +93,12 @@ pub enum FromWorker {
         job: u32,
         file_name: String,
         csv: String,
+    },
+    /// Every checked row with its corrections (section 8 `rows`).
+    ImportRows {
+        job: u32,
+        file_name: String,
+        rows: Vec<MappedRow>,
     },
     /// The file could not be read (one line saying why).
     Failed {

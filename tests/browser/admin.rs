@@ -11,18 +11,18 @@ use serde_json::{Value, json};
 
 use crate::helpers::{BrowserApp, ENTER, ESCAPE, SELECT_ALL, STEP_TIMEOUT, dist_dir, free_port};
 
-const ADMIN_PASSWORD: &str = "a-long-admin-password";
+pub(crate) const ADMIN_PASSWORD: &str = "a-long-admin-password";
 const CLERK_PASSWORD: &str = "a-long-clerk-password";
 
 /// `roster serve` in its own temporary folder; killed and removed on drop.
-struct RosterServer {
+pub(crate) struct RosterServer {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     dir: PathBuf,
 }
 
 impl RosterServer {
-    async fn start() -> RosterServer {
+    pub(crate) async fn start() -> RosterServer {
         let dist = dist_dir();
         let bin = roster_tests::roster_bin();
         let port = free_port();
@@ -60,7 +60,7 @@ impl RosterServer {
         server
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 }
@@ -74,14 +74,14 @@ impl Drop for RosterServer {
 }
 
 /// The test's own API client: a cookie jar and the CSRF token.
-struct Api<'a> {
+pub(crate) struct Api<'a> {
     server: &'a RosterServer,
     http: reqwest::Client,
     csrf: String,
 }
 
 impl<'a> Api<'a> {
-    async fn sign_in(server: &'a RosterServer) -> Api<'a> {
+    pub(crate) async fn sign_in(server: &'a RosterServer) -> Api<'a> {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .build()
@@ -101,7 +101,7 @@ impl<'a> Api<'a> {
         Api { server, http, csrf }
     }
 
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         self.http
             .get(self.server.url(path))
             .send()
@@ -131,7 +131,7 @@ impl<'a> Api<'a> {
         (role, root)
     }
 
-    async fn create_role(&self, name: &str, permissions: &[&str]) -> i64 {
+    pub(crate) async fn create_role(&self, name: &str, permissions: &[&str]) -> i64 {
         let response = self
             .http
             .post(self.server.url("/api/roles"))
@@ -183,7 +183,7 @@ async fn fail_sign_in(server: &RosterServer, username: &str, n: usize) {
 }
 
 impl BrowserApp {
-    async fn wait_for_path(&self, path: &str) {
+    pub(crate) async fn wait_for_path(&self, path: &str) {
         let deadline = Instant::now() + STEP_TIMEOUT;
         loop {
             let url = self.client.current_url().await.expect("the URL");
@@ -196,7 +196,7 @@ impl BrowserApp {
     }
 
     /// The top bar's links, in order.
-    async fn nav_links(&self) -> Vec<String> {
+    pub(crate) async fn nav_links(&self) -> Vec<String> {
         let links = self
             .script(
                 "return [...document.querySelectorAll('.topbar a')].map(a => a.textContent.trim());",
@@ -343,7 +343,14 @@ async fn an_administrator_signs_in_searches_deletes_and_restores() {
         .await;
     assert_eq!(
         app.nav_links().await,
-        ["Roster", "Check a file", "Users", "Trash can"]
+        [
+            "Roster",
+            "Check a file",
+            "Users",
+            "Import users",
+            "Trash can",
+            "Roles"
+        ]
     );
     assert!(
         app.text("#signed-in-as")
@@ -489,3 +496,6 @@ async fn an_administrator_signs_in_searches_deletes_and_restores() {
     app.finish().await;
     drop(server);
 }
+
+#[path = "admin_pages.rs"]
+mod pages;

@@ -121,3 +121,39 @@ pub fn many_people(dir: &Path, rows: u32) -> PathBuf {
     workbook.save(&path).expect("save the large file");
     path
 }
+
+/// Four users to import under a new sub-level "Class A"; row 4's email has
+/// no dot in its domain.
+pub fn people_to_import(dir: &Path) -> PathBuf {
+    let rows = [
+        ("Mary", "Shelley", "mshelley", "mary@example.org", "5001"),
+        ("Jane", "Austen", "jausten", "jane@example.org", "5002"),
+        ("Emily", "Bronte", "ebronte", "emily@example", "5003"),
+        ("Ann", "Radcliffe", "aradcliffe", "ann@example.org", "5004"),
+    ];
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let headers = [
+        "First Name",
+        "Last Name",
+        "Username",
+        "Email",
+        "User ID",
+        "Sub-level-1",
+    ];
+    for (col, header) in headers.iter().enumerate() {
+        sheet.write_string(0, col as u16, *header).expect("header");
+    }
+    for (i, (first, last, username, email, id)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        for (col, value) in [first, last, username, email, id, &"Class A"]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string(r, col as u16, **value).expect("cell");
+        }
+    }
+    let path = dir.join("import-people.xlsx");
+    workbook.save(&path).expect("save import-people.xlsx");
+    path
+}

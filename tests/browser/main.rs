@@ -11,6 +11,7 @@
 mod admin;
 mod files;
 mod helpers;
+mod import;
 
 use std::path::PathBuf;
 use std::time::Instant;

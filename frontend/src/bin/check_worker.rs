@@ -88,7 +88,8 @@ fn request_job(request: &ToWorker) -> u32 {
         | ToWorker::Rows { job, .. }
         | ToWorker::Edit { job, .. }
         | ToWorker::TrimAll { job, .. }
-        | ToWorker::Export { job } => *job,
+        | ToWorker::Export { job }
+        | ToWorker::ImportRows { job } => *job,
     }
 }
 
@@ -128,6 +129,14 @@ fn serve(session: &mut CheckSession, request: ToWorker) {
                 csv,
             }),
             Err(message) => failed(job, message),
+        },
+        ToWorker::ImportRows { job } => match &session.checked {
+            Some(checked) => post(&FromWorker::ImportRows {
+                job,
+                file_name: session.file_name.clone(),
+                rows: checked.report.rows.clone(),
+            }),
+            None => failed(job, "no file has been checked yet"),
         },
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use js_sys::ArrayBuffer;
 use leptos::prelude::*;
-use roster_shared::{Field, Limits, Mapping, ReadError};
+use roster_shared::{Field, Limits, MappedRow, Mapping, ReadError};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -16,6 +16,7 @@ use crate::components::{
     CheckSummary, Corrections, FilePicker, MappingForm, ProgressPanel, RowGrid, RuleCounts,
     StatusLine, focus_after_redraw,
 };
+use crate::pages::import::ImportSteps;
 use crate::protocol::{
     FromWorker, PageRequest, RowsPage, Stage, ToWorker, columns_of, mapping_from,
 };
@@ -29,8 +30,19 @@ fn now_ms() -> f64 {
         .unwrap_or_else(js_sys::Date::now)
 }
 
+/// What Try Import gets from the worker: the file's name and its checked,
+/// corrected rows.
+pub type ImportRows = (String, Vec<MappedRow>);
+
+/// The check page's steps 1–3. With `import`, the page is "Import users"
+/// and step 4 asks the worker for the rows to send (`pages/import.rs`).
 #[component]
 pub fn CheckPage() -> impl IntoView {
+    view! { <CheckSteps import=false /> }
+}
+
+#[component]
+pub fn CheckSteps(import: bool) -> impl IntoView {
     let status = RwSignal::new(Status::Starting);
     let chosen = RwSignal::new(None::<ChosenFile>);
     let open_file = RwSignal::new(None::<Arc<OpenFile>>);
@@ -50,6 +62,8 @@ pub fn CheckPage() -> impl IntoView {
     let worker = StoredValue::new_local(None::<CheckWorker>);
     // Set when the worker has stopped on a fault; it takes no more requests.
     let crashed = StoredValue::new(false);
+    // Who waits for the rows of Try Import.
+    let rows_wanted = StoredValue::new(None::<Callback<ImportRows>>);
 
     let next_job = move || {
         let next = job.get_value().wrapping_add(1);
@@ -174,6 +188,16 @@ pub fn CheckPage() -> impl IntoView {
                 fail(format!("the corrected file could not be saved: {message}"));
             }
         }
+        FromWorker::ImportRows {
+            job: j,
+            file_name,
+            rows,
+        } if j == job.get_value() => {
+            if let Some(then) = rows_wanted.get_value() {
+                rows_wanted.set_value(None);
+                then.run((file_name, rows));
+            }
+        }
         FromWorker::Failed { job: j, message } if j == job.get_value() => {
             open_file.set(None);
             fail(message);
@@ -285,15 +309,49 @@ pub fn CheckPage() -> impl IntoView {
         })
     });
 
+    let ask_rows = Callback::new(move |then: Callback<ImportRows>| {
+        rows_wanted.set_value(Some(then));
+        send(ToWorker::ImportRows {
+            job: job.get_value(),
+        });
+    });
+    let import_step = import.then(|| {
+        view! {
+            <Show when=move || checked.with(Option::is_some)>
+                <ImportSteps ask_rows=ask_rows />
+            </Show>
+        }
+    });
+
     view! {
         <div class="check-page">
-            <header class="page-header">
-                <h1>"Check a file"</h1>
-                <p class="lede">
-                    "Find every problem in a user spreadsheet before you import it. "
-                    "The file is read in this browser and never leaves it."
-                </p>
-            </header>
+            {if import {
+                view! {
+                    <header class="page-header">
+                        <h1>"Import users"</h1>
+                        <p class="lede">
+                            "Check a spreadsheet here, then import its users. "
+                            "The file is read in this browser; only the checked rows are sent. "
+                            <a id="template-link" href="/api/import/template" download="">
+                                "Download the example template"
+                            </a>
+                            "."
+                        </p>
+                    </header>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <header class="page-header">
+                        <h1>"Check a file"</h1>
+                        <p class="lede">
+                            "Find every problem in a user spreadsheet before you import it. "
+                            "The file is read in this browser and never leaves it."
+                        </p>
+                    </header>
+                }
+                    .into_any()
+            }}
 
             <section class="card step" aria-labelledby="step-file">
                 <h2 id="step-file">
@@ -358,6 +416,7 @@ pub fn CheckPage() -> impl IntoView {
                         }
                     })
             }}
+            {import_step}
         </div>
     }
 }

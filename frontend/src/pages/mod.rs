@@ -2,15 +2,21 @@
 
 mod check;
 mod home;
+mod import;
 mod not_found;
 mod paging;
+mod roles;
 mod sign_in;
 mod trash;
+mod user;
 mod users;
 
 pub use check::CheckPage;
 pub use home::HomePage;
+pub use import::ImportPage;
 pub use not_found::NotFoundPage;
+pub use roles::RolesPage;
 pub use sign_in::SignInPage;
 pub use trash::TrashPage;
+pub use user::UserPage;
 pub use users::UsersPage;

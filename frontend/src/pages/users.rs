@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use crate::api::{self, ApiError, User, UserPage};
 use crate::components::{ErrorIcon, focus_element};
@@ -223,9 +224,13 @@ fn UsersList() -> impl IntoView {
                             let me = session.me.with(|m| m.as_ref().map(|m| m.user.id));
                             let is_me = me == Some(user.id);
                             let for_ask = user.clone();
+                            let href = format!("/users/{}", user.id);
+                            let name = user.full_name();
                             view! {
                                 <tr data-username=user.username.clone()>
-                                    <td>{user.full_name()}</td>
+                                    <td>
+                                        <A href=href>{name.clone()}</A>
+                                    </td>
                                     <td>{user.username.clone()}</td>
                                     <td>{user.email.clone()}</td>
                                     <td>{user.user_id.clone()}</td>

@@ -1,0 +1,323 @@
+//! `/roles`: the roles, each with its permissions; create, rename, change
+//! permissions, delete. Nobody grants what they lack: a permission the
+//! signed-in user does not hold is shown disabled, and the page says why.
+
+use leptos::prelude::*;
+
+use crate::api::{self, ApiError, Role};
+use crate::components::{ErrorIcon, OkIcon, focus_element};
+use crate::session::{RequirePermission, use_session};
+
+/// Every permission, as the server names it, and how the page says it.
+pub const PERMISSIONS: [(&str, &str); 5] = [
+    ("manage_users", "Manage users"),
+    ("restore_users", "Restore users from the trash can"),
+    ("manage_roles", "Manage roles"),
+    ("manage_hierarchy", "Manage the hierarchy"),
+    ("manage_settings", "Manage regional settings"),
+];
+
+fn permission_label(key: &str) -> &str {
+    PERMISSIONS.iter().find(|p| p.0 == key).map_or(key, |p| p.1)
+}
+
+#[component]
+pub fn RolesPage() -> impl IntoView {
+    view! {
+        <RequirePermission permission="manage_roles">
+            <RolesEditor />
+        </RequirePermission>
+    }
+}
+
+#[component]
+fn RolesEditor() -> impl IntoView {
+    let session = use_session();
+    let roles = RwSignal::new(Vec::<Role>::new());
+    // The role being edited; `None`: a new one.
+    let editing = RwSignal::new(None::<i64>);
+    let name = RwSignal::new(String::new());
+    let chosen = RwSignal::new(Vec::<String>::new());
+    let announcement = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let confirming = RwSignal::new(None::<Role>);
+    let busy = RwSignal::new(false);
+
+    let fail = move |e: ApiError| {
+        if e.status == 401 {
+            session.ended();
+        }
+        error.set(Some(e.describe()));
+    };
+    let reload = move |notice: String| {
+        leptos::task::spawn_local(async move {
+            match api::roles().await {
+                Ok(list) => {
+                    roles.set(list);
+                    error.set(None);
+                    announcement.set(notice);
+                }
+                Err(e) => fail(e),
+            }
+        });
+    };
+    reload(String::new());
+
+    let start_new = move || {
+        editing.set(None);
+        name.set(String::new());
+        chosen.set(Vec::new());
+        error.set(None);
+    };
+    let edit = move |role: Role| {
+        editing.set(Some(role.id));
+        name.set(role.name.clone());
+        chosen.set(role.permissions.clone());
+        error.set(None);
+        focus_element("role-name");
+    };
+
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let id = editing.get_untracked();
+        let typed = name.get_untracked().trim().to_string();
+        if typed.is_empty() {
+            error.set(Some("Name: give the role a name".into()));
+            focus_element("role-name");
+            return;
+        }
+        let permissions = chosen.get_untracked();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = api::save_role(id, &typed, &permissions).await;
+            busy.set(false);
+            match result {
+                Ok(role) => {
+                    let notice = match id {
+                        None => format!("Created the role {}.", role.name),
+                        Some(_) => format!("Saved the role {}.", role.name),
+                    };
+                    start_new();
+                    reload(notice);
+                }
+                Err(e) => {
+                    fail(e);
+                    focus_element("role-name");
+                }
+            }
+        });
+    };
+
+    let cancel_delete = move || {
+        if let Some(role) = confirming.get_untracked() {
+            confirming.set(None);
+            focus_element(&format!("delete-role-{}", role.id));
+        }
+    };
+    let confirm_delete = move || {
+        let Some(role) = confirming.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = api::delete_role(role.id).await;
+            busy.set(false);
+            confirming.set(None);
+            match result {
+                Ok(()) => {
+                    if editing.get_untracked() == Some(role.id) {
+                        start_new();
+                    }
+                    reload(format!("Deleted the role {}.", role.name));
+                }
+                Err(e) => fail(e),
+            }
+        });
+    };
+
+    let held = move |key: &str| session.can(key);
+
+    view! {
+        <div class="page-header">
+            <h1>"Roles"</h1>
+            <p class="lede">"A role is a set of permissions; each user has one role."</p>
+        </div>
+        <p id="roles-status" class="status-line list-status" role="status" aria-live="polite">
+            {move || {
+                let text = announcement.get();
+                (!text.is_empty())
+                    .then(|| view! { <span class="with-icon"><OkIcon /><span>{text}</span></span> })
+            }}
+        </p>
+        <div id="roles-error" role="alert" aria-live="assertive">
+            {move || {
+                error
+                    .get()
+                    .map(|message| {
+                        view! {
+                            <p class="status-line failed with-icon">
+                                <ErrorIcon />
+                                <span>{format!("{message}.")}</span>
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+        {move || {
+            confirming
+                .get()
+                .map(|role| {
+                    view! {
+                        <div
+                            class="card confirm"
+                            role="alertdialog"
+                            aria-labelledby="confirm-title"
+                            on:keydown=move |ev| {
+                                if ev.key() == "Escape" {
+                                    cancel_delete();
+                                }
+                            }
+                        >
+                            <h2 id="confirm-title">{format!("Delete the role {}?", role.name)}</h2>
+                            <p>"A role that users still have cannot be deleted."</p>
+                            <div class="form-actions">
+                                <button
+                                    id="confirm-delete"
+                                    type="button"
+                                    class="button danger"
+                                    disabled=move || busy.get()
+                                    on:click=move |_| confirm_delete()
+                                >
+                                    "Delete"
+                                </button>
+                                <button type="button" class="button" on:click=move |_| cancel_delete()>
+                                    "Cancel"
+                                </button>
+                            </div>
+                        </div>
+                    }
+                })
+        }}
+        <div class="card table-card">
+            <table id="roles-table" class="list">
+                <caption class="visually-hidden">"Roles"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Permissions"</th>
+                        <th scope="col">
+                            <span class="visually-hidden">"Actions"</span>
+                        </th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || roles.get() key=|r| (r.id, r.name.clone(), r.permissions.clone()) let:role>
+                        {
+                            let for_edit = role.clone();
+                            let for_delete = role.clone();
+                            let permissions = if role.permissions.is_empty() {
+                                "None".to_string()
+                            } else {
+                                role.permissions
+                                    .iter()
+                                    .map(|p| permission_label(p))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            };
+                            view! {
+                                <tr data-role=role.name.clone()>
+                                    <td>{role.name.clone()}</td>
+                                    <td>{permissions}</td>
+                                    <td class="actions">
+                                        <button
+                                            id=format!("edit-role-{}", role.id)
+                                            type="button"
+                                            class="button small"
+                                            on:click=move |_| edit(for_edit.clone())
+                                        >
+                                            "Edit"
+                                            <span class="visually-hidden">{format!(" {}", role.name)}</span>
+                                        </button>
+                                        " "
+                                        <button
+                                            id=format!("delete-role-{}", role.id)
+                                            type="button"
+                                            class="button small"
+                                            on:click=move |_| {
+                                                confirming.set(Some(for_delete.clone()));
+                                                focus_element("confirm-delete");
+                                            }
+                                        >
+                                            "Delete"
+                                            <span class="visually-hidden">{format!(" {}", role.name)}</span>
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        }
+                    </For>
+                </tbody>
+            </table>
+        </div>
+        <form id="role-form" class="card form" on:submit=save novalidate=true aria-labelledby="role-form-title">
+            <h2 id="role-form-title">
+                {move || if editing.get().is_some() { "Edit the role" } else { "New role" }}
+            </h2>
+            <div class="form-row">
+                <label for="role-name">"Name"</label>
+                <input
+                    id="role-name"
+                    type="text"
+                    autocomplete="off"
+                    aria-describedby="roles-error"
+                    prop:value=move || name.get()
+                    on:input=move |ev| name.set(event_target_value(&ev))
+                />
+            </div>
+            <fieldset class="node-choices" aria-describedby="grant-rule">
+                <legend>"Permissions"</legend>
+                <p id="grant-rule" class="hint">
+                    "You can only grant permissions you hold. Those you lack are shown disabled."
+                </p>
+                {PERMISSIONS
+                    .into_iter()
+                    .map(|(key, label)| {
+                        view! {
+                            <label class="checkbox">
+                                <input
+                                    id=format!("perm-{key}")
+                                    type="checkbox"
+                                    disabled=move || !held(key)
+                                    prop:checked=move || chosen.with(|c| c.iter().any(|p| p == key))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        chosen.update(|c| {
+                                            c.retain(|p| p != key);
+                                            if on {
+                                                c.push(key.to_string());
+                                            }
+                                        });
+                                    }
+                                />
+                                <span>
+                                    {label}
+                                    {move || (!held(key)).then_some(" — you do not hold this permission")}
+                                </span>
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <div class="form-actions">
+                <button id="save-role" type="submit" class="button primary" disabled=move || busy.get()>
+                    {move || if editing.get().is_some() { "Save the role" } else { "Create the role" }}
+                </button>
+                <Show when=move || editing.get().is_some()>
+                    <button id="new-role" type="button" class="button" on:click=move |_| start_new()>
+                        "Cancel editing"
+                    </button>
+                </Show>
+            </div>
+        </form>
+    }
+}
