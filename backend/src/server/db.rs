@@ -190,55 +190,55 @@ pub fn username_key(username: &str) -> String {
     username.to_lowercase()
 }
 
+/// Binds a user's columns as `$1`…`$13` in the order `insert_user` and
+/// `update_user` name them (a macro: `query` and `query_as` are different
+/// types with the same `bind`).
+macro_rules! bind_user {
+    ($query:expr, $u:expr, $now:expr) => {
+        $query
+            .bind(&$u.first_name)
+            .bind(&$u.last_name)
+            .bind(&$u.username)
+            .bind(username_key(&$u.username))
+            .bind(&$u.email)
+            .bind(&$u.user_id)
+            .bind(&$u.password_hash)
+            .bind($u.role_id)
+            .bind($u.special_needs.map(i64::from))
+            .bind(&$u.sync_key)
+            .bind(&$u.time_zone)
+            .bind(search::sort_key(
+                &$u.first_name,
+                &$u.last_name,
+                &$u.username,
+            ))
+            .bind($now)
+    };
+}
+
 pub async fn insert_user(tx: &mut Tx, u: &NewUser, now: i64) -> sqlx::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+    let insert = sqlx::query_as::<_, (i64,)>(
         "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
          password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
-    )
-    .bind(&u.first_name)
-    .bind(&u.last_name)
-    .bind(&u.username)
-    .bind(username_key(&u.username))
-    .bind(&u.email)
-    .bind(&u.user_id)
-    .bind(&u.password_hash)
-    .bind(u.role_id)
-    .bind(u.special_needs.map(i64::from))
-    .bind(&u.sync_key)
-    .bind(&u.time_zone)
-    .bind(search::sort_key(&u.first_name, &u.last_name, &u.username))
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
+    );
+    let (id,) = bind_user!(insert, u, now).fetch_one(&mut **tx).await?;
     write_search_terms(tx, id, u).await?;
     Ok(id)
 }
 
 /// Rewrites a user's fields; `password_hash: None` keeps the current one.
 pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::Result<()> {
-    sqlx::query(
+    let update = sqlx::query(
         "UPDATE users SET first_name = $1, last_name = $2, username = $3, username_key = $4, \
          email = $5, user_id = $6, password_hash = COALESCE($7, password_hash), role_id = $8, \
          special_needs = $9, sync_key = $10, time_zone = $11, sort_key = $12, updated_at = $13 \
          WHERE id = $14",
-    )
-    .bind(&u.first_name)
-    .bind(&u.last_name)
-    .bind(&u.username)
-    .bind(username_key(&u.username))
-    .bind(&u.email)
-    .bind(&u.user_id)
-    .bind(&u.password_hash)
-    .bind(u.role_id)
-    .bind(u.special_needs.map(i64::from))
-    .bind(&u.sync_key)
-    .bind(&u.time_zone)
-    .bind(search::sort_key(&u.first_name, &u.last_name, &u.username))
-    .bind(now)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
+    );
+    bind_user!(update, u, now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1")
         .bind(id)
         .execute(&mut **tx)
