@@ -3,6 +3,7 @@
 
 mod check_summary;
 mod corrections;
+mod error_alert;
 mod file_picker;
 pub mod format;
 mod icons;
@@ -14,6 +15,7 @@ mod status_line;
 
 pub use check_summary::CheckSummary;
 pub use corrections::Corrections;
+pub use error_alert::ErrorAlert;
 pub use file_picker::FilePicker;
 pub use icons::{ErrorIcon, OkIcon};
 pub use mapping_form::MappingForm;

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError, Role};
-use crate::components::{ErrorIcon, OkIcon, focus_element};
+use crate::components::{ErrorAlert, OkIcon, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 /// Every permission, as the server names it, and how the page says it.
@@ -149,20 +149,7 @@ fn RolesEditor() -> impl IntoView {
                     .then(|| view! { <span class="with-icon"><OkIcon /><span>{text}</span></span> })
             }}
         </p>
-        <div id="roles-error" role="alert" aria-live="assertive">
-            {move || {
-                error
-                    .get()
-                    .map(|message| {
-                        view! {
-                            <p class="status-line failed with-icon">
-                                <ErrorIcon />
-                                <span>{format!("{message}.")}</span>
-                            </p>
-                        }
-                    })
-            }}
-        </div>
+        <ErrorAlert id="roles-error" error=error />
         {move || {
             confirming
                 .get()

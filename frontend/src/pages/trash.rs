@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError, User, UserPage};
-use crate::components::{ErrorIcon, focus_element};
+use crate::components::{ErrorAlert, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 use super::paging::{Pager, count_words, fetch_page, page_words};
@@ -101,18 +101,7 @@ fn TrashList() -> impl IntoView {
         <p id="trash-status" class="status-line list-status" role="status" aria-live="polite">
             {move || announcement.get()}
         </p>
-        {move || {
-            error
-                .get()
-                .map(|message| {
-                    view! {
-                        <p id="trash-error" class="status-line failed with-icon" role="alert">
-                            <ErrorIcon />
-                            <span>{format!("{message}.")}</span>
-                        </p>
-                    }
-                })
-        }}
+        <ErrorAlert id="trash-error" error=error />
         <div class="card table-card">
             <table id="trash-table" class="list" aria-describedby="trash-status">
                 <caption class="visually-hidden">"Users in the trash can"</caption>

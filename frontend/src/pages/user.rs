@@ -12,7 +12,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use serde::Deserialize;
 
 use crate::api::{self, ApiError, Node, Role, UserDetail, UserInput};
-use crate::components::{ErrorIcon, OkIcon, focus_element};
+use crate::components::{ErrorAlert, ErrorIcon, OkIcon, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 #[component]
@@ -324,20 +324,7 @@ fn UserEditor() -> impl IntoView {
                 (!text.is_empty()).then(|| view! { <span class="with-icon"><OkIcon /><span>{text}</span></span> })
             }}
         </p>
-        <div id="user-error" role="alert" aria-live="assertive">
-            {move || {
-                error
-                    .get()
-                    .map(|message| {
-                        view! {
-                            <p class="status-line failed with-icon">
-                                <ErrorIcon />
-                                <span>{format!("{message}.")}</span>
-                            </p>
-                        }
-                    })
-            }}
-        </div>
+        <ErrorAlert id="user-error" error=error />
         <Show when=move || draft.with(Option::is_some)>
             <form id="user-form" class="card form user-form" on:submit=save novalidate=true aria-labelledby="user-title">
                 <h2>"Details"</h2>

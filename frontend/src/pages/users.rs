@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{self, ApiError, User, UserPage};
-use crate::components::{ErrorIcon, focus_element};
+use crate::components::{ErrorAlert, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 use super::paging::{Pager, count_words, fetch_page, page_words};
@@ -149,18 +149,7 @@ fn UsersList() -> impl IntoView {
         <p id="users-status" class="status-line list-status" role="status" aria-live="polite">
             {move || announcement.get()}
         </p>
-        {move || {
-            error
-                .get()
-                .map(|message| {
-                    view! {
-                        <p id="users-error" class="status-line failed with-icon" role="alert">
-                            <ErrorIcon />
-                            <span>{format!("{message}.")}</span>
-                        </p>
-                    }
-                })
-        }}
+        <ErrorAlert id="users-error" error=error />
         {move || {
             confirming
                 .get()
