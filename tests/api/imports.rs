@@ -15,6 +15,7 @@ on_both_databases!(
     sub_levels_create_missing_nodes_and_new_users_get_the_site_time_zone,
     a_changed_directory_makes_the_preview_stale,
     cancel_discards_the_preview,
+    only_the_maker_of_a_preview_imports_or_cancels_it,
     the_errors_file_and_the_template_download,
     a_script_uploads_a_file_with_a_mapping,
     the_command_line_previews_and_imports,
@@ -323,6 +324,40 @@ async fn cancel_discards_the_preview(kind: Kind) {
     app.finish().await;
 }
 
+async fn only_the_maker_of_a_preview_imports_or_cancels_it(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    admin
+        .create_user(json!({"username": "second", "password": "second-password",
+            "role_id": admin.administrator_role().await}))
+        .await;
+    let second = app.signed_in("second", "second-password").await;
+    let p = preview(&admin, json!([row(2, "erin", "E-1", "Erin", "Eve")])).await;
+    let id = p["id"].as_i64().expect("id");
+
+    let message = assert_error(
+        commit(&second, &p, false).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert!(message.contains("another administrator"), "{message}");
+    assert_error(
+        second.delete(&format!("/api/imports/{id}")).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(admin.get_ok("/api/users?q=erin").await["total"], 0);
+
+    // Still the maker's to import.
+    assert_eq!(
+        ok_json(commit(&admin, &p, false).await, StatusCode::OK).await,
+        json!({"created": 1, "synced": 0, "skipped": 0})
+    );
+    app.finish().await;
+}
+
 async fn large_bodies_and_too_many_rows(kind: Kind) {
     let app = spawn_app(kind).await;
     let admin = app.admin().await;
@@ -608,6 +643,47 @@ async fn the_command_line_previews_and_imports(kind: Kind) {
     );
     assert_eq!(admin.get_ok("/api/users?q=cleo").await["total"], 1);
     assert_eq!(user(&admin, "old", false).await["first_name"], "Olga");
+
+    // Headers Roster does not know, mapped on the command line.
+    let dutch = dir.join("gebruikers.csv");
+    std::fs::write(
+        &dutch,
+        "Voornaam,Achternaam,Username,Email,User ID\n\
+         Daan,Dijk,daan,daan@example.com,DA-1\n",
+    )
+    .expect("write the file");
+    let mapped = |maps: &[&str]| {
+        let mut command = std::process::Command::new(roster_tests::roster_bin());
+        command.arg("import").arg(&dutch).args([
+            "--role",
+            "administrator",
+            "--hierarchy",
+            "root",
+            "--commit",
+        ]);
+        for map in maps {
+            command.args(["--map", map]);
+        }
+        command
+            .env("DATABASE_URL", &app.database_url)
+            .output()
+            .expect("run roster import")
+    };
+    let unmapped = mapped(&[]);
+    assert_eq!(unmapped.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&unmapped.stderr);
+    assert!(err.contains("First Name"), "{err}");
+    let unknown = mapped(&["nickname=Voornaam"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown field"));
+    let done = mapped(&["first_name=Voornaam", "last_name=Achternaam"]);
+    let out = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(done.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("1 created, 0 synchronised, 0 skipped"),
+        "{out}"
+    );
+    assert_eq!(user(&admin, "daan", false).await["first_name"], "Daan");
     let _ = std::fs::remove_dir_all(&dir);
     app.finish().await;
 }

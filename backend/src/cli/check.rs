@@ -15,22 +15,11 @@ pub struct CheckArgs {
     #[arg(long)]
     sheet: Option<String>,
     /// Map a field to a column by its header, e.g. `--map email="Work mail"`.
-    #[arg(long = "map", value_name = "FIELD=HEADER", value_parser = parse_map)]
+    #[arg(long = "map", value_name = "FIELD=HEADER", value_parser = super::parse_map)]
     map: Vec<(Field, String)>,
     /// Print one JSON object instead of the text report.
     #[arg(long)]
     json: bool,
-}
-
-fn parse_map(arg: &str) -> Result<(Field, String), String> {
-    let (key, header) = arg
-        .split_once('=')
-        .ok_or_else(|| format!("expected FIELD=HEADER, got \"{arg}\""))?;
-    let field = Field::from_key(key.trim()).ok_or_else(|| {
-        let keys: Vec<&str> = Field::ALL.iter().map(|f| f.key()).collect();
-        format!("unknown field \"{key}\"; fields are: {}", keys.join(", "))
-    })?;
-    Ok((field, header.to_string()))
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {

@@ -1,4 +1,5 @@
-//! `roster import FILE --role NAME --hierarchy PATH [--commit] [--skip-errors]`:
+//! `roster import FILE --role NAME --hierarchy PATH [--sheet NAME] [--map FIELD=HEADER]...
+//! [--commit] [--skip-errors]`:
 //! Try Import (and Import) straight on the database, through the server's
 //! own import code (`roster_server::imports`), for scripts and large files.
 
@@ -18,6 +19,13 @@ use roster_shared::RuleOptions;
 pub struct ImportArgs {
     /// The spreadsheet: .xlsx, .xls, .ods or .csv.
     file: PathBuf,
+    /// The sheet to read (default: the first visible worksheet).
+    #[arg(long)]
+    sheet: Option<String>,
+    /// Map a field to a column by its header, e.g. `--map email="Work mail"`
+    /// (else the headers are recognised as on the check page).
+    #[arg(long = "map", value_name = "FIELD=HEADER", value_parser = super::parse_map)]
+    map: Vec<(roster_shared::Field, String)>,
     /// The role every imported user gets (its name, any case).
     #[arg(long)]
     role: String,
@@ -69,7 +77,8 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let rows = imports::rows_from_file(&bytes, &file_name, &[]).map_err(describe)?;
+    let rows = imports::rows_from_file(&bytes, &file_name, args.sheet.clone(), &args.map)
+        .map_err(describe)?;
     imports::check_shape(&rows).map_err(describe)?;
     let db = db::connect(&args.database_url).await?;
     let role_id: Option<i64> = sqlx::query_scalar("SELECT id FROM roles WHERE name_key = $1")

@@ -3,3 +3,17 @@
 
 pub mod check;
 pub mod import;
+
+use roster_shared::Field;
+
+/// `--map FIELD=HEADER`, as `check` and `import` take it.
+fn parse_map(arg: &str) -> Result<(Field, String), String> {
+    let (key, header) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("expected FIELD=HEADER, got \"{arg}\""))?;
+    let field = Field::from_key(key.trim()).ok_or_else(|| {
+        let keys: Vec<&str> = Field::ALL.iter().map(|f| f.key()).collect();
+        format!("unknown field \"{key}\"; fields are: {}", keys.join(", "))
+    })?;
+    Ok((field, header.to_string()))
+}

@@ -741,24 +741,61 @@ struct StoredPreview {
     fingerprint: String,
     passwords: i64,
     summary_json: String,
+    created_by: i64,
 }
 
-async fn load_preview(db: &db::Db, id: i64, now: i64) -> Result<StoredPreview> {
+/// A preview is its maker's: only they commit or cancel it, so one
+/// administrator never imports what another was still reviewing.
+fn owned_by(created_by: i64, actor: Actor) -> Result<()> {
+    if created_by == actor.user_pk {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "this preview was made by another administrator: run Try Import yourself",
+        ))
+    }
+}
+
+async fn load_preview(db: &db::Db, id: i64, now: i64, actor: Actor) -> Result<StoredPreview> {
     let stored: Option<StoredPreview> = sqlx::query_as(
         "SELECT file_name, sha256, role_id, hierarchy_id, rows_json, fingerprint, passwords, \
-         summary_json FROM imports \
+         summary_json, created_by FROM imports \
          WHERE id = $1 AND state = 'preview' AND expires_at > $2",
     )
     .bind(id)
     .bind(now)
     .fetch_optional(db)
     .await?;
-    stored.ok_or_else(|| {
+    let stored = stored.ok_or_else(|| {
         Error::not_found("no such preview: it expired, was cancelled or was already imported")
-    })
+    })?;
+    owned_by(stored.created_by, actor)?;
+    Ok(stored)
 }
 
-/// Cancel: discards a preview. Returns whether there was one.
+/// Cancel by an administrator: discards their own preview. Returns whether
+/// there was one.
+pub async fn cancel_preview(
+    db: &db::Db,
+    registry: &ImportRegistry,
+    id: i64,
+    actor: Actor,
+) -> Result<bool> {
+    let owner: Option<i64> =
+        sqlx::query_scalar("SELECT created_by FROM imports WHERE id = $1 AND state = 'preview'")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    match owner {
+        None => Ok(false),
+        Some(owner) => {
+            owned_by(owner, actor)?;
+            discard_preview(db, registry, id).await
+        }
+    }
+}
+
+/// Discards a preview. Returns whether there was one.
 pub async fn discard_preview(db: &db::Db, registry: &ImportRegistry, id: i64) -> Result<bool> {
     registry.forget(id);
     let deleted = sqlx::query("DELETE FROM imports WHERE id = $1 AND state = 'preview'")
@@ -829,7 +866,7 @@ pub async fn commit(
     skip_errors: bool,
     now: i64,
 ) -> std::result::Result<CommitResult, CommitRefused> {
-    let stored = load_preview(db, id, now).await?;
+    let stored = load_preview(db, id, now, actor).await?;
     let summary: ImportSummary = serde_json::from_str(&stored.summary_json)
         .map_err(anyhow::Error::from)
         .map_err(Error::from)?;
@@ -1274,13 +1311,17 @@ fn add_terms(
 pub fn rows_from_file(
     bytes: &[u8],
     file_name: &str,
+    sheet: Option<String>,
     mapping: &[(Field, String)],
 ) -> Result<Vec<MappedRow>> {
     use roster_shared::{Mapping, ReadOptions, read_table, rows::into_mapped_rows};
     let file_error =
         |e: roster_shared::ReadError| Error::invalid("file", "unreadable", e.to_string());
-    let mut table =
-        read_table(bytes, Some(file_name), &ReadOptions::default()).map_err(file_error)?;
+    let options = ReadOptions {
+        sheet,
+        ..ReadOptions::default()
+    };
+    let mut table = read_table(bytes, Some(file_name), &options).map_err(file_error)?;
     let mut suggested = Mapping::suggest(&table.headers);
     for (field, header) in mapping {
         suggested

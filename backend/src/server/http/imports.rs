@@ -143,6 +143,7 @@ async fn upload_request(mut form: Multipart) -> Result<ImportRequest> {
     let mut role_id = None;
     let mut hierarchy_id = None;
     let mut mapping: Vec<(Field, String)> = Vec::new();
+    let mut sheet: Option<String> = None;
     while let Some(field) = form.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
@@ -161,6 +162,7 @@ async fn upload_request(mut form: Multipart) -> Result<ImportRequest> {
                     hierarchy_id = Some(id);
                 }
             }
+            "sheet" => sheet = Some(field.text().await.map_err(bad)?),
             "mapping" => {
                 let text = field.text().await.map_err(bad)?;
                 let map: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
@@ -189,10 +191,11 @@ async fn upload_request(mut form: Multipart) -> Result<ImportRequest> {
     let hierarchy_id = hierarchy_id.ok_or_else(|| missing("hierarchy_id"))?;
     let sha256 = sha256_hex(&bytes);
     let name = file_name.clone();
-    let rows =
-        tokio::task::spawn_blocking(move || imports::rows_from_file(&bytes, &name, &mapping))
-            .await
-            .map_err(anyhow::Error::from)??;
+    let rows = tokio::task::spawn_blocking(move || {
+        imports::rows_from_file(&bytes, &name, sheet, &mapping)
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
     imports::check_shape(&rows)?;
     Ok(ImportRequest {
         file_name,
@@ -207,7 +210,8 @@ async fn upload_request(mut form: Multipart) -> Result<ImportRequest> {
 /// task, so it finishes even if the client goes away.
 #[utoipa::path(post, path = "/api/imports/{id}/commit", tag = "imports",
     params(("id" = i64, Path)), request_body = CommitInput,
-    responses((status = 200, body = CommitResult), (status = 404, body = crate::error::ErrorBody),
+    responses((status = 200, body = CommitResult), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
         (status = 409, body = StalePreview), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn commit_import(
     State(ctx): State<ApiContext>,
@@ -266,13 +270,14 @@ pub async fn commit_import(
 
 /// Cancel: discards a preview.
 #[utoipa::path(delete, path = "/api/imports/{id}", tag = "imports", params(("id" = i64, Path)),
-    responses((status = 204, description = "discarded"), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 204, description = "discarded"), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
 pub async fn cancel_import(
     State(ctx): State<ApiContext>,
-    _auth: Can<perm::ManageUsers>,
+    auth: Can<perm::ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    if imports::discard_preview(&ctx.db, &ctx.imports, id).await? {
+    if imports::cancel_preview(&ctx.db, &ctx.imports, id, actor(&auth)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::not_found("no such preview"))
