@@ -68,11 +68,17 @@ async fn import_password_hashing() {
 }
 
 fn rows(n: usize, first_name: &str) -> Value {
+    rows_from(0, n, first_name)
+}
+
+/// Rows for users `u{start}` … `u{start + n - 1}`, the usernames and user
+/// IDs `scale::seed` gives its users.
+fn rows_from(start: usize, n: usize, first_name: &str) -> Value {
     Value::Array(
-        (0..n)
+        (start..start + n)
             .map(|i| {
                 json!({
-                    "row": i + 2,
+                    "row": i - start + 2,
                     "first_name": first_name,
                     "last_name": format!("Müller {}", i % 97),
                     "username": format!("u{i:07}"),
@@ -112,6 +118,58 @@ async fn timed_commit(admin: &TestClient, preview: &Value) -> (Value, f64) {
     )
     .await;
     (result, start.elapsed().as_secs_f64())
+}
+
+#[tokio::test]
+#[ignore = "seeds a million users: minutes; run by hand in release"]
+async fn preview_against_a_million_users_sqlite() {
+    preview_against_a_large_directory(Kind::Sqlite).await
+}
+
+#[tokio::test]
+#[ignore = "seeds a million users: minutes; run by hand in release"]
+async fn preview_against_a_million_users_postgres() {
+    preview_against_a_large_directory(Kind::Postgres).await
+}
+
+/// Try Import of `ROSTER_IMPORT_ROWS` (100,000) rows against a directory of
+/// `ROSTER_SCALE_USERS` (1,000,000) users: once rows that all match a user
+/// (with other names: all to synchronise), once rows that match none.
+async fn preview_against_a_large_directory(kind: Kind) {
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (n, users) = (
+        env("ROSTER_IMPORT_ROWS", 100_000),
+        env("ROSTER_SCALE_USERS", 1_000_000),
+    );
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let db = app.database().await;
+    crate::scale::seed(
+        &db,
+        users,
+        admin.administrator_role().await,
+        admin.root_node().await,
+    )
+    .await;
+    let analyze = match kind {
+        Kind::Postgres => "VACUUM ANALYZE",
+        Kind::Sqlite => "ANALYZE",
+    };
+    sqlx::query(analyze).execute(&db).await.expect("analyze");
+    db.close().await;
+
+    let (preview, t) = timed_preview(&admin, rows_from(users / 2, n, "Zoë")).await;
+    assert_eq!(preview["summary"]["to_sync"], n, "{}", preview["summary"]);
+    println!("{kind:?}: preview of {n} rows, all matching, against {users} users: {t:.2} s");
+    let (preview, t) = timed_preview(&admin, rows_from(users, n, "Zoë")).await;
+    assert_eq!(preview["summary"]["to_create"], n, "{}", preview["summary"]);
+    println!("{kind:?}: preview of {n} new rows against {users} users: {t:.2} s");
+    app.finish().await;
 }
 
 async fn import_scale(kind: Kind) {

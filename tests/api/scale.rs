@@ -55,7 +55,7 @@ fn user(i: usize) -> Seeded {
     }
 }
 
-async fn seed(db: &AnyPool, count: usize, role_id: i64, root: i64) {
+pub(crate) async fn seed(db: &AnyPool, count: usize, role_id: i64, root: i64) {
     const BATCH: usize = 400;
     let started = Instant::now();
     let mut next_id: i64 = 1_000;
