@@ -21,6 +21,7 @@ pub mod rows;
 pub mod rules;
 pub mod table;
 pub mod text;
+pub mod time_zones;
 
 pub use error::ReadError;
 pub use fields::Field;
@@ -31,6 +32,7 @@ pub use report::{Report, Summary};
 pub use rows::MappedRow;
 pub use rules::{CheckedRows, ErrorCode, RowError, RuleOptions, check_rows};
 pub use table::Table;
+pub use time_zones::time_zone_names;
 
 /// Everything `roster check` can be told.
 #[derive(Debug, Clone, Default)]

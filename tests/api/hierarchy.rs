@@ -98,6 +98,7 @@ async fn the_tree_is_built_renamed_moved_and_pruned(kind: Kind) {
     )
     .await;
     assert_eq!(renamed["path"], "Root/North/School B");
+    assert_eq!(renamed["users"], 0);
     let moved = ok_json(
         admin
             .put(
@@ -155,9 +156,48 @@ async fn the_tree_is_built_renamed_moved_and_pruned(kind: Kind) {
         "conflict",
     )
     .await;
-    admin
+    let member = admin
         .create_user(json!({"hierarchy_ids": [school_id]}))
         .await;
+    // Counts are of direct, active members: the admin is in the root, the
+    // new user in School B only (not in North above it).
+    let counts = |nodes: Value| -> Vec<(String, i64)> {
+        nodes["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| {
+                let path = n["path"].as_str().expect("path").to_string();
+                (path, n["users"].as_i64().expect("a count of users"))
+            })
+            .collect()
+    };
+    assert_eq!(
+        counts(admin.get_ok("/api/hierarchy").await),
+        [
+            ("Company".to_string(), 1),
+            ("Company/South".to_string(), 0),
+            ("Company/South/North".to_string(), 0),
+            ("Company/South/North/School B".to_string(), 1),
+            ("Company/South/School A".to_string(), 0),
+        ]
+    );
+    // In the trash can the user no longer counts, yet still keeps the node.
+    let member_id = member["id"].as_i64().expect("id");
+    assert_eq!(
+        admin
+            .delete(&format!("/api/users/{member_id}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let nodes = counts(admin.get_ok("/api/hierarchy").await);
+    assert!(
+        nodes
+            .iter()
+            .all(|(path, n)| *n == i64::from(path == "Company")),
+        "{nodes:?}"
+    );
     let message = assert_error(
         admin.delete(&format!("/api/hierarchy/{school_id}")).await,
         StatusCode::CONFLICT,
