@@ -352,6 +352,9 @@ pub struct Node {
     pub parent_id: Option<i64>,
     pub name: String,
     pub path: String,
+    /// Active users who are members of this node directly.
+    #[serde(default)]
+    pub users: i64,
 }
 
 #[derive(Deserialize)]
@@ -363,6 +366,50 @@ pub async fn hierarchy() -> Result<Vec<Node>, ApiError> {
     json::<NodeList>("GET", "/api/hierarchy", None)
         .await
         .map(|n| n.nodes)
+}
+
+#[derive(Serialize)]
+struct NodeInput<'a> {
+    parent_id: Option<i64>,
+    name: &'a str,
+}
+
+/// Adds a node under `parent_id`.
+pub async fn create_node(parent_id: i64, name: &str) -> Result<Node, ApiError> {
+    let parent_id = Some(parent_id);
+    let body = serde_json::to_string(&NodeInput { parent_id, name }).unwrap_or_default();
+    json("POST", "/api/hierarchy", Some(body)).await
+}
+
+/// Renames a node and, with a `parent_id`, moves it (and all below it).
+pub async fn update_node(id: i64, parent_id: Option<i64>, name: &str) -> Result<Node, ApiError> {
+    let body = serde_json::to_string(&NodeInput { parent_id, name }).unwrap_or_default();
+    json("PUT", &format!("/api/hierarchy/{id}"), Some(body)).await
+}
+
+/// Deletes a node; the server refuses one with children or members.
+pub async fn delete_node(id: i64) -> Result<(), ApiError> {
+    send("DELETE", &format!("/api/hierarchy/{id}"), None)
+        .await
+        .map(|_| ())
+}
+
+/// The site's regional settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegionalSettings {
+    pub time_zone: String,
+}
+
+pub async fn regional_settings() -> Result<RegionalSettings, ApiError> {
+    json("GET", "/api/settings/regional", None).await
+}
+
+pub async fn save_regional_settings(time_zone: &str) -> Result<RegionalSettings, ApiError> {
+    let body = serde_json::to_string(&RegionalSettings {
+        time_zone: time_zone.to_string(),
+    })
+    .unwrap_or_default();
+    json("PUT", "/api/settings/regional", Some(body)).await
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -502,4 +549,67 @@ pub async fn delete_role(id: i64) -> Result<(), ApiError> {
     send("DELETE", &format!("/api/roles/{id}"), None)
         .await
         .map(|_| ())
+}
+
+/// One import of the history (`GET /api/imports`), or a preview still
+/// waiting for its commit.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ImportEntry {
+    pub id: i64,
+    /// `preview`, `running` or `done`.
+    pub state: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub created_by: String,
+    pub created_at: String,
+    #[serde(default)]
+    pub committed_at: Option<String>,
+    pub role_id: i64,
+    pub role_name: String,
+    pub hierarchy_id: i64,
+    pub hierarchy_path: String,
+    pub summary: ImportSummary,
+    pub created: i64,
+    pub synced: i64,
+    pub skipped: i64,
+    #[serde(default)]
+    pub progress: Option<ImportProgress>,
+}
+
+/// A page of the history, newest first (50 a page).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ImportHistory {
+    pub imports: Vec<ImportEntry>,
+    pub total: i64,
+    pub page: u32,
+}
+
+/// One user an import created (`create`) or changed (`sync`); the values
+/// are JSON objects of field key → value, never a password.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ImportChange {
+    pub row: i64,
+    pub user: i64,
+    pub action: String,
+    #[serde(default)]
+    pub before: Option<serde_json::Value>,
+    pub after: serde_json::Value,
+}
+
+/// One import with a page of its changes (200 a page).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ImportDetail {
+    #[serde(flatten)]
+    pub import: ImportEntry,
+    pub changes: Vec<ImportChange>,
+    pub changes_total: i64,
+    pub page: u32,
+}
+
+pub async fn import_history(page: u32) -> Result<ImportHistory, ApiError> {
+    json("GET", &format!("/api/imports?page={page}"), None).await
+}
+
+pub async fn import_detail(id: i64, page: u32) -> Result<ImportDetail, ApiError> {
+    json("GET", &format!("/api/imports/{id}?page={page}"), None).await
 }

@@ -10,6 +10,8 @@ use crate::pages::{
     CheckPage, HomePage, ImportPage, NotFoundPage, RolesPage, SignInPage, TrashPage, UserPage,
     UsersPage,
 };
+use crate::pages::{HierarchyPage, SettingsPage};
+use crate::pages::{ImportEntryPage, ImportHistoryPage};
 use crate::session::{provide_session, use_session};
 
 #[component]
@@ -23,11 +25,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage />
                     <Route path=path!("/check") view=CheckPage />
                     <Route path=path!("/import") view=ImportPage />
+                    <Route path=path!("/imports") view=ImportHistoryPage />
+                    <Route path=path!("/imports/:id") view=ImportEntryPage />
                     <Route path=path!("/sign-in") view=SignInPage />
                     <Route path=path!("/users") view=UsersPage />
                     <Route path=path!("/users/:id") view=UserPage />
                     <Route path=path!("/trash") view=TrashPage />
                     <Route path=path!("/roles") view=RolesPage />
+                    <Route path=path!("/hierarchy") view=HierarchyPage />
+                    <Route path=path!("/settings") view=SettingsPage />
                 </Routes>
             </main>
         </Router>
@@ -70,11 +76,20 @@ fn TopBar() -> impl IntoView {
                 <Show when=move || session.can("manage_users")>
                     <A href="/import">"Import users"</A>
                 </Show>
+                <Show when=move || session.can("manage_users")>
+                    <A href="/imports">"Import history"</A>
+                </Show>
                 <Show when=move || session.can("restore_users")>
                     <A href="/trash">"Trash can"</A>
                 </Show>
                 <Show when=move || session.can("manage_roles")>
                     <A href="/roles">"Roles"</A>
+                </Show>
+                <Show when=move || session.can("manage_hierarchy")>
+                    <A href="/hierarchy">"Hierarchy"</A>
+                </Show>
+                <Show when=move || session.can("manage_settings")>
+                    <A href="/settings">"Regional settings"</A>
                 </Show>
                 <span class="topbar-spacer"></span>
                 <Show

@@ -114,8 +114,19 @@ impl<'a> Api<'a> {
             .expect("JSON")
     }
 
+    /// The status of a GET whose answer may be an error.
+    pub(crate) async fn get_status(&self, path: &str) -> u16 {
+        self.http
+            .get(self.server.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .status()
+            .as_u16()
+    }
+
     /// The Administrator role's id and the root node's.
-    async fn role_and_root(&self) -> (i64, i64) {
+    pub(crate) async fn role_and_root(&self) -> (i64, i64) {
         let roles = self.get("/api/roles").await;
         let role = roles["roles"]
             .as_array()
@@ -129,6 +140,21 @@ impl<'a> Api<'a> {
             .and_then(|n| n["id"].as_i64())
             .expect("a root node");
         (role, root)
+    }
+
+    /// POSTs `body`; the answer's status and JSON (`null` if none).
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.server.url(path))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     pub(crate) async fn create_role(&self, name: &str, permissions: &[&str]) -> i64 {
@@ -147,7 +173,7 @@ impl<'a> Api<'a> {
         created["id"].as_i64().expect("an id")
     }
 
-    async fn create_user(&self, (role, root): (i64, i64), fields: Value) -> i64 {
+    pub(crate) async fn create_user(&self, (role, root): (i64, i64), fields: Value) -> i64 {
         let mut body = fields;
         body["role_id"] = json!(role);
         body["hierarchy_ids"] = json!([root]);
@@ -348,8 +374,11 @@ async fn an_administrator_signs_in_searches_deletes_and_restores() {
             "Check a file",
             "Users",
             "Import users",
+            "Import history",
             "Trash can",
-            "Roles"
+            "Roles",
+            "Hierarchy",
+            "Regional settings"
         ]
     );
     assert!(

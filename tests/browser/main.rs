@@ -11,6 +11,8 @@
 mod admin;
 mod files;
 mod helpers;
+mod hierarchy_settings;
+mod history;
 mod import;
 
 use std::path::PathBuf;

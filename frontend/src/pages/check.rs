@@ -64,6 +64,9 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
     let crashed = StoredValue::new(false);
     // Who waits for the rows of Try Import.
     let rows_wanted = StoredValue::new(None::<Callback<ImportRows>>);
+    // Counts the corrections: each one makes Try Import's preview stale.
+    let corrected = RwSignal::new(0u32);
+    let bump = move || corrected.update(|n| *n = n.wrapping_add(1));
 
     let next_job = move || {
         let next = job.get_value().wrapping_add(1);
@@ -158,6 +161,10 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
                 check_ms,
                 total_ms: now_ms() - started_at.get_value(),
             };
+            // Trimming nothing changes no row, so the preview stays.
+            if trimmed.is_some_and(|n| n > 0) {
+                bump();
+            }
             if let Some(n) = trimmed {
                 notice.set(Some(match n {
                     0 => "No value had stray spaces.".to_string(),
@@ -270,6 +277,7 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
     });
 
     let on_map = Callback::new(move |(field, column): (Field, Option<usize>)| {
+        bump();
         mapping.update(|m| m.set(field, column));
         if let Some(file) = open_file.get_untracked() {
             mapping.with_untracked(|m| remembered_mapping::save(&file.headers, m));
@@ -289,6 +297,7 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
     });
 
     let on_edit = Callback::new(move |(row, field, value): (u32, Field, String)| {
+        bump();
         focus_next.set_value(Some(format!("edit-{row}-{}", field.key())));
         let page = wanted_page.get_untracked();
         recheck(&|job| ToWorker::Edit {
@@ -318,7 +327,7 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
     let import_step = import.then(|| {
         view! {
             <Show when=move || checked.with(Option::is_some)>
-                <ImportSteps ask_rows=ask_rows />
+                <ImportSteps ask_rows=ask_rows corrected=corrected />
             </Show>
         }
     });

@@ -2,11 +2,13 @@
 //! page's own ([`CheckSteps`] with `import`); this file adds step 4 (role,
 //! start hierarchy, Try Import and the preview) and step 5 (Import, its
 //! progress and its result). Only the worker's checked rows are sent, as
-//! JSON; the file never leaves the browser.
+//! JSON; the file never leaves the browser. A preview is of the rows, role
+//! and start hierarchy it was made for: changing any of them discards it.
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use crate::api::{self, ApiError, Commit, CommitResult, Node, Preview, Role};
 use crate::components::format;
@@ -55,9 +57,15 @@ enum Phase {
     },
 }
 
-/// Steps 4 and 5; `ask_rows` gets the worker's checked rows.
+/// Steps 4 and 5; `ask_rows` gets the worker's checked rows. `corrected`
+/// changes at every correction of steps 2–3 (a cell, stray spaces, the
+/// mapping): a preview of rows that are no longer the ones on the page is
+/// discarded, as is one made for another role or start hierarchy.
 #[component]
-pub fn ImportSteps(ask_rows: Callback<Callback<ImportRows>>) -> impl IntoView {
+pub fn ImportSteps(
+    ask_rows: Callback<Callback<ImportRows>>,
+    #[prop(into)] corrected: Signal<u32>,
+) -> impl IntoView {
     let session = use_session();
     let roles = RwSignal::new(Vec::<Role>::new());
     let nodes = RwSignal::new(Vec::<Node>::new());
@@ -66,6 +74,11 @@ pub fn ImportSteps(ask_rows: Callback<Callback<ImportRows>>) -> impl IntoView {
     let phase = RwSignal::new(Phase::Idle);
     let error = RwSignal::new(None::<String>);
     let confirming = RwSignal::new(false);
+    // Set when a correction discarded the preview, until Try Import again.
+    let discarded = RwSignal::new(false);
+    // Bumped when what Try Import sends changes: an answer to an older
+    // Try Import is out of date and is cancelled, not shown.
+    let generation = StoredValue::new(0u32);
 
     let fail = move |e: ApiError| {
         if e.status == 401 {
@@ -98,10 +111,16 @@ pub fn ImportSteps(ask_rows: Callback<Callback<ImportRows>>) -> impl IntoView {
         };
         error.set(None);
         confirming.set(false);
+        discarded.set(false);
         phase.set(Phase::Sending);
+        let sent_as = generation.get_value();
         ask_rows.run(Callback::new(move |(file_name, rows): ImportRows| {
             leptos::task::spawn_local(async move {
                 match api::try_import(&file_name, role, node, &rows).await {
+                    Ok(preview) if generation.try_get_value() != Some(sent_as) => {
+                        // Corrected while it was on its way: best effort.
+                        let _ = api::cancel_import(preview.id).await;
+                    }
                     Ok(preview) => phase.set(Phase::Preview {
                         preview: Arc::new(preview),
                         stale: false,
@@ -119,6 +138,43 @@ pub fn ImportSteps(ask_rows: Callback<Callback<ImportRows>>) -> impl IntoView {
         Phase::Preview { preview, .. } => Some(preview),
         _ => None,
     };
+
+    // The rows, role or start hierarchy changed: the preview no longer
+    // shows what Import would do, so it goes (the server's copy too, best
+    // effort: it expires anyway) and Try Import is needed again.
+    let discard = move || {
+        generation.update_value(|g| *g = g.wrapping_add(1));
+        match phase.get_untracked() {
+            Phase::Preview { preview, .. } => {
+                confirming.set(false);
+                phase.set(Phase::Idle);
+                discarded.set(true);
+                leptos::task::spawn_local(async move {
+                    let _ = api::cancel_import(preview.id).await;
+                });
+            }
+            Phase::Sending => {
+                phase.set(Phase::Idle);
+                discarded.set(true);
+            }
+            _ => {}
+        }
+    };
+    Effect::new(move |seen: Option<u32>| {
+        let now = corrected.get();
+        if seen.is_some_and(|seen| seen != now) {
+            discard();
+        }
+        now
+    });
+    // Leaving the page (or choosing another file) leaves no preview behind.
+    on_cleanup(move || {
+        if let Some(Phase::Preview { preview, .. }) = phase.try_get_untracked() {
+            leptos::task::spawn_local(async move {
+                let _ = api::cancel_import(preview.id).await;
+            });
+        }
+    });
 
     let cancel = move |_| {
         let Some(preview) = preview_now() else {
@@ -212,7 +268,10 @@ pub fn ImportSteps(ask_rows: Callback<Callback<ImportRows>>) -> impl IntoView {
                     <select
                         id="import-role"
                         disabled=busy
-                        on:change=move |ev| role_id.set(event_target_value(&ev).parse().ok())
+                        on:change=move |ev| {
+                            role_id.set(event_target_value(&ev).parse().ok());
+                            discard();
+                        }
                         prop:value=move || role_id.get().map(|id| id.to_string()).unwrap_or_default()
                     >
                         {move || {
@@ -229,7 +288,10 @@ pub fn ImportSteps(ask_rows: Callback<Callback<ImportRows>>) -> impl IntoView {
                     <select
                         id="import-node"
                         disabled=busy
-                        on:change=move |ev| node_id.set(event_target_value(&ev).parse().ok())
+                        on:change=move |ev| {
+                            node_id.set(event_target_value(&ev).parse().ok());
+                            discard();
+                        }
                         prop:value=move || node_id.get().map(|id| id.to_string()).unwrap_or_default()
                     >
                         {move || {
@@ -252,6 +314,26 @@ pub fn ImportSteps(ask_rows: Callback<Callback<ImportRows>>) -> impl IntoView {
                         "Try Import"
                     </button>
                 </div>
+                <p class="hint">
+                    "Try Import shows what the import would do and writes nothing. "
+                    "Correcting a cell or the columns, or choosing another role or start hierarchy, "
+                    "discards the preview: try again after the last change."
+                </p>
+            </div>
+            // Always in the page, so that screen readers announce the notice.
+            <div role="status" aria-live="polite">
+                <Show when=move || discarded.get() && matches!(phase.get(), Phase::Idle)>
+                    <p
+                        id="preview-discarded"
+                        class="status-line"
+                        style="background: var(--accent-soft); border-radius: 6px; padding: 0.6rem 0.8rem; margin-top: 0.75rem"
+                    >
+                        <span>
+                            "The preview was discarded because the rows, the role or the start hierarchy changed after it. "
+                            "Press Try Import again to see what the import will do."
+                        </span>
+                    </p>
+                </Show>
             </div>
             {move || {
                 error
@@ -488,6 +570,12 @@ fn ResultView(id: i64, result: CommitResult, errors: usize) -> impl IntoView {
                     <dd id="result-skipped">{format::thousands(result.skipped)}</dd>
                 </div>
             </dl>
+            <p>
+                <A href=format!("/imports/{id}") attr:id="history-link">
+                    "View this import in the history"
+                </A>
+                " — who imported what, and each user's values before and after."
+            </p>
             {(errors > 0)
                 .then(|| {
                     view! {
