@@ -28,6 +28,6 @@ cargo test --locked
 
 say "the rules crate and the web app's logic in headless Chromium"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test -p roster-shared --target wasm32-unknown-unknown --test wasm --locked
-CHROMEDRIVER=/usr/bin/chromedriver cargo test -p roster-frontend --target wasm32-unknown-unknown --test wasm --locked
+CHROMEDRIVER=/usr/bin/chromedriver cargo test -p roster-frontend --target wasm32-unknown-unknown --lib --test wasm --locked
 
 say "all tests passed"

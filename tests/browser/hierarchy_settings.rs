@@ -241,6 +241,15 @@ async fn hierarchy_and_time_zone_are_set_in_the_browser_and_an_import_uses_them(
             .await,
         Value::from("Europe/Amsterdam")
     );
+    // Her time zone box suggests the IANA names, Amsterdam among them.
+    assert_eq!(
+        app.script(
+            "const box = document.querySelector('#field-time_zone'); \
+             return box.list !== null && box.list.querySelector('option[value=\"Asia/Tokyo\"]') !== null;"
+        )
+        .await,
+        Value::from(true)
+    );
     app.screenshot("hierarchy-5-imported-user").await;
 
     // And the hierarchy counts her in her node only.

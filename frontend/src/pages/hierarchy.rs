@@ -484,6 +484,7 @@ fn HierarchyEditor() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn node(id: i64, parent_id: Option<i64>, name: &str) -> Node {
         Node {
@@ -495,7 +496,8 @@ mod tests {
         }
     }
 
-    #[test]
+    // Run in wasm32 like the rest of the app: `cargo test --target wasm32-unknown-unknown --lib`.
+    #[wasm_bindgen_test]
     fn children_follow_their_parent_siblings_by_name() {
         let nodes = [
             node(1, None, "Root"),

@@ -242,8 +242,10 @@ fn RegionalSettingsForm() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::matching;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    // Run in wasm32 like the rest of the app: `cargo test --target wasm32-unknown-unknown --lib`.
+    #[wasm_bindgen_test]
     fn words_match_anywhere_ignoring_case_and_underscores() {
         assert_eq!(matching("amsterdam"), ["Europe/Amsterdam"]);
         assert!(matching("new york").contains(&"America/New_York"));

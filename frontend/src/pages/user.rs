@@ -333,7 +333,7 @@ fn UserEditor() -> impl IntoView {
                     .map(|(key, label, kind, autocomplete)| {
                         let hint = match key {
                             "time_zone" => {
-                                Some("An IANA name such as Europe/Paris; leave empty for the site's time zone.")
+                                Some("An IANA name such as Europe/Paris (type to pick from the list); leave empty for the site's time zone.")
                             }
                             "sync_key" => Some("Optional."),
                             _ => None,
@@ -347,6 +347,7 @@ fn UserEditor() -> impl IntoView {
                                     id=format!("field-{key}")
                                     name=key
                                     type=kind
+                                    list=(key == "time_zone").then_some("time-zone-names")
                                     autocomplete=autocomplete
                                     spellcheck="false"
                                     aria-invalid=invalid(key)
@@ -471,6 +472,12 @@ fn UserEditor() -> impl IntoView {
                         "Save changes"
                     </button>
                 </div>
+                // The time zone box suggests the IANA names the server accepts.
+                <datalist id="time-zone-names">
+                    {roster_shared::time_zone_names()
+                        .map(|name| view! { <option value=name></option> })
+                        .collect_view()}
+                </datalist>
             </form>
             <form id="password-form" class="card form" on:submit=set_password novalidate=true>
                 <h2>"Set password"</h2>
