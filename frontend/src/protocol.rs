@@ -136,7 +136,11 @@ pub struct RowsPage {
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Loading,
-    Reading,
+    /// `percent` of the sheet read so far (the worker tells every few
+    /// percent of a large file).
+    Reading {
+        percent: u8,
+    },
     Checking,
 }
 
@@ -147,15 +151,25 @@ impl Stage {
     pub const fn step(self) -> u32 {
         match self {
             Stage::Loading => 1,
-            Stage::Reading => 2,
+            Stage::Reading { .. } => 2,
             Stage::Checking => 3,
         }
+    }
+
+    /// Percent of the whole way, counting each step as an equal share and
+    /// the reading step by how much of the sheet is read.
+    pub fn percent(self) -> u32 {
+        let within = match self {
+            Stage::Reading { percent } => u32::from(percent.min(100)),
+            Stage::Loading | Stage::Checking => 0,
+        };
+        ((self.step() - 1) * 100 + within) / Self::COUNT
     }
 
     pub const fn describe(self) -> &'static str {
         match self {
             Stage::Loading => "Loading the file",
-            Stage::Reading => "Reading the spreadsheet",
+            Stage::Reading { .. } => "Reading the spreadsheet",
             Stage::Checking => "Checking every row",
         }
     }

@@ -163,3 +163,22 @@ fn numbers_read_as_an_administrator_reads_them() {
     assert_eq!(format::count(1, "row", "rows"), "1 row");
     assert_eq!(format::count(2, "row", "rows"), "2 rows");
 }
+
+#[wasm_bindgen_test]
+fn reading_progress_fills_the_second_third_of_the_bar() {
+    use roster_frontend::protocol::Stage;
+    assert_eq!(Stage::Loading.percent(), 0);
+    assert_eq!(Stage::Reading { percent: 0 }.percent(), 33);
+    assert_eq!(Stage::Reading { percent: 50 }.percent(), 50);
+    assert_eq!(Stage::Reading { percent: 250 }.percent(), 66);
+    assert_eq!(Stage::Checking.percent(), 66);
+    let reply = FromWorker::Progress {
+        job: 3,
+        stage: Stage::Reading { percent: 42 },
+    };
+    let text = serde_json::to_string(&reply).expect("JSON");
+    assert_eq!(
+        serde_json::from_str::<FromWorker>(&text).expect("back"),
+        reply
+    );
+}

@@ -32,7 +32,11 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The folder Trunk builds into; the test builds nothing itself.
 pub fn dist_dir() -> PathBuf {
-    let dist = workspace_root().join("dist");
+    // ROSTER_DIST: another build (e.g. an experiment's own `--dist`), so
+    // that it does not replace the dist/ other tests use.
+    let dist = std::env::var_os("ROSTER_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("dist"));
     assert!(
         dist.join("index.html").is_file(),
         "{} is missing: build the app first with `trunk build --release --offline` \

@@ -273,7 +273,24 @@ async fn a_hundred_thousand_rows_are_read_and_checked_in_the_browser() {
     let rows = 100_000;
     let written = Instant::now();
     let scratch = ScratchDir::new("large");
-    let file = files::many_people(&scratch.0, rows);
+    // Writing the file takes longer than reading it (a debug build of the
+    // writer): it is kept in target/ for the next run, named after the
+    // writer's source so that a change to files.rs writes it again.
+    let kept = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../target/browser-test-many-people-{}.xlsx",
+        include_str!("files.rs").len()
+    ));
+    let file = if let Ok(kept) = kept.canonicalize() {
+        kept
+    } else {
+        let file = files::many_people(&scratch.0, rows);
+        // Copied then renamed: another test process may read it meanwhile.
+        let partial = kept.with_extension(format!("{}.part", std::process::id()));
+        if std::fs::copy(&file, &partial).is_ok() {
+            let _ = std::fs::rename(&partial, &kept);
+        }
+        file
+    };
     let file_size = std::fs::metadata(&file).expect("the large file").len();
     println!(
         "wrote {rows} rows × 9 columns ({:.1} MB) in {:.1?}",
@@ -283,11 +300,32 @@ async fn a_hundred_thousand_rows_are_read_and_checked_in_the_browser() {
     let app = BrowserApp::start().await;
     app.open_check_page().await;
     let served_after_load = app.requests.count();
+    // Every value the progress bar takes, recorded as the page draws it.
+    app.script(
+        "window.progressSeen = []; \
+         new MutationObserver(() => { \
+           const p = document.querySelector('.progress-panel progress'); \
+           if (p) window.progressSeen.push(Number(p.getAttribute('value'))); \
+         }).observe(document.body, {subtree: true, childList: true, attributes: true});",
+    )
+    .await;
 
     app.choose_file(&file).await;
     let seen = app.wait_for_report().await;
     app.wait_for_text("#status", "100,000 rows checked, 100 with errors")
         .await;
+    // The reading step moves the bar within its third (33–66 %), not only
+    // from one step to the next.
+    let progress = app.script("return window.progressSeen;").await;
+    let within_read = progress
+        .as_array()
+        .expect("the progress values")
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .filter(|v| *v > 33.0 && *v < 66.0)
+        .count();
+    assert!(within_read >= 3, "progress bar values: {progress}");
+    println!("the progress bar moved {within_read} times while reading");
     let timings = app
         .script(
             "const d = document.querySelector('#check-summary').dataset; \
@@ -349,4 +387,43 @@ async fn a_hundred_thousand_rows_are_read_and_checked_in_the_browser() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_stops_the_reader_leaves_the_page_working() {
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let scratch = ScratchDir::new("trap");
+    // calamine panics on this .xls (natively caught: shared/tests); in wasm
+    // a panic aborts, which kills the worker.
+    let damaged = scratch.0.join("damaged.xls");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/tests/fuzz-regressions/xls-short-record.xls"
+        ),
+        &damaged,
+    )
+    .expect("copy the damaged .xls");
+    let good = files::people_with_errors(&scratch.0);
+    let app = BrowserApp::start().await;
+    app.open_check_page().await;
+
+    app.choose_file(&damaged).await;
+    app.wait_for_text(
+        "#status",
+        "Could not check damaged.xls: the reader stopped unexpectedly. \
+         Other files can still be checked.",
+    )
+    .await;
+    app.screenshot("8-reader-stopped").await;
+
+    // A fresh worker takes the next file, without a reload.
+    app.choose_file(&good).await;
+    app.wait_for_text(
+        "#status",
+        "people.xlsx: 5 rows checked, 4 with errors (5 errors).",
+    )
+    .await;
+    assert_eq!(app.grid_rows().await.len(), 5);
+    app.finish().await;
 }

@@ -12,7 +12,8 @@ use roster_frontend::check_session::{CheckSession, corrected_name};
 use roster_frontend::protocol::{
     FromWorker, PageRequest, Stage, ToWorker, columns_of, mapping_from,
 };
-use roster_shared::{ReadOptions, read_table};
+use roster_shared::read::{Progress, read_sheet_with_progress};
+use roster_shared::{ReadOptions, Table};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -22,11 +23,63 @@ thread_local! {
 }
 
 fn main() {
+    warm_up();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(on_message);
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // The handler lives as long as the worker.
     on_message.forget();
     post(&FromWorker::Ready);
+}
+
+/// 600 rows of made-up users in the template's 9 columns (an .xlsx).
+const WARM_UP_FILE: &[u8] = include_bytes!("warm-up.xlsx");
+
+/// Reads and checks a small file once, before the first real one. V8 runs
+/// wasm in its baseline compiler first and switches a function to optimized
+/// code only on its next call, and a file's long loops (the shared strings,
+/// mapping, every rule) are each one call: without this the first file ran
+/// mostly as baseline code (docs/PERFORMANCE.md, "In the browser").
+fn warm_up() {
+    let started = now_ms();
+    let sheet = read_sheet_with_progress(
+        WARM_UP_FILE,
+        Some("warm-up.xlsx"),
+        &ReadOptions::default(),
+        &mut |_| {},
+    );
+    if let Ok(table) = sheet.and_then(Table::from_sheet) {
+        let mut session = CheckSession::new(String::new(), table);
+        let checked = session.check();
+        let outcome = serde_json::to_string(&checked.outcome(0)).map(|s| s.len());
+        let page = serde_json::to_string(&checked.page(PageRequest::default())).map(|s| s.len());
+        web_sys::console::debug_1(
+            &format!(
+                "check worker warmed up in {:.0} ms ({outcome:?}, {page:?} bytes)",
+                now_ms() - started
+            )
+            .into(),
+        );
+    }
+}
+
+/// dlmalloc grows the wasm memory by what each allocation lacks, and every
+/// memory.grow is costly in V8: growing once to the likely peak (16 times
+/// the file, 75 MB for 100,000 rows in 4.5 MB) took 0.15 s off the first
+/// check. The pages are only committed when used.
+fn reserve_memory(file_bytes: usize) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        const PAGE: usize = 64 * 1024;
+        let wanted = file_bytes.saturating_mul(16).min(256 << 20);
+        let have = core::arch::wasm32::memory_size::<0>() * PAGE;
+        if have < wanted {
+            let mut block: Vec<u8> = Vec::new();
+            // Freed at once: the allocator keeps the grown memory for the read.
+            let _ = block.try_reserve_exact(wanted - have);
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = file_bytes;
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -144,12 +197,32 @@ fn serve(session: &mut CheckSession, request: ToWorker) {
 fn read(job: u32, file_name: String, bytes: &[u8]) {
     post(&FromWorker::Progress {
         job,
-        stage: Stage::Reading,
+        stage: Stage::Reading { percent: 0 },
     });
     let started = now_ms();
     // Free the previous file before reading the next one.
     SESSION.with(|s| s.borrow_mut().take());
-    match read_table(bytes, Some(&file_name), &ReadOptions::default()) {
+    reserve_memory(bytes.len());
+    // The reader calls back every 2 % at most; post only whole new percents.
+    let mut shown = 0u8;
+    let mut on_progress = |p: Progress| {
+        let percent = (p.fraction() * 100.0) as u8;
+        if percent > shown {
+            shown = percent;
+            post(&FromWorker::Progress {
+                job,
+                stage: Stage::Reading { percent },
+            });
+        }
+    };
+    let table = read_sheet_with_progress(
+        bytes,
+        Some(&file_name),
+        &ReadOptions::default(),
+        &mut on_progress,
+    )
+    .and_then(Table::from_sheet);
+    match table {
         Ok(table) => {
             let session = CheckSession::new(file_name, table);
             let table = &session.table;

@@ -23,10 +23,27 @@ pub fn ProgressPanel(
         });
         Some(view! {
             <div class="progress-panel" aria-hidden="true">
-                <progress max=Stage::COUNT.to_string() value=stage.step().to_string()></progress>
+                <progress max="100" value=stage.percent().to_string()></progress>
                 <span class="progress-text">
                     <span class="spinner"></span>
-                    {format!("Step {} of {}: {}… ({size})", stage.step(), Stage::COUNT, stage.describe())}
+                    {match stage {
+                        Stage::Reading { percent } if percent > 0 => {
+                            format!(
+                                "Step {} of {}: {}… {percent}% ({size})",
+                                stage.step(),
+                                Stage::COUNT,
+                                stage.describe(),
+                            )
+                        }
+                        _ => {
+                            format!(
+                                "Step {} of {}: {}… ({size})",
+                                stage.step(),
+                                Stage::COUNT,
+                                stage.describe(),
+                            )
+                        }
+                    }}
                 </span>
             </div>
         })

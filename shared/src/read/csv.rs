@@ -4,11 +4,15 @@
 
 use std::borrow::Cow;
 
-use super::{Format, ReadOptions, RowCollector, Sheet};
+use super::{Format, ReadOptions, Reporter, RowCollector, Sheet};
 use crate::cells::CellValue;
 use crate::error::ReadError;
 
-pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadError> {
+pub(super) fn read(
+    bytes: &[u8],
+    options: &ReadOptions,
+    progress: &mut Reporter<'_>,
+) -> Result<Sheet, ReadError> {
     let text = decode(bytes);
     let delimiter = detect_delimiter(&text);
     let mut reader = csv::ReaderBuilder::new()
@@ -19,6 +23,7 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
     let mut rows = RowCollector::new(&options.limits);
     let mut record = csv::StringRecord::new();
     let (mut line, mut counted_to) = (1usize, 0usize);
+    progress.start(text.len() as u64);
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
@@ -42,6 +47,7 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
             .filter(|&&b| b == b'\n')
             .count();
         counted_to = start;
+        progress.at(start as u64);
         let number = u32::try_from(line).unwrap_or(u32::MAX);
         let line_breaks = record
             .iter()

@@ -64,6 +64,74 @@ pub struct ReadOptions {
     pub limits: Limits,
 }
 
+/// How far a read has got, for a progress bar (SPEC §10 step 1): `done`
+/// of `total` units (bytes of the sheet's XML inflated, of a CSV's text, or
+/// rows of a calamine grid). `total` is an estimate (a part's declared size),
+/// so `done` may pass it: use [`Progress::fraction`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
+}
+
+impl Progress {
+    /// The share done, from 0 to 1.
+    pub fn fraction(self) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        (self.done as f64 / self.total as f64).min(1.0)
+    }
+}
+
+/// Calls the caller's progress callback at most every 2 % of the total, so
+/// reporting costs one comparison per chunk or row.
+pub(crate) struct Reporter<'p> {
+    report: &'p mut dyn FnMut(Progress),
+    total: u64,
+    next: u64,
+}
+
+impl<'p> Reporter<'p> {
+    /// Calls at most this many times over a read (every 2 %).
+    const STEPS: u64 = 50;
+
+    pub(crate) fn new(report: &'p mut dyn FnMut(Progress)) -> Self {
+        Reporter {
+            report,
+            total: 0,
+            next: u64::MAX,
+        }
+    }
+
+    /// Sets the total the next calls of [`Reporter::at`] count towards.
+    pub(crate) fn start(&mut self, total: u64) {
+        self.total = total;
+        self.next = 0;
+    }
+
+    #[inline]
+    pub(crate) fn at(&mut self, done: u64) {
+        if done >= self.next {
+            self.call(done);
+        }
+    }
+
+    #[cold]
+    fn call(&mut self, done: u64) {
+        let step = (self.total / Self::STEPS).max(1);
+        self.next = if done >= self.total {
+            u64::MAX
+        } else {
+            (done / step + 1) * step
+        };
+        (self.report)(Progress {
+            done,
+            total: self.total,
+        });
+    }
+}
+
 /// Reads the chosen sheet of a file held in memory. `file_name` only helps
 /// to tell a CSV from other text; the format is known from the bytes.
 pub fn read_sheet(
@@ -71,6 +139,19 @@ pub fn read_sheet(
     file_name: Option<&str>,
     options: &ReadOptions,
 ) -> Result<Sheet, ReadError> {
+    read_sheet_with_progress(bytes, file_name, options, &mut |_| {})
+}
+
+/// [`read_sheet`], telling `progress` how far it has got every few percent
+/// of a large file (a small one may get no call at all).
+pub fn read_sheet_with_progress(
+    bytes: &[u8],
+    file_name: Option<&str>,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Sheet, ReadError> {
+    let mut progress = Reporter::new(progress);
+    let progress = &mut progress;
     let limits = &options.limits;
     if bytes.len() as u64 > limits.max_file_bytes {
         return Err(ReadError::FileTooLarge {
@@ -83,15 +164,15 @@ pub fn read_sheet(
     }
     match sniff(bytes, file_name)? {
         Sniffed::Zip => match archive::kind(bytes)? {
-            archive::ZipKind::Xlsx => xlsx::read(bytes, options),
+            archive::ZipKind::Xlsx => xlsx::read(bytes, options, progress),
             archive::ZipKind::Ods => {
                 // calamine inflates ods parts itself, without a cap.
                 archive::check(bytes, limits)?;
-                ods::read(bytes, options)
+                ods::read(bytes, options, progress)
             }
         },
-        Sniffed::Cfb => xls::read(bytes, options),
-        Sniffed::Text => csv::read(bytes, options),
+        Sniffed::Cfb => xls::read(bytes, options, progress),
+        Sniffed::Text => csv::read(bytes, options, progress),
     }
 }
 
@@ -357,8 +438,8 @@ pub(crate) fn from_calamine_owned(value: &calamine::Data) -> CellValue {
 /// Runs calamine on a file that passed the pre-scans. Fuzzing finds .xls
 /// inputs on which calamine panics (unchecked slices of short records);
 /// natively such a panic ends here as a damaged-file error, quietly. In wasm
-/// a panic aborts: the worker that runs the rules dies and the page says the
-/// file could not be read.
+/// a panic aborts: the worker that runs the rules dies, and the page's
+/// worker client starts a fresh one and says the file could not be read.
 pub(crate) fn guard_calamine<T>(
     format: &'static str,
     read: impl FnOnce() -> Result<T, ReadError>,
@@ -402,10 +483,13 @@ mod quiet_panics {
 pub(crate) fn collect_range(
     range: &calamine::Range<calamine::Data>,
     limits: &Limits,
+    progress: &mut Reporter<'_>,
 ) -> Result<Vec<SheetRow>, ReadError> {
     let mut rows = RowCollector::new(limits);
     let (row0, col0) = range.start().unwrap_or((0, 0));
+    progress.start(range.height() as u64);
     for (r, row) in range.rows().enumerate() {
+        progress.at(r as u64);
         for (c, value) in row.iter().enumerate() {
             if !matches!(value, calamine::Data::Empty) {
                 rows.cell(
@@ -417,4 +501,65 @@ pub(crate) fn collect_range(
         }
     }
     rows.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every progress call for a read, and the sheet it gave.
+    fn calls(bytes: &[u8], name: &str) -> (Vec<Progress>, Sheet) {
+        let mut seen = Vec::new();
+        let sheet =
+            read_sheet_with_progress(bytes, Some(name), &ReadOptions::default(), &mut |p| {
+                seen.push(p)
+            })
+            .expect("a readable file");
+        (seen, sheet)
+    }
+
+    fn assert_steady(seen: &[Progress], at_least: usize) {
+        assert!(seen.len() >= at_least, "{} calls", seen.len());
+        assert!(
+            seen.len() <= Reporter::STEPS as usize + 1,
+            "{} calls",
+            seen.len()
+        );
+        assert!(seen.windows(2).all(|w| w[0].done < w[1].done), "{seen:?}");
+        let last = seen.last().map_or(0.0, |p| p.fraction());
+        assert!(last > 0.9 && last <= 1.0, "{last}");
+    }
+
+    #[test]
+    fn a_large_csv_reports_progress_every_few_percent() {
+        let mut csv = String::from("First Name,Email\n");
+        for i in 0..20_000 {
+            csv.push_str(&format!("Name {i},user{i}@example.org\n"));
+        }
+        let (seen, sheet) = calls(csv.as_bytes(), "users.csv");
+        assert_steady(&seen, 40);
+        assert_eq!(sheet.rows.len(), 20_001);
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_large_xlsx_reports_progress_by_bytes_of_its_xml() {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        for row in 0..30_000u32 {
+            sheet.write_string(row, 0, format!("name {row}")).unwrap();
+            sheet.write_number(row, 1, f64::from(row)).unwrap();
+        }
+        let bytes = workbook.save_to_buffer().unwrap();
+        let (seen, sheet) = calls(&bytes, "users.xlsx");
+        // One call per 256 KiB chunk of the sheet at most.
+        assert_steady(&seen, 5);
+        assert_eq!(sheet.rows.len(), 30_000);
+    }
+
+    #[test]
+    fn a_small_file_gets_few_calls() {
+        let (seen, _) = calls(b"a,b\n1,2\n", "small.csv");
+        assert!(seen.len() <= 3, "{seen:?}");
+    }
 }

@@ -8,11 +8,15 @@ use std::io::{BufReader, Cursor, Read};
 use calamine::{Ods, OdsError, Reader};
 use quick_xml::events::{BytesStart, Event};
 
-use super::{Format, ReadOptions, Sheet, choose_calamine_sheet, collect_range};
+use super::{Format, ReadOptions, Reporter, Sheet, choose_calamine_sheet, collect_range};
 use crate::error::{ReadError, column_letters};
 use crate::limits::Limits;
 
-pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadError> {
+pub(super) fn read(
+    bytes: &[u8],
+    options: &ReadOptions,
+    progress: &mut Reporter<'_>,
+) -> Result<Sheet, ReadError> {
     prescan(bytes, &options.limits)?;
     let (name, range) = super::guard_calamine(".ods", || {
         let mut workbook: Ods<_> = Ods::new(Cursor::new(bytes)).map_err(damaged)?;
@@ -23,7 +27,7 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
     Ok(Sheet {
         format: Format::Ods,
         name,
-        rows: collect_range(&range, &options.limits)?,
+        rows: collect_range(&range, &options.limits, progress)?,
     })
 }
 

@@ -7,11 +7,15 @@ use std::io::{Cursor, Read};
 
 use calamine::{Reader, Xls, XlsError};
 
-use super::{Format, ReadOptions, Sheet, choose_calamine_sheet, collect_range};
+use super::{Format, ReadOptions, Reporter, Sheet, choose_calamine_sheet, collect_range};
 use crate::error::ReadError;
 use crate::limits::Limits;
 
-pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadError> {
+pub(super) fn read(
+    bytes: &[u8],
+    options: &ReadOptions,
+    progress: &mut Reporter<'_>,
+) -> Result<Sheet, ReadError> {
     prescan(bytes, &options.limits)?;
     let (name, range) = super::guard_calamine(".xls", || {
         let mut workbook: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(damaged)?;
@@ -22,7 +26,7 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
     Ok(Sheet {
         format: Format::Xls,
         name,
-        rows: collect_range(&range, &options.limits)?,
+        rows: collect_range(&range, &options.limits, progress)?,
     })
 }
 

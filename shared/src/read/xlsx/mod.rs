@@ -11,12 +11,16 @@ mod styles;
 mod workbook;
 mod xml;
 
-use super::{Format, ReadOptions, RowCollector, Sheet};
+use super::{Format, ReadOptions, Reporter, RowCollector, Sheet};
 use crate::error::ReadError;
 use package::Package;
 use shared_strings::SharedStrings;
 
-pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadError> {
+pub(super) fn read(
+    bytes: &[u8],
+    options: &ReadOptions,
+    progress: &mut Reporter<'_>,
+) -> Result<Sheet, ReadError> {
     let limits = &options.limits;
     let mut package = Package::open(bytes, limits)?;
     if package.has("xl/workbook.bin") {
@@ -38,6 +42,10 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
         options.sheet.as_deref(),
     )?;
 
+    // Progress counts the XML of the shared strings, then of the sheet: the
+    // two take nearly all the time.
+    let strings_size = package.declared_size("xl/sharedStrings.xml");
+    progress.start(strings_size.saturating_add(package.declared_size(&entry.part)));
     let strings = match package.read("xl/sharedStrings.xml")? {
         Some(xml) => SharedStrings::parse(&xml),
         None => SharedStrings::parse(b""),
@@ -50,11 +58,12 @@ pub(super) fn read(bytes: &[u8], options: &ReadOptions) -> Result<Sheet, ReadErr
         strings: &strings,
         date_styles: &date_styles,
         is_1904: workbook.is_1904,
+        strings_size,
     };
     let mut rows = RowCollector::new(limits);
     package
         .stream(&entry.part, |part| {
-            sheet::read_sheet(part, &context, &mut rows)
+            sheet::read_sheet(part, &context, &mut rows, progress)
         })?
         .ok_or_else(|| missing(&entry.part))?;
     Ok(Sheet {

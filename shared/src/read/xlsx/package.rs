@@ -34,6 +34,15 @@ impl<'a> Package<'a> {
         self.zip.index_for_name(name).is_some()
     }
 
+    /// The size a part says it inflates to (0 if absent or unreadable):
+    /// only an estimate, for progress.
+    pub fn declared_size(&mut self, name: &str) -> u64 {
+        self.zip
+            .index_for_name(name)
+            .and_then(|i| self.zip.by_index_raw(i).ok().map(|e| e.size()))
+            .unwrap_or(0)
+    }
+
     /// A part's bytes; `None` if the package has no such part.
     pub fn read(&mut self, name: &str) -> Result<Option<Vec<u8>>, ReadError> {
         self.stream(name, |part| {
@@ -67,6 +76,7 @@ impl<'a> Package<'a> {
             inner: &mut entry,
             name,
             left: cap,
+            cap,
             declared,
             passed: None,
         };
@@ -94,11 +104,17 @@ pub(super) struct PartReader<'p> {
     inner: &'p mut dyn Read,
     name: &'p str,
     left: u64,
+    cap: u64,
     declared: u64,
     passed: Option<()>,
 }
 
 impl PartReader<'_> {
+    /// Bytes inflated so far.
+    pub fn inflated(&self) -> u64 {
+        self.cap - self.left
+    }
+
     /// The declared size, trusted only as far as 64 MiB and the cap.
     pub fn size_hint(&self) -> usize {
         self.declared.min(self.left).min(64 << 20) as usize

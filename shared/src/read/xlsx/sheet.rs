@@ -10,12 +10,14 @@ use super::shared_strings::SharedStrings;
 use super::xml::{Scanner, decoded, push_text};
 use crate::cells::{CellValue, date_text};
 use crate::error::ReadError;
-use crate::read::RowCollector;
+use crate::read::{Reporter, RowCollector};
 
 pub(super) struct Context<'a> {
     pub strings: &'a SharedStrings,
     pub date_styles: &'a [bool],
     pub is_1904: bool,
+    /// Progress units before the sheet: the shared strings' XML.
+    pub strings_size: u64,
 }
 
 /// Inflated bytes handed to the scanner at a time: the sheet is never held
@@ -27,10 +29,12 @@ pub(super) fn read_sheet(
     part: &mut PartReader<'_>,
     cx: &Context<'_>,
     rows: &mut RowCollector<'_>,
+    progress: &mut Reporter<'_>,
 ) -> Result<(), ReadError> {
     let mut buf: Vec<u8> = Vec::with_capacity(2 * CHUNK);
     let mut position = Position::default();
     loop {
+        progress.at(cx.strings_size.saturating_add(part.inflated()));
         // read_to_end fills spare capacity without zeroing it first.
         let n = (&mut *part)
             .take(CHUNK as u64)
