@@ -3,6 +3,12 @@
 
 mod helpers;
 
+/// The allocator `roster serve` runs with (backend/src/main.rs), so that
+/// the in-process server's timings (scale.rs, import_scale.rs) are the
+/// binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod access;
 mod binary;
 mod hierarchy;

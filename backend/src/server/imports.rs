@@ -432,20 +432,34 @@ async fn classify(
         }
     }
 
-    // Every user the rows could touch, in a few bulk reads.
+    // Every user the rows could touch, in a few bulk reads: by username,
+    // then by user ID only where the row's username did not already find
+    // the ID's holder (a sync that keeps its ID reads its user once).
     let mut keys = Vec::new();
-    let mut ids = Vec::new();
     for (row, _) in checked.rows.iter().zip(&has_error).filter(|(_, e)| !**e) {
         keys.push(identity_key(Field::Username, row.get(Field::Username)));
-        ids.push(row.get(Field::UserId).to_string());
     }
     let mut existing = HashMap::new();
     load_users_by(conn, "username_key", &keys, &mut existing).await?;
-    load_users_by(conn, "user_id", &ids, &mut existing).await?;
     let by_key: HashMap<String, i64> = existing
         .values()
         .map(|u| (username_key(&u.username), u.id))
         .collect();
+    let mut ids = Vec::new();
+    for ((row, _), key) in checked
+        .rows
+        .iter()
+        .zip(&has_error)
+        .filter(|(_, e)| !**e)
+        .zip(&keys)
+    {
+        let id = row.get(Field::UserId);
+        let held_by_own = by_key.get(key).is_some_and(|pk| existing[pk].user_id == id);
+        if !held_by_own {
+            ids.push(id.to_string());
+        }
+    }
+    load_users_by(conn, "user_id", &ids, &mut existing).await?;
     let by_user_id: HashMap<&str, i64> = existing
         .values()
         .map(|u| (u.user_id.as_str(), u.id))
