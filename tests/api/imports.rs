@@ -440,7 +440,9 @@ async fn an_unchanged_row_is_counted_and_the_history_is_recorded(kind: Kind) {
     assert_eq!(after["has_password"], false);
     db.close().await;
 
-    // The history over HTTP: newest first, with each user's values.
+    // The history over HTTP: newest first, with each user's values; a
+    // preview waiting for its Import is not history.
+    preview(&admin, json!([row(2, "fay", "F-1", "Fay", "Far")])).await;
     let list = admin.get_ok("/api/imports").await;
     assert_eq!(list["total"], 2);
     assert_eq!(list["imports"][0]["id"], again["id"]);

@@ -2,17 +2,13 @@
 //! page of 50 at a time, each import linking to its entry
 //! (`history_entry.rs`).
 //!
-//! Which imports are shown: the server lists every import that is `done`,
-//! `running` (being committed now) or a `preview` still waiting for its
-//! Import. Only what was written to the directory is history, so:
+//! Which imports are shown: the server lists what was written to the
+//! directory, imports `done` and `running` (being committed now); previews
+//! waiting for their Import are not history.
 //! - `done` imports are listed with their counts;
 //! - `running` ones are listed too, with their progress ("Importing… 120
 //!   of 4,000 rows"), and the page asks again every two seconds until they
-//!   are done, so an administrator sees an import another one has started;
-//! - `preview`s are left out: nothing was written, and a preview nobody
-//!   imports or cancels expires by itself within the hour. The server
-//!   counts them in its total, so while one waits the page count may be
-//!   one too many; the count of imports shown is exact.
+//!   are done, so an administrator sees an import another one has started.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,7 +101,7 @@ fn HistoryList() -> impl IntoView {
             let mut number = number;
             loop {
                 let mut result = api::import_history(number).await;
-                // A page emptied since (previews expired): the last one.
+                // A page past the end (a link kept from before): the last one.
                 if let Ok(found) = &result
                     && found.imports.is_empty()
                     && number > 1
@@ -118,8 +114,7 @@ fn HistoryList() -> impl IntoView {
                     return;
                 }
                 let running = match result {
-                    Ok(mut found) => {
-                        found.imports.retain(|i| i.state != "preview");
+                    Ok(found) => {
                         let shown = i64::try_from(found.imports.len()).unwrap_or(0);
                         let pages = page_count(found.total, IMPORTS_PER_PAGE);
                         announcement.set(match (shown, pages) {
