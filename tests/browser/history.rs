@@ -104,16 +104,10 @@ impl BrowserApp {
 }
 
 impl Api<'_> {
-    /// The previews waiting for their commit, by id.
-    async fn waiting_previews(&self) -> Vec<i64> {
-        let list = self.get("/api/imports").await;
-        list["imports"]
-            .as_array()
-            .expect("imports")
-            .iter()
-            .filter(|i| i["state"] == "preview")
-            .filter_map(|i| i["id"].as_i64())
-            .collect()
+    /// The status of `GET /api/imports/{id}`: 200 while the preview waits,
+    /// 404 once it is cancelled.
+    async fn preview_status(&self, id: i64) -> u16 {
+        self.get_status(&format!("/api/imports/{id}")).await
     }
 
     async fn user_count(&self) -> i64 {
@@ -292,8 +286,8 @@ async fn cancel_discards_the_preview_and_writes_nothing() {
     let app = BrowserApp::start_at(server.addr).await;
     app.sign_in_and_open_import(&server).await;
     app.try_import(&file).await;
-    let waiting = api.waiting_previews().await;
-    assert_eq!(waiting.len(), 1, "one preview waits: {waiting:?}");
+    let id = shown_preview_id(&app).await;
+    assert_eq!(api.preview_status(id).await, 200, "the preview waits");
     app.screenshot("history-5-before-cancel").await;
 
     app.click("#import-cancel").await;
@@ -302,12 +296,7 @@ async fn cancel_discards_the_preview_and_writes_nothing() {
     assert!(app.present("#try-import:not([disabled])").await);
     assert!(!app.present("#import-commit").await);
     // The server forgot the preview (404, not a state) and wrote nothing.
-    assert_eq!(
-        api.get_status(&format!("/api/imports/{}", waiting[0]))
-            .await,
-        404
-    );
-    assert!(api.waiting_previews().await.is_empty());
+    assert_eq!(api.preview_status(id).await, 404);
     assert_eq!(api.user_count().await, 1, "only admin");
     app.screenshot("history-6-cancelled").await;
 
@@ -385,7 +374,8 @@ async fn a_correction_after_try_import_discards_the_preview() {
     app.sign_in_and_open_import(&server).await;
     app.try_import(&file).await;
     assert_eq!(app.text("#preview-errors").await, "1");
-    assert_eq!(api.waiting_previews().await.len(), 1);
+    let id = shown_preview_id(&app).await;
+    assert_eq!(api.preview_status(id).await, 200, "the preview waits");
 
     // Correct the cell in the grid: the preview goes, here and on the
     // server.
@@ -400,7 +390,7 @@ async fn a_correction_after_try_import_discards_the_preview() {
     assert!(!app.present("#import-preview").await);
     assert!(!app.present("#import-commit").await);
     let deadline = Instant::now() + STEP_TIMEOUT;
-    while !api.waiting_previews().await.is_empty() {
+    while api.preview_status(id).await != 404 {
         assert!(Instant::now() < deadline, "the preview was not cancelled");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -428,4 +418,14 @@ async fn a_correction_after_try_import_discards_the_preview() {
         .expect("the Pupil role");
     assert_eq!(found["users"][0]["role_id"], pupil, "the role chosen last");
     app.finish().await;
+}
+
+/// The id of the preview the page shows (`data-import-id`).
+async fn shown_preview_id(app: &BrowserApp) -> i64 {
+    let id = app
+        .script("return document.querySelector('#import-preview').dataset.importId;")
+        .await;
+    id.as_str()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no preview id on the page: {id}"))
 }

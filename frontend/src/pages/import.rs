@@ -518,7 +518,8 @@ fn PreviewView(preview: Arc<Preview>) -> impl IntoView {
         }
     });
     view! {
-        <div id="import-preview" class="summary">
+        // The preview's id: scripts and tests find it here.
+        <div id="import-preview" class="summary" data-import-id=preview.id.to_string()>
             <dl class="figures">
                 {figures
                     .into_iter()
