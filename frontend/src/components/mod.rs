@@ -1,7 +1,8 @@
-//! Small components of the check page. They show what the worker found;
-//! none of them computes a rule.
+//! Small components of the pages. They show what the worker or the server
+//! said; none of them computes a rule.
 
 mod check_summary;
+mod confirm_dialog;
 mod corrections;
 mod error_alert;
 mod file_picker;
@@ -14,6 +15,7 @@ mod rule_counts;
 mod status_line;
 
 pub use check_summary::CheckSummary;
+pub use confirm_dialog::ConfirmDialog;
 pub use corrections::Corrections;
 pub use error_alert::ErrorAlert;
 pub use file_picker::FilePicker;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError, Node};
-use crate::components::{ErrorAlert, OkIcon, focus_element};
+use crate::components::{ConfirmDialog, ErrorAlert, OkIcon, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 #[component]
@@ -286,39 +286,14 @@ fn HierarchyEditor() -> impl IntoView {
                 .get()
                 .map(|node| {
                     view! {
-                        <div
-                            class="card confirm"
-                            role="alertdialog"
-                            aria-labelledby="confirm-title"
-                            aria-describedby="confirm-text"
-                            on:keydown=move |ev| {
-                                if ev.key() == "Escape" {
-                                    cancel_delete();
-                                }
-                            }
-                        >
-                            <h2 id="confirm-title">{format!("Delete the node {}?", node.name)}</h2>
-                            <p id="confirm-text">
-                                {format!(
-                                    "{} is removed from the hierarchy. A node that still has child nodes or users (the trash can included) cannot be deleted.",
-                                    node.path,
-                                )}
-                            </p>
-                            <div class="form-actions">
-                                <button
-                                    id="confirm-delete"
-                                    type="button"
-                                    class="button danger"
-                                    disabled=move || busy.get()
-                                    on:click=move |_| confirm_delete()
-                                >
-                                    "Delete the node"
-                                </button>
-                                <button id="cancel-delete" type="button" class="button" on:click=move |_| cancel_delete()>
-                                    "Cancel"
-                                </button>
-                            </div>
-                        </div>
+                        <ConfirmDialog
+                            title=format!("Delete the node {}?", node.name)
+                            text=format!("{} is removed from the hierarchy. A node that still has child nodes or users (the trash can included) cannot be deleted.", node.path)
+                            confirm_label="Delete the node"
+                            busy=busy
+                            on_confirm=Callback::new(move |_| confirm_delete())
+                            on_cancel=Callback::new(move |_| cancel_delete())
+                        />
                     }
                 })
         }}

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError, Role};
-use crate::components::{ErrorAlert, OkIcon, focus_element};
+use crate::components::{ConfirmDialog, ErrorAlert, OkIcon, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 /// Every permission, as the server names it, and how the page says it.
@@ -155,33 +155,14 @@ fn RolesEditor() -> impl IntoView {
                 .get()
                 .map(|role| {
                     view! {
-                        <div
-                            class="card confirm"
-                            role="alertdialog"
-                            aria-labelledby="confirm-title"
-                            on:keydown=move |ev| {
-                                if ev.key() == "Escape" {
-                                    cancel_delete();
-                                }
-                            }
-                        >
-                            <h2 id="confirm-title">{format!("Delete the role {}?", role.name)}</h2>
-                            <p>"A role that users still have cannot be deleted."</p>
-                            <div class="form-actions">
-                                <button
-                                    id="confirm-delete"
-                                    type="button"
-                                    class="button danger"
-                                    disabled=move || busy.get()
-                                    on:click=move |_| confirm_delete()
-                                >
-                                    "Delete"
-                                </button>
-                                <button type="button" class="button" on:click=move |_| cancel_delete()>
-                                    "Cancel"
-                                </button>
-                            </div>
-                        </div>
+                        <ConfirmDialog
+                            title=format!("Delete the role {}?", role.name)
+                            text="A role that users still have cannot be deleted.".to_string()
+                            confirm_label="Delete"
+                            busy=busy
+                            on_confirm=Callback::new(move |_| confirm_delete())
+                            on_cancel=Callback::new(move |_| cancel_delete())
+                        />
                     }
                 })
         }}

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{self, ApiError, User, UserPage};
-use crate::components::{ErrorAlert, focus_element};
+use crate::components::{ConfirmDialog, ErrorAlert, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 use super::paging::{Pager, count_words, fetch_page, page_words};
@@ -156,39 +156,14 @@ fn UsersList() -> impl IntoView {
                 .map(|user| {
                     let name = user.full_name();
                     view! {
-                        <div
-                            class="card confirm"
-                            role="alertdialog"
-                            aria-labelledby="confirm-title"
-                            aria-describedby="confirm-text"
-                            on:keydown=move |ev| {
-                                if ev.key() == "Escape" {
-                                    cancel();
-                                }
-                            }
-                        >
-                            <h2 id="confirm-title">{format!("Delete {name}?")}</h2>
-                            <p id="confirm-text">
-                                {format!(
-                                    "{name} ({}) goes to the trash can and can no longer sign in. Someone allowed to restore users can bring them back within 30 days.",
-                                    user.username,
-                                )}
-                            </p>
-                            <div class="form-actions">
-                                <button
-                                    id="confirm-delete"
-                                    type="button"
-                                    class="button danger"
-                                    disabled=move || busy.get()
-                                    on:click=move |_| confirm()
-                                >
-                                    "Move to the trash can"
-                                </button>
-                                <button id="cancel-delete" type="button" class="button" on:click=move |_| cancel()>
-                                    "Cancel"
-                                </button>
-                            </div>
-                        </div>
+                        <ConfirmDialog
+                            title=format!("Delete {name}?")
+                            text=format!("{name} ({}) goes to the trash can and can no longer sign in. Someone allowed to restore users can bring them back within 30 days.", user.username)
+                            confirm_label="Move to the trash can"
+                            busy=busy
+                            on_confirm=Callback::new(move |_| confirm())
+                            on_cancel=Callback::new(move |_| cancel())
+                        />
                     }
                 })
         }}
