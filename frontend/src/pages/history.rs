@@ -20,7 +20,7 @@ use crate::api::{self, ApiError, ImportEntry, ImportHistory};
 use crate::components::{ErrorAlert, format};
 use crate::session::{RequirePermission, use_session};
 
-use super::paging::{count_words, page_count};
+use super::paging::{Pager, count_words, page_count};
 
 /// The server's page of imports.
 const IMPORTS_PER_PAGE: u32 = 50;
@@ -235,54 +235,9 @@ fn HistoryList() -> impl IntoView {
                         }
                     })
             }}
-            <NumberPager number=current pages=pages go_to=go_to label="Pages of imports" />
+            <Show when=move || { pages.get() > 1 }>
+                <Pager number=current pages=pages go_to=go_to label="Pages of imports" />
+            </Show>
         </div>
-    }
-}
-
-/// Previous / next, and where we are, for lists that are not users. At
-/// either end a button says it is disabled (`aria-disabled`) but keeps the
-/// keyboard focus, as the users page's pager does.
-#[component]
-pub(super) fn NumberPager(
-    number: Signal<u32>,
-    pages: Signal<u32>,
-    go_to: Callback<u32>,
-    label: &'static str,
-) -> impl IntoView {
-    let at_first = move || number.get() <= 1;
-    let at_last = move || number.get() >= pages.get();
-    view! {
-        <Show when=move || { pages.get() > 1 }>
-            <nav class="pager" aria-label=label>
-                <button
-                    type="button"
-                    class="button small"
-                    aria-disabled=move || at_first().then_some("true")
-                    on:click=move |_| {
-                        if !at_first() {
-                            go_to.run(number.get_untracked() - 1);
-                        }
-                    }
-                >
-                    "Previous page"
-                </button>
-                <span class="pager-text">
-                    {move || format!("Page {} of {}", number.get(), pages.get())}
-                </span>
-                <button
-                    type="button"
-                    class="button small"
-                    aria-disabled=move || at_last().then_some("true")
-                    on:click=move |_| {
-                        if !at_last() {
-                            go_to.run(number.get_untracked() + 1);
-                        }
-                    }
-                >
-                    "Next page"
-                </button>
-            </nav>
-        </Show>
     }
 }

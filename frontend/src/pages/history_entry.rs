@@ -18,7 +18,8 @@ use crate::api::{self, ApiError, ImportChange, ImportDetail};
 use crate::components::{ErrorAlert, format};
 use crate::session::{RequirePermission, use_session};
 
-use super::history::{NumberPager, number, sleep, state_words, when};
+use super::history::{number, sleep, state_words, when};
+use super::paging::Pager;
 use super::paging::{count_words, page_count};
 
 /// The server's page of changes.
@@ -300,7 +301,9 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
                             view! { <p class="empty-note">"This import created or changed no user."</p> }
                         })
                 }}
-                <NumberPager number=number pages=pages go_to=go_to label="Pages of changed users" />
+                <Show when=move || { pages.get() > 1 }>
+                    <Pager number=number pages=pages go_to=go_to label="Pages of changed users" />
+                </Show>
             </section>
         </Show>
     }

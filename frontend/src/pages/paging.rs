@@ -49,18 +49,18 @@ where
     Ok(found)
 }
 
-/// Previous / next, and where we are. At either end a button says it is
-/// disabled (`aria-disabled`) but keeps the keyboard focus.
+/// Previous / next, and where we are, for any paged list. At either end a
+/// button says it is disabled (`aria-disabled`) but keeps the keyboard
+/// focus.
 #[component]
 pub fn Pager(
-    page: RwSignal<Option<UserPage>>,
+    #[prop(into)] number: Signal<u32>,
+    #[prop(into)] pages: Signal<u32>,
     go_to: Callback<u32>,
     label: &'static str,
 ) -> impl IntoView {
-    let number = move || page.with(|p| p.as_ref().map_or(1, |p| p.page));
-    let pages = move || page.with(|p| p.as_ref().map_or(1, |p| page_count(p.total, p.per_page)));
-    let at_first = move || number() <= 1;
-    let at_last = move || number() >= pages();
+    let at_first = move || number.get() <= 1;
+    let at_last = move || number.get() >= pages.get();
     view! {
         <nav class="pager" aria-label=label>
             <button
@@ -69,20 +69,20 @@ pub fn Pager(
                 aria-disabled=move || at_first().then_some("true")
                 on:click=move |_| {
                     if !at_first() {
-                        go_to.run(number() - 1);
+                        go_to.run(number.get_untracked() - 1);
                     }
                 }
             >
                 "Previous page"
             </button>
-            <span class="pager-text">{move || format!("Page {} of {}", number(), pages())}</span>
+            <span class="pager-text">{move || format!("Page {} of {}", number.get(), pages.get())}</span>
             <button
                 type="button"
                 class="button small"
                 aria-disabled=move || at_last().then_some("true")
                 on:click=move |_| {
                     if !at_last() {
-                        go_to.run(number() + 1);
+                        go_to.run(number.get_untracked() + 1);
                     }
                 }
             >
@@ -90,4 +90,18 @@ pub fn Pager(
             </button>
         </nav>
     }
+}
+
+/// The [`Pager`] of a page of users.
+#[component]
+pub fn UserPager(
+    page: RwSignal<Option<UserPage>>,
+    go_to: Callback<u32>,
+    label: &'static str,
+) -> impl IntoView {
+    let number = Signal::derive(move || page.with(|p| p.as_ref().map_or(1, |p| p.page)));
+    let pages = Signal::derive(move || {
+        page.with(|p| p.as_ref().map_or(1, |p| page_count(p.total, p.per_page)))
+    });
+    view! { <Pager number=number pages=pages go_to=go_to label=label /> }
 }

@@ -7,7 +7,7 @@ use crate::api::{self, ApiError, User, UserPage};
 use crate::components::{ErrorAlert, focus_element};
 use crate::session::{RequirePermission, use_session};
 
-use super::paging::{Pager, count_words, fetch_page, page_words};
+use super::paging::{UserPager, count_words, fetch_page, page_words};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -162,7 +162,7 @@ fn TrashList() -> impl IntoView {
                 page.with(|p| p.as_ref().is_some_and(|p| p.users.is_empty()))
                     .then(|| view! { <p class="empty-note">"Nobody is in the trash can."</p> })
             }}
-            <Pager page=page go_to=go_to label="Pages of the trash can" />
+            <UserPager page=page go_to=go_to label="Pages of the trash can" />
         </div>
     }
 }

@@ -11,7 +11,7 @@ use crate::api::{self, ApiError, User, UserPage};
 use crate::components::{ConfirmDialog, ErrorAlert, focus_element};
 use crate::session::{RequirePermission, use_session};
 
-use super::paging::{Pager, count_words, fetch_page, page_words};
+use super::paging::{UserPager, count_words, fetch_page, page_words};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -227,7 +227,7 @@ fn UsersList() -> impl IntoView {
                 page.with(|p| p.as_ref().is_some_and(|p| p.users.is_empty()))
                     .then(|| view! { <p class="empty-note">"No users match."</p> })
             }}
-            <Pager page=page go_to=go_to label="Pages of users" />
+            <UserPager page=page go_to=go_to label="Pages of users" />
         </div>
     }
 }
