@@ -57,38 +57,36 @@ fn user(i: usize) -> Seeded {
 
 pub(crate) async fn seed(db: &AnyPool, count: usize, role_id: i64, root: i64) {
     const BATCH: usize = 400;
+    // SQLite binds numbered `$N` parameters by looking each name up, n² per
+    // statement; anonymous `?` is what the server itself sends it.
+    let anonymous = db.connect_options().database_url.scheme() == "sqlite";
+    let values = |rows: usize, width: usize, literal: &str| -> String {
+        (0..rows)
+            .map(|r| {
+                let slots: Vec<String> = (1..=width)
+                    .map(|c| {
+                        if anonymous {
+                            "?".to_string()
+                        } else {
+                            format!("${}", r * width + c)
+                        }
+                    })
+                    .collect();
+                format!("({}{literal})", slots.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let started = Instant::now();
     let mut next_id: i64 = 1_000;
     let mut i = 0;
     while i < count {
         let end = (i + BATCH).min(count);
         let mut tx = db.begin().await.expect("begin");
-        let mut users_sql = String::from(
-            "INSERT INTO users (id, first_name, last_name, username, username_key, email, user_id, \
-             role_id, time_zone, sort_key, created_at, updated_at) VALUES ",
-        );
         let mut terms: Vec<(String, i64, String)> = Vec::new();
         let mut rows = Vec::new();
-        for (n, k) in (i..end).enumerate() {
+        for k in i..end {
             let u = user(k);
-            let p = n * 10;
-            if n > 0 {
-                users_sql.push(',');
-            }
-            users_sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'UTC', ${}, ${}, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 4,
-                p + 5,
-                p + 6,
-                p + 7,
-                p + 8,
-                p + 9,
-                p + 10
-            ));
             let id = next_id;
             next_id += 1;
             let sort_key = search::sort_key(&u.first, &u.last, &u.username);
@@ -97,12 +95,18 @@ pub(crate) async fn seed(db: &AnyPool, count: usize, role_id: i64, root: i64) {
             }
             rows.push((id, u));
         }
+        let users_sql = format!(
+            "INSERT INTO users (id, first_name, last_name, username, username_key, email, \
+             user_id, role_id, sort_key, created_at, updated_at, time_zone) VALUES {}",
+            values(rows.len(), 11, ", 'UTC'")
+        );
         let mut q = sqlx::query(&users_sql);
         for (id, u) in &rows {
             q = q
                 .bind(*id)
                 .bind(u.first.clone())
                 .bind(u.last.clone())
+                .bind(u.username.clone())
                 .bind(u.username.clone())
                 .bind(u.email.clone())
                 .bind(u.user_id.clone())
@@ -113,12 +117,9 @@ pub(crate) async fn seed(db: &AnyPool, count: usize, role_id: i64, root: i64) {
         }
         q.execute(&mut *tx).await.expect("insert users");
         for chunk in terms.chunks(2_000) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|n| format!("(${}, ${}, ${}, 1)", n * 3 + 1, n * 3 + 2, n * 3 + 3))
-                .collect();
             let sql = format!(
                 "INSERT INTO user_search_terms (term, user_pk, sort_key, active) VALUES {}",
-                values.join(",")
+                values(chunk.len(), 3, ", 1")
             );
             let mut q = sqlx::query(&sql);
             for (term, id, sort_key) in chunk {
@@ -126,12 +127,9 @@ pub(crate) async fn seed(db: &AnyPool, count: usize, role_id: i64, root: i64) {
             }
             q.execute(&mut *tx).await.expect("insert terms");
         }
-        let values: Vec<String> = (0..rows.len())
-            .map(|n| format!("(${}, ${})", n * 2 + 1, n * 2 + 2))
-            .collect();
         let sql = format!(
             "INSERT INTO user_memberships (user_pk, node_id) VALUES {}",
-            values.join(",")
+            values(rows.len(), 2, "")
         );
         let mut q = sqlx::query(&sql);
         for (id, _) in &rows {
