@@ -209,6 +209,20 @@ async fn fail_sign_in(server: &RosterServer, username: &str, n: usize) {
 }
 
 impl BrowserApp {
+    /// Signs in as admin on the sign-in page, once the app has loaded,
+    /// and waits for the users page it leads to.
+    pub(crate) async fn sign_in_as_admin(&self, server: &RosterServer) {
+        self.client
+            .goto(&server.url("/sign-in"))
+            .await
+            .expect("open /sign-in");
+        self.wait_for_text("main h1", "Sign in").await;
+        self.type_into("#username", "admin").await;
+        self.type_into("#password", &format!("{ADMIN_PASSWORD}{ENTER}"))
+            .await;
+        self.wait_for_path("/users").await;
+    }
+
     pub(crate) async fn wait_for_path(&self, path: &str) {
         let deadline = Instant::now() + STEP_TIMEOUT;
         loop {

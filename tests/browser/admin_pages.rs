@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::{ADMIN_PASSWORD, Api, RosterServer};
+use super::{Api, RosterServer};
 use crate::helpers::{BrowserApp, ENTER, SELECT_ALL};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,16 +26,7 @@ async fn an_administrator_edits_sets_a_password_and_deletes_on_the_users_page() 
         .await;
 
     let app = BrowserApp::start_at(server.addr).await;
-    app.client
-        .goto(&server.url("/sign-in"))
-        .await
-        .expect("open /sign-in");
-    // The app is loaded before typing.
-    app.wait_for_text("main h1", "Sign in").await;
-    app.type_into("#username", "admin").await;
-    app.type_into("#password", &format!("{ADMIN_PASSWORD}{ENTER}"))
-        .await;
-    app.wait_for_path("/users").await;
+    app.sign_in_as_admin(&server).await;
 
     // From the list, the name links to the user's page with every field.
     app.search_users("scully").await;
@@ -151,16 +142,7 @@ async fn roles_are_made_on_the_roles_page_and_grant_only_what_they_hold() {
     let (_, root) = api.role_and_root().await;
 
     let app = BrowserApp::start_at(server.addr).await;
-    app.client
-        .goto(&server.url("/sign-in"))
-        .await
-        .expect("open /sign-in");
-    // The app is loaded before typing.
-    app.wait_for_text("main h1", "Sign in").await;
-    app.type_into("#username", "admin").await;
-    app.type_into("#password", &format!("{ADMIN_PASSWORD}{ENTER}"))
-        .await;
-    app.wait_for_path("/users").await;
+    app.sign_in_as_admin(&server).await;
     app.click(".topbar a[href='/roles']").await;
     app.wait_for_path("/roles").await;
     app.wait_for_text("#roles-table", "Administrator").await;

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::admin::{ADMIN_PASSWORD, Api, RosterServer};
+use crate::admin::{Api, RosterServer};
 use std::time::{Duration, Instant};
 
 use crate::helpers::{BrowserApp, ENTER, ESCAPE, SELECT_ALL, STEP_TIMEOUT};
@@ -63,15 +63,7 @@ async fn hierarchy_and_time_zone_are_set_in_the_browser_and_an_import_uses_them(
     let (role, root) = api.role_and_root().await;
 
     let app = BrowserApp::start_at(server.addr).await;
-    app.client
-        .goto(&server.url("/sign-in"))
-        .await
-        .expect("open /sign-in");
-    app.wait_for_text("main h1", "Sign in").await;
-    app.type_into("#username", "admin").await;
-    app.type_into("#password", &format!("{ADMIN_PASSWORD}{ENTER}"))
-        .await;
-    app.wait_for_path("/users").await;
+    app.sign_in_as_admin(&server).await;
     let links = app.nav_links().await;
     for page in ["Hierarchy", "Regional settings"] {
         assert!(links.iter().any(|l| l == page), "{page} in {links:?}");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::ScratchDir;
-use crate::admin::{ADMIN_PASSWORD, Api, RosterServer};
+use crate::admin::{Api, RosterServer};
 use crate::helpers::{BrowserApp, ENTER, SELECT_ALL, STEP_TIMEOUT};
 
 const HEADERS: &str = "First Name,Last Name,Username,Email,User ID";
@@ -31,15 +31,7 @@ fn staff_file(dir: &Path, name: &str, first: &str) -> PathBuf {
 impl BrowserApp {
     /// Signs in as admin and opens "Import users" from the top bar.
     async fn sign_in_and_open_import(&self, server: &RosterServer) {
-        self.client
-            .goto(&server.url("/sign-in"))
-            .await
-            .expect("open /sign-in");
-        self.wait_for_text("main h1", "Sign in").await;
-        self.type_into("#username", "admin").await;
-        self.type_into("#password", &format!("{ADMIN_PASSWORD}{ENTER}"))
-            .await;
-        self.wait_for_path("/users").await;
+        self.sign_in_as_admin(server).await;
         self.open_import().await;
     }
 

@@ -7,9 +7,9 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::ScratchDir;
-use crate::admin::{ADMIN_PASSWORD, Api, RosterServer};
+use crate::admin::{Api, RosterServer};
 use crate::files;
-use crate::helpers::{BrowserApp, ENTER};
+use crate::helpers::BrowserApp;
 
 /// Records the method, URL and body of every `fetch` the page makes.
 const FETCH_RECORDER: &str = "\
@@ -61,15 +61,7 @@ async fn an_administrator_imports_a_file_skipping_the_row_with_an_error() {
     let file_bytes = std::fs::read(&file).expect("the file");
 
     let app = BrowserApp::start_at(server.addr).await;
-    app.client
-        .goto(&server.url("/sign-in"))
-        .await
-        .expect("open /sign-in");
-    app.wait_for_text(".topbar", "Sign in").await;
-    app.type_into("#username", "admin").await;
-    app.type_into("#password", &format!("{ADMIN_PASSWORD}{ENTER}"))
-        .await;
-    app.wait_for_path("/users").await;
+    app.sign_in_as_admin(&server).await;
     assert!(app.nav_links().await.contains(&"Import users".to_string()));
 
     // The top bar leads to the import page (same app: the recorder stays).
