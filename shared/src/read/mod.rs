@@ -263,7 +263,12 @@ impl<'a> RowCollector<'a> {
         }
         if let Some(current) = self.current.as_mut() {
             let col = col as usize;
-            if current.cells.len() <= col {
+            // Cells mostly come in order, one after the other.
+            if current.cells.len() == col {
+                current.cells.push(value);
+                return Ok(());
+            }
+            if current.cells.len() < col {
                 current.cells.resize(col + 1, CellValue::Empty);
             }
             current.cells[col] = value;

@@ -27,10 +27,14 @@ impl SharedStrings {
         while let Some(tag) = scanner.next_tag() {
             match (tag.name, tag.closing) {
                 (b"si", false) => {
-                    in_si = true;
                     if tag.self_closing {
                         ends.push(text.len());
-                        in_si = false;
+                    } else if let Some(raw) = scanner.simple_element(b"t", b"si") {
+                        // The usual `<si><t>text</t></si>`, read at once.
+                        push_text(raw, true, &mut text);
+                        ends.push(text.len());
+                    } else {
+                        in_si = true;
                     }
                 }
                 (b"si", true) => {

@@ -135,6 +135,11 @@ fn cell_value(
     style: usize,
     cx: &Context<'_>,
 ) -> Result<CellValue, ReadError> {
+    if kind != b"inlineStr"
+        && let Some(raw) = scanner.simple_element(b"v", b"c")
+    {
+        return value(raw, kind, style, cx);
+    }
     let mut raw: Option<&[u8]> = None;
     let mut inline = String::new();
     let mut in_inline = false;
@@ -153,9 +158,14 @@ fn cell_value(
     if kind == b"inlineStr" {
         return Ok(text(inline));
     }
-    let Some(raw) = raw else {
-        return Ok(CellValue::Empty);
-    };
+    match raw {
+        Some(raw) => value(raw, kind, style, cx),
+        None => Ok(CellValue::Empty),
+    }
+}
+
+/// A cell's value from its raw `<v>` text and its type attribute.
+fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<CellValue, ReadError> {
     Ok(match kind {
         b"s" => {
             let index =
