@@ -152,6 +152,16 @@ impl<'a> Scanner<'a> {
         Some(&rest[..len])
     }
 
+    /// What is left to scan, from the current position.
+    pub fn rest(&self) -> &'a [u8] {
+        self.xml.get(self.pos..).unwrap_or(&[])
+    }
+
+    /// Moves past `n` bytes of [`Scanner::rest`].
+    pub fn skip(&mut self, n: usize) {
+        self.pos = self.pos.saturating_add(n).min(self.xml.len());
+    }
+
     /// The raw text from here to the next tag (the tag is not consumed).
     pub fn text(&mut self) -> &'a [u8] {
         let rest = self.xml.get(self.pos..).unwrap_or(&[]);
