@@ -375,8 +375,11 @@ pub fn identity_key(field: Field, value: &str) -> String {
 }
 
 fn flag_duplicates(rows: &[MappedRow], errors: &mut [Vec<RowError>], field: Field) {
-    let mut seen: FxHashMap<Cow<'_, str>, Vec<usize>> = FxHashMap::default();
-    seen.reserve(rows.len());
+    // The first row of each value; a list only for values seen again, so
+    // that 100,000 distinct values cost no allocation each.
+    let mut first: FxHashMap<Cow<'_, str>, usize> = FxHashMap::default();
+    first.reserve(rows.len());
+    let mut repeated: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
     for (i, row) in rows.iter().enumerate() {
         let value = row.get(field);
         if !is_blank(value) {
@@ -386,10 +389,13 @@ fn flag_duplicates(rows: &[MappedRow], errors: &mut [Vec<RowError>], field: Fiel
                 }
                 _ => Cow::Borrowed(value),
             };
-            seen.entry(key).or_default().push(i);
+            let at = *first.entry(key).or_insert(i);
+            if at != i {
+                repeated.entry(at).or_insert_with(|| vec![at]).push(i);
+            }
         }
     }
-    for indexes in seen.values().filter(|v| v.len() > 1) {
+    for indexes in repeated.values() {
         let message = duplicate_message(field, indexes.iter().map(|&i| rows[i].row));
         for &i in indexes {
             if !errors[i].iter().any(|e| e.field == field) {
