@@ -12,11 +12,12 @@ use roster_frontend::check_session::{CheckSession, corrected_name};
 use roster_frontend::protocol::{
     FromWorker, PageRequest, Stage, ToWorker, columns_of, mapping_from,
 };
+use roster_frontend::worker_client::describe_js_error;
 use roster_shared::read::{Progress, read_sheet_with_progress};
 use roster_shared::{ReadOptions, Table};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent};
 
 thread_local! {
     static SESSION: RefCell<Option<CheckSession>> = const { RefCell::new(None) };
@@ -121,17 +122,31 @@ fn on_message(event: MessageEvent) {
         return;
     };
     if let ToWorker::Read { job, file_name } = request {
-        let bytes = bytes
-            .filter(|b| b.is_instance_of::<js_sys::ArrayBuffer>())
-            .map(|b| js_sys::Uint8Array::new(&b).to_vec())
-            .unwrap_or_default();
-        read(job, file_name, &bytes);
+        match bytes
+            .map(load)
+            .unwrap_or_else(|| Err("no file came with the request".into()))
+        {
+            Ok(bytes) => read(job, file_name, &bytes),
+            Err(e) => failed(job, format!("the browser could not load the file: {e}")),
+        }
         return;
     }
     SESSION.with(|session| match session.borrow_mut().as_mut() {
         Some(session) => serve(session, request),
         None => failed(request_job(&request), "no file has been read yet"),
     });
+}
+
+/// The chosen file's bytes, read at once: a worker may read synchronously,
+/// which is quicker than the page's promise-based read.
+fn load(file: wasm_bindgen::JsValue) -> Result<Vec<u8>, String> {
+    let file: Blob = file
+        .dyn_into()
+        .map_err(|_| "the request holds no file".to_string())?;
+    let buffer = FileReaderSync::new()
+        .and_then(|reader| reader.read_as_array_buffer(&file))
+        .map_err(describe_js_error)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 fn request_job(request: &ToWorker) -> u32 {

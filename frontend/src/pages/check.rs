@@ -4,11 +4,8 @@
 
 use std::sync::Arc;
 
-use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 use roster_shared::{Field, Limits, MappedRow, Mapping, ReadError};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::check_state::{ChosenFile, OpenFile, Status};
 use crate::checked_file::{CheckedFile, Timings};
@@ -20,7 +17,7 @@ use crate::pages::import::ImportSteps;
 use crate::protocol::{
     FromWorker, PageRequest, RowsPage, Stage, ToWorker, columns_of, mapping_from,
 };
-use crate::worker_client::{CheckWorker, describe_js_error};
+use crate::worker_client::CheckWorker;
 use crate::{download, remembered_mapping};
 
 fn now_ms() -> f64 {
@@ -232,9 +229,8 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
         read_ms.set_value(None);
         notice.set(None);
         wanted_page.set(PageRequest::default());
-        let name = file.name();
         chosen.set(Some(ChosenFile {
-            name: name.clone(),
+            name: file.name(),
             size: file.size(),
         }));
         open_file.set(None);
@@ -253,27 +249,13 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
         status.set(Status::Working {
             stage: Stage::Loading,
         });
-        leptos::task::spawn_local(async move {
-            let loaded = JsFuture::from(file.array_buffer()).await;
-            if job.get_value() != this_job {
-                return;
-            }
-            let sent = match loaded {
-                Ok(bytes) => worker.with_value(|w| match w {
-                    Some(w) if !crashed.get_value() => {
-                        w.read(this_job, &name, bytes.unchecked_into::<ArrayBuffer>())
-                    }
-                    _ => Err(not_running()),
-                }),
-                Err(e) => Err(format!(
-                    "the browser could not load the file: {}",
-                    describe_js_error(e)
-                )),
-            };
-            if let Err(message) = sent {
-                fail(message);
-            }
+        let sent = worker.with_value(|w| match w {
+            Some(w) if !crashed.get_value() => w.read(this_job, &file),
+            _ => Err(not_running()),
         });
+        if let Err(message) = sent {
+            fail(message);
+        }
     });
 
     let on_map = Callback::new(move |(field, column): (Field, Option<usize>)| {
