@@ -270,6 +270,27 @@ impl BrowserApp {
         self.script(&script).await;
     }
 
+    /// Waits for a report other than the one marked `data-{marker}`, and
+    /// returns the page's timings of it: read, check and total, in ms.
+    pub async fn wait_for_report_replacing(&self, marker: &str) -> [f64; 3] {
+        let deadline = Instant::now() + STEP_TIMEOUT * 3;
+        loop {
+            let timings = self
+                .script(&format!(
+                    "const d = document.querySelector('#check-summary:not([data-{marker}])'); \
+                     return d ? [d.dataset.readMs, d.dataset.checkMs, d.dataset.totalMs] \
+                       .map(Number) : null;"
+                ))
+                .await;
+            if let Some(t) = timings.as_array() {
+                let ms = |i: usize| t[i].as_f64().expect("the page's own timing");
+                return [ms(0), ms(1), ms(2)];
+            }
+            assert!(Instant::now() < deadline, "no new report");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// Waits for the report of the file just chosen; returns how long it
     /// took as seen from here.
     pub async fn wait_for_report(&self) -> Duration {
