@@ -5,6 +5,8 @@
 //! .xls files) kills its instance. The client then starts a fresh worker
 //! and answers the lost request with [`FromWorker::Failed`], so the page
 //! says the file could not be read and the next file works without a reload.
+//! A worker that stays silent too long while a request waits (stuck in a
+//! loop on some file) is stopped and replaced the same way.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -22,6 +24,18 @@ pub const READER_STOPPED: &str =
 /// The same while checking a file already read: the fresh worker lost it.
 pub const CHECKER_STOPPED: &str =
     "the checker stopped unexpectedly. Choose the file again to check it";
+/// What the page is told when the worker stayed silent too long.
+pub const READER_SILENT: &str =
+    "the reader did not answer in time and was stopped. Other files can still be checked";
+/// The same while checking a file already read.
+pub const CHECKER_SILENT: &str =
+    "the checker did not answer in time and was stopped. Choose the file again to check it";
+
+/// How long the worker may stay silent while a request waits. The reader
+/// reports progress every 2 % of a file's biggest part, and checking the
+/// largest file the limits allow takes seconds, so only a worker stuck in a
+/// loop stays silent this long.
+pub const SILENCE_LIMIT_MS: u32 = 30_000;
 
 pub struct CheckWorker {
     shared: Rc<Shared>,
@@ -33,6 +47,14 @@ struct Shared {
     on_crash: RefCell<Box<dyn FnMut(String)>>,
     /// One pair of handlers for every worker started, set once.
     handlers: RefCell<Option<Handlers>>,
+    silence_limit_ms: f64,
+    watchdog: RefCell<Option<Watchdog>>,
+}
+
+/// The timer that looks for a silent worker, and its handler.
+struct Watchdog {
+    timer: i32,
+    _on_tick: Closure<dyn FnMut()>,
 }
 
 struct Handlers {
@@ -45,30 +67,38 @@ struct State {
     /// The worker has said `Ready`: before that its handler is not set and
     /// a message would be lost, so requests wait in `waiting`.
     ready: bool,
-    waiting: Vec<(JsValue, Option<Array>)>,
+    waiting: Vec<JsValue>,
     /// The latest request not yet answered: its job, and whether it is a
     /// read (which decides what a crash is reported as).
     pending: Option<(u32, bool)>,
+    /// When the worker last said something or was last sent a request.
+    heard_at: f64,
+}
+
+/// Why a worker is replaced.
+enum Stop {
+    Crashed(String),
+    Silent,
 }
 
 impl CheckWorker {
     /// Starts the worker. `on_reply` gets every reply; `on_crash` is told
     /// when the worker fails to load (then there is no point in retrying).
+    /// A worker silent for `silence_limit_ms` while a request waits is
+    /// replaced ([`SILENCE_LIMIT_MS`] but in tests).
     pub fn spawn(
         on_reply: impl FnMut(FromWorker) + 'static,
         on_crash: impl FnMut(String) + 'static,
+        silence_limit_ms: u32,
     ) -> Result<CheckWorker, String> {
         let worker = Worker::new(WORKER_SCRIPT).map_err(describe_js_error)?;
         let shared = Rc::new(Shared {
-            state: RefCell::new(State {
-                worker,
-                ready: false,
-                waiting: Vec::new(),
-                pending: None,
-            }),
+            state: RefCell::new(State::new(worker)),
             on_reply: RefCell::new(Box::new(on_reply)),
             on_crash: RefCell::new(Box::new(on_crash)),
             handlers: RefCell::new(None),
+            silence_limit_ms: f64::from(silence_limit_ms),
+            watchdog: RefCell::new(None),
         });
         // The handlers hold a weak reference: the client owns them, not the
         // other way round, so dropping the client frees everything.
@@ -82,14 +112,37 @@ impl CheckWorker {
                     }
                 }
             }),
-            on_error: Closure::new(move |event: ErrorEvent| {
-                event.prevent_default();
-                if let Some(shared) = Weak::upgrade(&weak) {
-                    shared.on_error(event.message());
+            on_error: Closure::new({
+                let weak = weak.clone();
+                move |event: ErrorEvent| {
+                    event.prevent_default();
+                    if let Some(shared) = Weak::upgrade(&weak) {
+                        shared.replace(Stop::Crashed(event.message()));
+                    }
                 }
             }),
         });
         shared.attach();
+        let watch = Closure::<dyn FnMut()>::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.watch();
+            }
+        });
+        // Looked at a few times within the limit; failing to set the timer
+        // only loses the watch.
+        let every = (silence_limit_ms / 4).clamp(10, 1_000) as i32;
+        if let Some(id) = web_sys::window().and_then(|w| {
+            w.set_interval_with_callback_and_timeout_and_arguments_0(
+                watch.as_ref().unchecked_ref(),
+                every,
+            )
+            .ok()
+        }) {
+            *shared.watchdog.borrow_mut() = Some(Watchdog {
+                timer: id,
+                _on_tick: watch,
+            });
+        }
         Ok(CheckWorker { shared })
     }
 
@@ -102,13 +155,25 @@ impl CheckWorker {
             file_name: file.name(),
         })?;
         let message = Array::of2(&text.into(), file);
-        self.shared.post(job, true, message.into(), None)
+        self.shared.post(job, true, message.into())
     }
 
     /// Sends any request but [`ToWorker::Read`].
     pub fn send(&self, request: &ToWorker) -> Result<(), String> {
         let job = request_job(request);
-        self.shared.post(job, false, encode(request)?.into(), None)
+        self.shared.post(job, false, encode(request)?.into())
+    }
+}
+
+impl State {
+    fn new(worker: Worker) -> State {
+        State {
+            worker,
+            ready: false,
+            waiting: Vec::new(),
+            pending: None,
+            heard_at: now_ms(),
+        }
     }
 }
 
@@ -127,20 +192,30 @@ impl Shared {
         }
     }
 
-    fn post(
-        &self,
-        job: u32,
-        is_read: bool,
-        message: JsValue,
-        transfer: Option<Array>,
-    ) -> Result<(), String> {
+    fn post(&self, job: u32, is_read: bool, message: JsValue) -> Result<(), String> {
         let mut state = self.state.borrow_mut();
         state.pending = Some((job, is_read));
+        state.heard_at = now_ms();
         if !state.ready {
-            state.waiting.push((message, transfer));
+            state.waiting.push(message);
             return Ok(());
         }
-        send_now(&state.worker, &message, transfer.as_ref())
+        send_now(&state.worker, &message)
+    }
+
+    /// Replaces a worker that has kept a request waiting in silence too
+    /// long. Only a started worker is judged: one still loading either
+    /// starts or fails with an error event.
+    fn watch(&self) {
+        let silent = {
+            let state = self.state.borrow();
+            state.ready
+                && state.pending.is_some()
+                && now_ms() - state.heard_at > self.silence_limit_ms
+        };
+        if silent {
+            self.replace(Stop::Silent);
+        }
     }
 
     fn on_message(&self, event: MessageEvent) {
@@ -154,11 +229,12 @@ impl Shared {
         };
         {
             let mut state = self.state.borrow_mut();
+            state.heard_at = now_ms();
             match &reply {
                 FromWorker::Ready => {
                     state.ready = true;
-                    for (message, transfer) in std::mem::take(&mut state.waiting) {
-                        if let Err(e) = send_now(&state.worker, &message, transfer.as_ref()) {
+                    for message in std::mem::take(&mut state.waiting) {
+                        if let Err(e) = send_now(&state.worker, &message) {
                             web_sys::console::error_1(&e.into());
                         }
                     }
@@ -175,27 +251,27 @@ impl Shared {
         (self.on_reply.borrow_mut())(reply);
     }
 
-    /// The worker stopped: start another and fail the request it lost.
-    fn on_error(&self, message: String) {
+    /// The worker stopped or went silent: start another and fail the
+    /// request it lost.
+    fn replace(&self, why: Stop) {
         let (loaded, lost) = {
             let mut state = self.state.borrow_mut();
             state.worker.terminate();
             (state.ready, state.pending.take())
         };
+        let reason = match &why {
+            Stop::Crashed(message) => message.as_str(),
+            Stop::Silent => "no answer in time",
+        };
         if !loaded {
             // It never started: a fresh one would fail the same way.
-            (self.on_crash.borrow_mut())(message);
+            (self.on_crash.borrow_mut())(reason.to_string());
             return;
         }
-        web_sys::console::error_1(&format!("check worker stopped: {message}; restarting").into());
+        web_sys::console::error_1(&format!("check worker stopped: {reason}; restarting").into());
         match Worker::new(WORKER_SCRIPT) {
             Ok(worker) => {
-                *self.state.borrow_mut() = State {
-                    worker,
-                    ready: false,
-                    waiting: Vec::new(),
-                    pending: None,
-                };
+                *self.state.borrow_mut() = State::new(worker);
                 self.attach();
             }
             Err(e) => {
@@ -204,10 +280,11 @@ impl Shared {
             }
         }
         if let Some((job, is_read)) = lost {
-            let message = if is_read {
-                READER_STOPPED
-            } else {
-                CHECKER_STOPPED
+            let message = match (why, is_read) {
+                (Stop::Crashed(_), true) => READER_STOPPED,
+                (Stop::Crashed(_), false) => CHECKER_STOPPED,
+                (Stop::Silent, true) => READER_SILENT,
+                (Stop::Silent, false) => CHECKER_SILENT,
             };
             (self.on_reply.borrow_mut())(FromWorker::Failed {
                 job,
@@ -219,18 +296,26 @@ impl Shared {
 
 impl Drop for CheckWorker {
     fn drop(&mut self) {
+        if let Some(watchdog) = self.shared.watchdog.borrow_mut().take()
+            && let Some(window) = web_sys::window()
+        {
+            window.clear_interval_with_handle(watchdog.timer);
+        }
         self.shared.state.borrow().worker.terminate();
         // Break the handlers' tie to the (now stopped) worker.
         self.shared.handlers.borrow_mut().take();
     }
 }
 
-fn send_now(worker: &Worker, message: &JsValue, transfer: Option<&Array>) -> Result<(), String> {
-    match transfer {
-        Some(transfer) => worker.post_message_with_transfer(message, transfer),
-        None => worker.post_message(message),
-    }
-    .map_err(describe_js_error)
+fn send_now(worker: &Worker, message: &JsValue) -> Result<(), String> {
+    worker.post_message(message).map_err(describe_js_error)
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_else(js_sys::Date::now)
 }
 
 fn request_job(request: &ToWorker) -> u32 {

@@ -235,10 +235,15 @@ impl BrowserApp {
 
     /// Opens `/check` and waits for the checker (the worker) to be ready.
     pub async fn open_check_page(&self) {
+        self.open_check_page_at("/check").await;
+    }
+
+    /// The check page at `path` (`/check` with a query), once it is ready.
+    pub async fn open_check_page_at(&self, path: &str) {
         self.client
-            .goto(&format!("{}/check", self.base_url))
+            .goto(&format!("{}{path}", self.base_url))
             .await
-            .expect("open /check");
+            .expect("open the check page");
         self.wait_for_text("#status", "No file chosen yet.").await;
     }
 

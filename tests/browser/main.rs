@@ -267,30 +267,34 @@ async fn a_dropped_csv_is_checked_and_an_unreadable_file_says_why() {
     app.finish().await;
 }
 
+/// The speed test's 100,000 people. Writing the file takes longer than
+/// reading it (a debug build of the writer): it is kept in target/ for the
+/// next run, named after the writer's source so that a change to files.rs
+/// writes it again.
+fn hundred_thousand_people(scratch: &ScratchDir) -> PathBuf {
+    let kept = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../target/browser-test-many-people-{}.xlsx",
+        include_str!("files.rs").len()
+    ));
+    if let Ok(kept) = kept.canonicalize() {
+        return kept;
+    }
+    let file = files::many_people(&scratch.0, 100_000);
+    // Copied then renamed: another test process may read it meanwhile.
+    let partial = kept.with_extension(format!("{}.part", std::process::id()));
+    if std::fs::copy(&file, &partial).is_ok() {
+        let _ = std::fs::rename(&partial, &kept);
+    }
+    file
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_thousand_rows_are_read_and_checked_in_the_browser() {
     let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
     let rows = 100_000;
     let written = Instant::now();
     let scratch = ScratchDir::new("large");
-    // Writing the file takes longer than reading it (a debug build of the
-    // writer): it is kept in target/ for the next run, named after the
-    // writer's source so that a change to files.rs writes it again.
-    let kept = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
-        "../target/browser-test-many-people-{}.xlsx",
-        include_str!("files.rs").len()
-    ));
-    let file = if let Ok(kept) = kept.canonicalize() {
-        kept
-    } else {
-        let file = files::many_people(&scratch.0, rows);
-        // Copied then renamed: another test process may read it meanwhile.
-        let partial = kept.with_extension(format!("{}.part", std::process::id()));
-        if std::fs::copy(&file, &partial).is_ok() {
-            let _ = std::fs::rename(&partial, &kept);
-        }
-        file
-    };
+    let file = hundred_thousand_people(&scratch);
     let file_size = std::fs::metadata(&file).expect("the large file").len();
     println!(
         "wrote {rows} rows × 9 columns ({:.1} MB) in {:.1?}",
@@ -409,6 +413,33 @@ async fn a_hundred_thousand_rows_are_read_and_checked_in_the_browser() {
             );
         }
     }
+}
+
+/// A worker that keeps a request waiting without a word for longer than the
+/// page's limit is stopped, and the page says so. The limit is 30 s; the
+/// page address sets it to 5 ms here, which reading 100,000 rows passes
+/// for sure (the shared strings take tens of ms without a progress report).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_reader_is_stopped_and_the_page_says_so() {
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let scratch = ScratchDir::new("silent");
+    let file = hundred_thousand_people(&scratch);
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    let app = BrowserApp::start().await;
+    app.open_check_page_at("/check?silence-limit-ms=5").await;
+
+    app.choose_file(&file).await;
+    app.wait_for_text(
+        "#status",
+        &format!("Could not check {name}: the reader did not answer in time and was stopped."),
+    )
+    .await;
+    assert!(
+        app.text("#check-summary").await.is_empty(),
+        "no report is left on screen"
+    );
+    app.screenshot("8-reader-silent").await;
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

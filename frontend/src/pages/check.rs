@@ -17,8 +17,24 @@ use crate::pages::import::ImportSteps;
 use crate::protocol::{
     FromWorker, PageRequest, RowsPage, Stage, ToWorker, columns_of, mapping_from,
 };
-use crate::worker_client::CheckWorker;
+use crate::worker_client::{CheckWorker, SILENCE_LIMIT_MS};
 use crate::{download, remembered_mapping};
+
+/// How long the worker may keep a request waiting in silence:
+/// [`SILENCE_LIMIT_MS`], or the page address's `silence-limit-ms` (the
+/// browser tests set it low to see a silent worker replaced).
+fn silence_limit_ms() -> u32 {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|query| {
+            query
+                .trim_start_matches('?')
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("silence-limit-ms="))
+                .and_then(|ms| ms.parse().ok())
+        })
+        .unwrap_or(SILENCE_LIMIT_MS)
+}
 
 fn now_ms() -> f64 {
     web_sys::window()
@@ -216,7 +232,7 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
             "the checker stopped unexpectedly ({message}); reload the page to try again"
         ));
     };
-    match CheckWorker::spawn(on_reply, on_crash) {
+    match CheckWorker::spawn(on_reply, on_crash, silence_limit_ms()) {
         Ok(w) => worker.set_value(Some(w)),
         Err(message) => fail(format!("the checker could not start: {message}")),
     }
