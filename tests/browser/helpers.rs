@@ -275,6 +275,14 @@ impl BrowserApp {
         self.script(&script).await;
     }
 
+    /// After a file that could not be checked: no report is left on screen.
+    pub async fn assert_no_report(&self) {
+        assert!(
+            self.text("#check-summary").await.is_empty(),
+            "no report is left on screen"
+        );
+    }
+
     /// Waits for a report other than the one marked `data-{marker}`, and
     /// returns the page's timings of it: read, check and total, in ms.
     pub async fn wait_for_report_replacing(&self, marker: &str) -> [f64; 3] {

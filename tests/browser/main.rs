@@ -258,10 +258,7 @@ async fn a_dropped_csv_is_checked_and_an_unreadable_file_says_why() {
         .await;
     app.wait_for_text("#status", "Could not check people.xlsx:")
         .await;
-    assert!(
-        app.text("#check-summary").await.is_empty(),
-        "no report is left on screen"
-    );
+    app.assert_no_report().await;
     app.screenshot("8-unreadable-file").await;
 
     app.finish().await;
@@ -434,10 +431,7 @@ async fn a_silent_reader_is_stopped_and_the_page_says_so() {
         &format!("Could not check {name}: the reader did not answer in time and was stopped."),
     )
     .await;
-    assert!(
-        app.text("#check-summary").await.is_empty(),
-        "no report is left on screen"
-    );
+    app.assert_no_report().await;
     app.screenshot("8-reader-silent").await;
     app.finish().await;
 }
