@@ -31,11 +31,12 @@ pub const READER_SILENT: &str =
 pub const CHECKER_SILENT: &str =
     "the checker did not answer in time and was stopped. Choose the file again to check it";
 
-/// How long the worker may stay silent while a request waits. The reader
-/// reports progress every 2 % of a file's biggest part, and checking the
-/// largest file the limits allow takes seconds, so only a worker stuck in a
-/// loop stays silent this long.
-pub const SILENCE_LIMIT_MS: u32 = 30_000;
+/// How long the worker may stay silent while a request waits. The xlsx
+/// reader reports progress every 2 % of the sheet; calamine parses a whole
+/// .xls or .ods sheet before the first report, and checking the largest file
+/// the limits allow takes seconds: a minute leaves room for a slow computer,
+/// so only a worker stuck in a loop stays silent this long.
+pub const SILENCE_LIMIT_MS: u32 = 60_000;
 
 pub struct CheckWorker {
     shared: Rc<Shared>,

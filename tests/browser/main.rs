@@ -413,7 +413,7 @@ async fn a_hundred_thousand_rows_are_read_and_checked_in_the_browser() {
 }
 
 /// A worker that keeps a request waiting without a word for longer than the
-/// page's limit is stopped, and the page says so. The limit is 30 s; the
+/// page's limit is stopped, and the page says so. The limit is a minute; the
 /// page address sets it to 5 ms here, which reading 100,000 rows passes
 /// for sure (the shared strings take tens of ms without a progress report).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
