@@ -23,7 +23,8 @@ pub type Columns = Vec<Option<usize>>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ToWorker {
-    /// Read a file (its bytes travel beside the message) and keep its table.
+    /// Read a file (the chosen `File` travels beside the message) and keep
+    /// its table.
     Read { job: u32, file_name: String },
     /// Check the table last read with this mapping; reply with `page`.
     Check {
@@ -48,6 +49,21 @@ pub enum ToWorker {
     Export { job: u32 },
     /// The checked, corrected rows, for Try Import (sent as JSON, never the file).
     ImportRows { job: u32 },
+}
+
+impl ToWorker {
+    /// The request's job number, which its reply carries back.
+    pub fn job(&self) -> u32 {
+        match self {
+            ToWorker::Read { job, .. }
+            | ToWorker::Check { job, .. }
+            | ToWorker::Rows { job, .. }
+            | ToWorker::Edit { job, .. }
+            | ToWorker::TrimAll { job, .. }
+            | ToWorker::Export { job }
+            | ToWorker::ImportRows { job } => *job,
+        }
+    }
 }
 
 /// Which rows the grid wants: [`PAGE_SIZE`] from `start`, of all rows or of
@@ -105,6 +121,21 @@ pub enum FromWorker {
         job: u32,
         message: String,
     },
+}
+
+impl FromWorker {
+    /// The job a final reply answers; `None` for `Ready` and progress.
+    pub fn job(&self) -> Option<u32> {
+        match self {
+            FromWorker::Ready | FromWorker::Progress { .. } => None,
+            FromWorker::Table { job, .. }
+            | FromWorker::Checked { job, .. }
+            | FromWorker::Rows { job, .. }
+            | FromWorker::Export { job, .. }
+            | FromWorker::ImportRows { job, .. }
+            | FromWorker::Failed { job, .. } => Some(*job),
+        }
+    }
 }
 
 /// A [`roster_shared::Report`] without its rows.

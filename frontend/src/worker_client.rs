@@ -161,7 +161,7 @@ impl CheckWorker {
 
     /// Sends any request but [`ToWorker::Read`].
     pub fn send(&self, request: &ToWorker) -> Result<(), String> {
-        let job = request_job(request);
+        let job = request.job();
         self.shared.post(job, false, encode(request)?.into())
     }
 }
@@ -242,7 +242,7 @@ impl Shared {
                 }
                 FromWorker::Progress { .. } => {}
                 answer => {
-                    if state.pending.map(|(job, _)| job) == reply_job(answer) {
+                    if state.pending.map(|(job, _)| job) == answer.job() {
                         state.pending = None;
                     }
                 }
@@ -317,31 +317,6 @@ fn now_ms() -> f64 {
         .and_then(|w| w.performance())
         .map(|p| p.now())
         .unwrap_or_else(js_sys::Date::now)
-}
-
-fn request_job(request: &ToWorker) -> u32 {
-    match request {
-        ToWorker::Read { job, .. }
-        | ToWorker::Check { job, .. }
-        | ToWorker::Rows { job, .. }
-        | ToWorker::Edit { job, .. }
-        | ToWorker::TrimAll { job, .. }
-        | ToWorker::Export { job }
-        | ToWorker::ImportRows { job } => *job,
-    }
-}
-
-/// The job a final reply answers.
-fn reply_job(reply: &FromWorker) -> Option<u32> {
-    match reply {
-        FromWorker::Ready | FromWorker::Progress { .. } => None,
-        FromWorker::Table { job, .. }
-        | FromWorker::Checked { job, .. }
-        | FromWorker::Rows { job, .. }
-        | FromWorker::Export { job, .. }
-        | FromWorker::ImportRows { job, .. }
-        | FromWorker::Failed { job, .. } => Some(*job),
-    }
 }
 
 fn encode(request: &ToWorker) -> Result<String, String> {

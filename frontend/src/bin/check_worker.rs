@@ -139,7 +139,7 @@ fn failed(job: u32, message: impl Into<String>) {
 
 fn on_message(event: MessageEvent) {
     let data = event.data();
-    let (text, bytes) = if js_sys::Array::is_array(&data) {
+    let (text, file) = if js_sys::Array::is_array(&data) {
         let parts = js_sys::Array::from(&data);
         (parts.get(0).as_string(), Some(parts.get(1)))
     } else {
@@ -151,7 +151,7 @@ fn on_message(event: MessageEvent) {
     };
     if let ToWorker::Read { job, file_name } = request {
         FILE_CAME.set(true);
-        match bytes
+        match file
             .map(load)
             .unwrap_or_else(|| Err("no file came with the request".into()))
         {
@@ -162,7 +162,7 @@ fn on_message(event: MessageEvent) {
     }
     SESSION.with(|session| match session.borrow_mut().as_mut() {
         Some(session) => serve(session, request),
-        None => failed(request_job(&request), "no file has been read yet"),
+        None => failed(request.job(), "no file has been read yet"),
     });
 }
 
@@ -176,18 +176,6 @@ fn load(file: wasm_bindgen::JsValue) -> Result<Vec<u8>, String> {
         .and_then(|reader| reader.read_as_array_buffer(&file))
         .map_err(describe_js_error)?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-fn request_job(request: &ToWorker) -> u32 {
-    match request {
-        ToWorker::Read { job, .. }
-        | ToWorker::Check { job, .. }
-        | ToWorker::Rows { job, .. }
-        | ToWorker::Edit { job, .. }
-        | ToWorker::TrimAll { job, .. }
-        | ToWorker::Export { job }
-        | ToWorker::ImportRows { job } => *job,
-    }
 }
 
 /// Every request about the file already read.
