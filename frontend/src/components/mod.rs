@@ -4,6 +4,7 @@
 mod check_summary;
 mod confirm_dialog;
 mod corrections;
+mod done_notice;
 mod error_alert;
 mod file_picker;
 pub mod format;
@@ -17,6 +18,7 @@ mod status_line;
 pub use check_summary::CheckSummary;
 pub use confirm_dialog::ConfirmDialog;
 pub use corrections::Corrections;
+pub use done_notice::DoneNotice;
 pub use error_alert::ErrorAlert;
 pub use file_picker::FilePicker;
 pub use icons::{ErrorIcon, OkIcon};

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError, Node};
-use crate::components::{ConfirmDialog, ErrorAlert, OkIcon, focus_element};
+use crate::components::{ConfirmDialog, DoneNotice, ErrorAlert, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 #[component]
@@ -273,13 +273,7 @@ fn HierarchyEditor() -> impl IntoView {
                 "The tree of nodes users belong to. Names are unique among siblings; capitals do not count."
             </p>
         </div>
-        <p id="hierarchy-status" class="status-line list-status" role="status" aria-live="polite">
-            {move || {
-                let text = announcement.get();
-                (!text.is_empty())
-                    .then(|| view! { <span class="with-icon"><OkIcon /><span>{text}</span></span> })
-            }}
-        </p>
+        <DoneNotice id="hierarchy-status" text=announcement />
         <ErrorAlert id="hierarchy-error" error=error />
         {move || {
             confirming

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError, Role};
-use crate::components::{ConfirmDialog, ErrorAlert, OkIcon, focus_element};
+use crate::components::{ConfirmDialog, DoneNotice, ErrorAlert, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 /// Every permission, as the server names it, and how the page says it.
@@ -142,13 +142,7 @@ fn RolesEditor() -> impl IntoView {
             <h1>"Roles"</h1>
             <p class="lede">"A role is a set of permissions; each user has one role."</p>
         </div>
-        <p id="roles-status" class="status-line list-status" role="status" aria-live="polite">
-            {move || {
-                let text = announcement.get();
-                (!text.is_empty())
-                    .then(|| view! { <span class="with-icon"><OkIcon /><span>{text}</span></span> })
-            }}
-        </p>
+        <DoneNotice id="roles-status" text=announcement />
         <ErrorAlert id="roles-error" error=error />
         {move || {
             confirming

@@ -7,7 +7,7 @@ use roster_shared::time_zone_names;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorAlert, OkIcon, focus_element};
+use crate::components::{DoneNotice, ErrorAlert, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 #[component]
@@ -145,13 +145,7 @@ fn RegionalSettingsForm() -> impl IntoView {
                 "The site's time zone. A user created by an import gets the site's time zone of the moment; users already in the directory keep theirs."
             </p>
         </div>
-        <p id="settings-status" class="status-line list-status" role="status" aria-live="polite">
-            {move || {
-                let text = announcement.get();
-                (!text.is_empty())
-                    .then(|| view! { <span class="with-icon"><OkIcon /><span>{text}</span></span> })
-            }}
-        </p>
+        <DoneNotice id="settings-status" text=announcement />
         <ErrorAlert id="settings-error" error=error />
         <form
             id="settings-form"

@@ -12,7 +12,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use serde::Deserialize;
 
 use crate::api::{self, ApiError, Node, Role, UserDetail, UserInput};
-use crate::components::{ErrorAlert, ErrorIcon, OkIcon, focus_element};
+use crate::components::{ConfirmDialog, DoneNotice, ErrorAlert, ErrorIcon, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 #[component]
@@ -318,12 +318,7 @@ fn UserEditor() -> impl IntoView {
                 }}
             </p>
         </div>
-        <p id="user-status" class="status-line list-status" role="status" aria-live="polite">
-            {move || {
-                let text = saved.get();
-                (!text.is_empty()).then(|| view! { <span class="with-icon"><OkIcon /><span>{text}</span></span> })
-            }}
-        </p>
+        <DoneNotice id="user-status" text=saved />
         <ErrorAlert id="user-error" error=error />
         <Show when=move || draft.with(Option::is_some)>
             <form id="user-form" class="card form user-form" on:submit=save novalidate=true aria-labelledby="user-title">
@@ -537,43 +532,17 @@ fn UserEditor() -> impl IntoView {
                             }
                         }
                     >
-                        <div
-                            class="confirm"
-                            role="alertdialog"
-                            aria-labelledby="confirm-text"
-                            on:keydown=move |ev| {
-                                if ev.key() == "Escape" {
-                                    confirming.set(false);
-                                    focus_element("delete-user");
-                                }
-                            }
-                        >
-                            <p id="confirm-text">
-                                "The user goes to the trash can and can no longer sign in. Someone allowed to restore users can bring them back within 30 days."
-                            </p>
-                            <div class="form-actions">
-                                <button
-                                    id="confirm-delete"
-                                    type="button"
-                                    class="button danger"
-                                    disabled=move || busy.get()
-                                    on:click=move |_| delete()
-                                >
-                                    "Move to the trash can"
-                                </button>
-                                <button
-                                    id="cancel-delete"
-                                    type="button"
-                                    class="button"
-                                    on:click=move |_| {
-                                        confirming.set(false);
-                                        focus_element("delete-user");
-                                    }
-                                >
-                                    "Cancel"
-                                </button>
-                            </div>
-                        </div>
+                        <ConfirmDialog
+                            title="Delete this user?".to_string()
+                            text="The user goes to the trash can and can no longer sign in. Someone allowed to restore users can bring them back within 30 days.".to_string()
+                            confirm_label="Move to the trash can"
+                            busy=busy
+                            on_confirm=Callback::new(move |_| delete())
+                            on_cancel=Callback::new(move |_| {
+                                confirming.set(false);
+                                focus_element("delete-user");
+                            })
+                        />
                     </Show>
                 </div>
             </Show>
