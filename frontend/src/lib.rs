@@ -27,3 +27,12 @@ pub mod protocol;
 pub mod remembered_mapping;
 pub mod session;
 pub mod worker_client;
+
+/// The page's clock in milliseconds (`performance.now()`), for timings and
+/// the worker's watchdog.
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_else(js_sys::Date::now)
+}

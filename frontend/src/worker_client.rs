@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{ErrorEvent, File, MessageEvent, Worker};
 
+use crate::now_ms;
 use crate::protocol::{FromWorker, ToWorker, WORKER_SCRIPT};
 
 /// What the page is told when the worker stopped while reading its file.
@@ -310,13 +311,6 @@ impl Drop for CheckWorker {
 
 fn send_now(worker: &Worker, message: &JsValue) -> Result<(), String> {
     worker.post_message(message).map_err(describe_js_error)
-}
-
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now())
-        .unwrap_or_else(js_sys::Date::now)
 }
 
 fn encode(request: &ToWorker) -> Result<String, String> {

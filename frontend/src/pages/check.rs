@@ -13,6 +13,7 @@ use crate::components::{
     CheckSummary, Corrections, FilePicker, MappingForm, ProgressPanel, RowGrid, RuleCounts,
     StatusLine, focus_after_redraw,
 };
+use crate::now_ms;
 use crate::pages::import::ImportSteps;
 use crate::protocol::{
     FromWorker, PageRequest, RowsPage, Stage, ToWorker, columns_of, mapping_from,
@@ -34,13 +35,6 @@ fn silence_limit_ms() -> u32 {
                 .and_then(|ms| ms.parse().ok())
         })
         .unwrap_or(SILENCE_LIMIT_MS)
-}
-
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now())
-        .unwrap_or_else(js_sys::Date::now)
 }
 
 /// What Try Import gets from the worker: the file's name and its checked,
