@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::api::{self, Me};
+use crate::api::{self, ApiError, Me};
 
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -24,6 +24,13 @@ impl Session {
     /// Forgets the user after the server said the session has ended.
     pub fn ended(&self) {
         self.me.set(None);
+    }
+
+    /// Takes note of a failed request: a 401 means the session has ended.
+    pub fn heard(&self, e: &ApiError) {
+        if e.status == 401 {
+            self.ended();
+        }
     }
 }
 

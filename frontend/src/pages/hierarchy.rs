@@ -77,9 +77,7 @@ fn HierarchyEditor() -> impl IntoView {
     let busy = RwSignal::new(false);
 
     let fail = move |e: ApiError| {
-        if e.status == 401 {
-            session.ended();
-        }
+        session.heard(&e);
         // The last success no longer describes the page.
         announcement.set(String::new());
         error.set(Some(e.describe()));

@@ -88,9 +88,7 @@ fn HistoryList() -> impl IntoView {
     }
 
     let fail = move |e: ApiError| {
-        if e.status == 401 {
-            session.ended();
-        }
+        session.heard(&e);
         error.set(Some(e.describe()));
     };
 

@@ -147,9 +147,7 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
     let announcement = RwSignal::new(String::new());
 
     let fail = move |e: ApiError| {
-        if e.status == 401 {
-            session.ended();
-        }
+        session.heard(&e);
         error.set(Some(e.describe()));
     };
     let not_found = move || error.set(Some("There is no such import in the history".into()));

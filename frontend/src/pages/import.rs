@@ -81,9 +81,7 @@ pub fn ImportSteps(
     let generation = StoredValue::new(0u32);
 
     let fail = move |e: ApiError| {
-        if e.status == 401 {
-            session.ended();
-        }
+        session.heard(&e);
         error.set(Some(format!("{}.", e.describe())));
     };
 

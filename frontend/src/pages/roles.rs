@@ -44,9 +44,7 @@ fn RolesEditor() -> impl IntoView {
     let busy = RwSignal::new(false);
 
     let fail = move |e: ApiError| {
-        if e.status == 401 {
-            session.ended();
-        }
+        session.heard(&e);
         error.set(Some(e.describe()));
     };
     let reload = move |notice: String| {

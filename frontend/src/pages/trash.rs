@@ -43,9 +43,7 @@ fn TrashList() -> impl IntoView {
     let busy = RwSignal::new(false);
 
     let fail = move |e: ApiError| {
-        if e.status == 401 {
-            session.ended();
-        }
+        session.heard(&e);
         error.set(Some(e.describe()));
     };
     let load = move |number: u32, notice: Option<String>| {

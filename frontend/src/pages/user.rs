@@ -128,9 +128,7 @@ fn UserEditor() -> impl IntoView {
     let password_error = RwSignal::new(None::<String>);
 
     let fail = move |e: &ApiError| {
-        if e.status == 401 {
-            session.ended();
-        }
+        session.heard(e);
         error.set(Some(e.describe()));
     };
 
@@ -232,9 +230,7 @@ fn UserEditor() -> impl IntoView {
                     user.set(Some(updated));
                 }
                 Err(e) => {
-                    if e.status == 401 {
-                        session.ended();
-                    }
+                    session.heard(&e);
                     let message = field_problems(&e)
                         .into_iter()
                         .find(|d| d.field == "password")

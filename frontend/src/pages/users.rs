@@ -35,9 +35,7 @@ fn UsersList() -> impl IntoView {
     let busy = RwSignal::new(false);
 
     let fail = move |e: ApiError| {
-        if e.status == 401 {
-            session.ended();
-        }
+        session.heard(&e);
         error.set(Some(e.describe()));
     };
 
