@@ -3,6 +3,7 @@
 //! JSON form is flat: `{"row": 2, "first_name": "Zoë", "user_id": "1001"}`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -20,8 +21,9 @@ use crate::table::Table;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MappedRow {
     pub row: u32,
-    /// Boxed: 100,000 rows of 14 fields, most of them empty.
-    values: [Box<str>; Field::ALL.len()],
+    /// Text cells are shared with the table they were mapped from; an
+    /// empty value allocates nothing (`Arc::default` is a shared static).
+    values: [Arc<str>; Field::ALL.len()],
     problems: [Option<CellProblem>; Field::ALL.len()],
 }
 
@@ -38,7 +40,7 @@ impl MappedRow {
     }
 
     pub fn set(&mut self, field: Field, value: impl Into<String>) {
-        self.values[field.index()] = value.into().into_boxed_str();
+        self.values[field.index()] = value.into().into();
         self.problems[field.index()] = None;
     }
 
@@ -115,9 +117,15 @@ impl MappedRow {
         if cell.is_blank() {
             return;
         }
-        let converted = cell.into_field_text(field);
-        self.values[field.index()] = converted.text.into_boxed_str();
-        self.problems[field.index()] = converted.problem;
+        let slot = field.index();
+        match cell {
+            CellValue::Text(text) => self.values[slot] = text,
+            other => {
+                let converted = other.to_field_text(field);
+                self.values[slot] = converted.text.into();
+                self.problems[slot] = converted.problem;
+            }
+        }
     }
 }
 
@@ -172,7 +180,7 @@ impl<'de> Deserialize<'de> for MappedRow {
                             ],
                         )
                     })?;
-                    row.values[field.index()] = map.next_value::<String>()?.into_boxed_str();
+                    row.values[field.index()] = map.next_value::<String>()?.into();
                 }
                 row.row = number.ok_or_else(|| de::Error::missing_field("row"))?;
                 Ok(row)
