@@ -346,25 +346,44 @@ pub fn parse_yes_no(value: &str) -> Option<bool> {
     }
 }
 
-/// A WHATWG HTML "valid e-mail address" whose domain has a dot.
+/// A WHATWG HTML "valid e-mail address" whose domain has a dot. Read as
+/// bytes: every accepted character is ASCII, and 100,000 addresses are
+/// checked per file.
 pub fn is_valid_email(value: &str) -> bool {
-    let Some((local, domain)) = value.split_once('@') else {
+    let bytes = value.as_bytes();
+    let Some(at) = memchr::memchr(b'@', bytes) else {
         return false;
     };
-    let local_ok = !local.is_empty()
-        && local
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&b));
-    let label_ok = |l: &str| {
-        let b = l.as_bytes();
+    let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
+    let local_ok = !local.is_empty() && local.iter().all(|&b| EMAIL_LOCAL[usize::from(b)]);
+    let label_ok = |b: &[u8]| {
         !b.is_empty()
             && b.len() <= 63
             && b[0].is_ascii_alphanumeric()
             && b[b.len() - 1].is_ascii_alphanumeric()
             && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
     };
-    local_ok && domain.contains('.') && domain.split('.').all(label_ok)
+    local_ok && domain.contains(&b'.') && domain.split(|&b| b == b'.').all(label_ok)
 }
+
+/// The bytes allowed before the `@`: ASCII letters, digits and
+/// `.!#$%&'*+/=?^_`{|}~-`.
+const EMAIL_LOCAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric();
+        b += 1;
+    }
+    let specials = b".!#$%&'*+/=?^_`{|}~-";
+    let mut i = 0;
+    while i < specials.len() {
+        table[specials[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// The key two values of `field` are compared by (section 4).
 pub fn identity_key(field: Field, value: &str) -> String {
