@@ -219,7 +219,7 @@ fn cell_value(
         }
     }
     if kind == b"inlineStr" {
-        return Ok(text(inline));
+        return Ok(text(&inline));
     }
     match raw {
         Some(raw) => value(raw, kind, style, cx),
@@ -237,18 +237,24 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
                 .strings
                 .get(index as usize)
                 .ok_or_else(|| bad("a cell names a shared string that does not exist"))?;
-            text(s.to_string())
+            text(s)
         }
-        b"str" => text(decoded(raw)),
+        b"str" => text(&decoded(raw)),
         b"b" => CellValue::Bool(raw == b"1" || raw == b"true"),
         b"e" => CellValue::Error(decoded(raw).into()),
         b"d" => CellValue::Date(decoded(raw).replace('T', " ").into()),
         _ => {
-            let s = std::str::from_utf8(raw).map_err(|_| bad("a number cell is not text"))?;
-            let n: f64 = s
-                .trim()
-                .parse()
-                .map_err(|_| bad(&format!("\"{s}\" is not a number")))?;
+            let whole = whole_number(raw);
+            let n = match whole {
+                Some(i) => i as f64,
+                None => {
+                    let s =
+                        std::str::from_utf8(raw).map_err(|_| bad("a number cell is not text"))?;
+                    s.trim()
+                        .parse()
+                        .map_err(|_| bad(&format!("\"{s}\" is not a number")))?
+                }
+            };
             if cx.date_styles.get(style).copied().unwrap_or(false)
                 && (0.0..2_958_466.0).contains(&n)
             {
@@ -256,6 +262,8 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
                     ExcelDateTime::new(n, ExcelDateTimeType::DateTime, cx.is_1904)
                         .to_ymd_hms_milli();
                 CellValue::Date(date_text(y, mo, d, h, mi, s).into())
+            } else if let Some(i) = whole {
+                CellValue::Int(i)
             } else {
                 CellValue::Number(n)
             }
@@ -263,7 +271,19 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
     })
 }
 
-fn text(s: String) -> CellValue {
+/// A number cell of up to 15 digits (an ID, a year): read without the float
+/// parser, and later written without the float formatter. Below 2^53, so
+/// the same value and text as the double Excel stored.
+fn whole_number(raw: &[u8]) -> Option<i64> {
+    if raw.is_empty() || raw.len() > 15 {
+        return None;
+    }
+    raw.iter().try_fold(0i64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
+    })
+}
+
+fn text(s: &str) -> CellValue {
     if s.is_empty() {
         CellValue::Empty
     } else {
@@ -282,15 +302,21 @@ fn parse_u32(raw: &[u8]) -> Option<u32> {
     })
 }
 
-/// `AB12` → (row 12, column index 27).
+/// `AB12` → (row 12, column index 27). One pass: it runs for every cell.
 fn parse_ref(raw: &[u8]) -> Option<(u32, u32)> {
-    let letters = raw.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    if letters == 0 || letters > 3 {
+    let mut col = 0u32;
+    let mut letters = 0;
+    while let Some(&b) = raw.get(letters).filter(|b| b.is_ascii_alphabetic()) {
+        if letters == 3 {
+            return None;
+        }
+        // `| 0x20` lower-cases an ASCII letter.
+        col = col * 26 + u32::from((b | 0x20) - b'a') + 1;
+        letters += 1;
+    }
+    if letters == 0 {
         return None;
     }
-    let col = raw[..letters].iter().fold(0u32, |n, b| {
-        n * 26 + u32::from(b.to_ascii_uppercase() - b'A') + 1
-    });
     let row = parse_u32(&raw[letters..])?;
     Some((row, col - 1))
 }
@@ -375,11 +401,29 @@ mod tests {
     }
 
     #[test]
+    fn whole_numbers_skip_the_float_parser_and_read_the_same() {
+        for raw in ["0", "1001", "999999999999999", "007"] {
+            let i = whole_number(raw.as_bytes()).unwrap();
+            assert_eq!(i as f64, raw.parse::<f64>().unwrap());
+            assert_eq!(
+                CellValue::Int(i).header_text(),
+                CellValue::Number(i as f64).header_text()
+            );
+        }
+        for raw in ["", "-5", "1.5", "1e3", " 7", "1000000000000000"] {
+            assert_eq!(whole_number(raw.as_bytes()), None, "{raw}");
+        }
+    }
+
+    #[test]
     fn cell_references() {
         assert_eq!(parse_ref(b"A1"), Some((1, 0)));
         assert_eq!(parse_ref(b"XFD1048576"), Some((1_048_576, 16_383)));
         assert_eq!(parse_ref(b"AA10"), Some((10, 26)));
         assert_eq!(parse_ref(b"1A"), None);
         assert_eq!(parse_ref(b"A99999999999"), None);
+        assert_eq!(parse_ref(b"ab3"), Some((3, 27)));
+        assert_eq!(parse_ref(b"ABCD1"), None);
+        assert_eq!(parse_ref(b"A"), None);
     }
 }
