@@ -24,7 +24,16 @@ impl SharedStrings {
         let mut scanner = Scanner::new(xml);
         let mut in_si = false;
         let mut in_phonetic = false;
-        while let Some(tag) = scanner.next_tag() {
+        loop {
+            // The usual `<si><t>text</t></si>`, read without its tags' scans.
+            if !in_si && let Some(raw) = scanner.wrapped(b"<si><t>", b"</t></si>") {
+                push_text(raw, true, &mut text);
+                ends.push(text.len());
+                continue;
+            }
+            let Some(tag) = scanner.next_tag() else {
+                break;
+            };
             match (tag.name, tag.closing) {
                 (b"si", false) => {
                     if tag.self_closing {

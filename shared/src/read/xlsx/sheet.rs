@@ -291,32 +291,36 @@ fn text(s: &str) -> CellValue {
     }
 }
 
+/// Up to ten ASCII digits as a `u32`; runs for every cell (its reference,
+/// its shared string's index), hence the plain loop.
 fn parse_u32(raw: &[u8]) -> Option<u32> {
     if raw.is_empty() || raw.len() > 10 {
         return None;
     }
-    raw.iter().try_fold(0u32, |n, &b| {
-        b.is_ascii_digit()
-            .then(|| n.checked_mul(10)?.checked_add(u32::from(b - b'0')))
-            .flatten()
-    })
-}
-
-/// `AB12` → (row 12, column index 27). One pass: it runs for every cell.
-fn parse_ref(raw: &[u8]) -> Option<(u32, u32)> {
-    let mut col = 0u32;
-    let mut letters = 0;
-    while let Some(&b) = raw.get(letters).filter(|b| b.is_ascii_alphabetic()) {
-        if letters == 3 {
+    let mut n = 0u64;
+    for &b in raw {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
             return None;
         }
-        // `| 0x20` lower-cases an ASCII letter.
-        col = col * 26 + u32::from((b | 0x20) - b'a') + 1;
-        letters += 1;
+        n = n * 10 + u64::from(digit);
     }
-    if letters == 0 {
+    u32::try_from(n).ok()
+}
+
+/// `AB12` → (row 12, column index 27).
+fn parse_ref(raw: &[u8]) -> Option<(u32, u32)> {
+    let letters = raw
+        .iter()
+        .position(|b| !b.is_ascii_alphabetic())
+        .unwrap_or(raw.len());
+    if !(1..=3).contains(&letters) {
         return None;
     }
+    // `| 0x20` lower-cases an ASCII letter.
+    let col = raw[..letters]
+        .iter()
+        .fold(0u32, |n, &b| n * 26 + u32::from((b | 0x20) - b'a') + 1);
     let row = parse_u32(&raw[letters..])?;
     Some((row, col - 1))
 }
@@ -425,5 +429,8 @@ mod tests {
         assert_eq!(parse_ref(b"ab3"), Some((3, 27)));
         assert_eq!(parse_ref(b"ABCD1"), None);
         assert_eq!(parse_ref(b"A"), None);
+        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32(b"4294967296"), None);
+        assert_eq!(parse_u32(b"12a"), None);
     }
 }

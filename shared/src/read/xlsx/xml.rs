@@ -152,6 +152,17 @@ impl<'a> Scanner<'a> {
         Some(&rest[..len])
     }
 
+    /// The text of `open`text`close` right at the current position (no
+    /// whitespace, attributes or markup inside), moving past it; `None`,
+    /// without moving, for anything else.
+    pub fn wrapped(&mut self, open: &[u8], close: &[u8]) -> Option<&'a [u8]> {
+        let rest = self.xml.get(self.pos..)?.strip_prefix(open)?;
+        let len = memchr(b'<', rest)?;
+        let after = rest[len..].strip_prefix(close)?;
+        self.pos = self.xml.len() - after.len();
+        Some(&rest[..len])
+    }
+
     /// What is left to scan, from the current position.
     pub fn rest(&self) -> &'a [u8] {
         self.xml.get(self.pos..).unwrap_or(&[])
@@ -179,7 +190,12 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// and (with `ooxml_escapes`) the `_xHHHH_` escapes Excel writes for
 /// characters XML cannot hold.
 pub(super) fn push_text(raw: &[u8], ooxml_escapes: bool, out: &mut String) {
-    if memchr(b'&', raw).is_none() && !(ooxml_escapes && memchr(b'_', raw).is_some()) {
+    // One pass rather than a search per character: most texts are a few
+    // bytes long, shorter than a search's set-up.
+    if !raw
+        .iter()
+        .any(|&b| b == b'&' || (ooxml_escapes && b == b'_'))
+    {
         // Checking for valid UTF-8 first is much faster than the lossy
         // conversion's chunking, and files are nearly always valid.
         match std::str::from_utf8(raw) {
@@ -289,6 +305,18 @@ mod tests {
         assert_eq!(s.simple_element(b"v", b"c"), None, "no closing tags");
         let mut s = Scanner::new(b"<v><![CDATA[1]]></v></c>");
         assert_eq!(s.simple_element(b"v", b"c"), None);
+    }
+
+    #[test]
+    fn wrapped_text_is_read_only_when_plain() {
+        let mut s = Scanner::new(b"<si><t>Zo&#235;</t></si><si><t>x</t></si>");
+        assert_eq!(s.wrapped(b"<si><t>", b"</t></si>"), Some(&b"Zo&#235;"[..]));
+        assert_eq!(s.wrapped(b"<si><t>", b"</t></x>"), None);
+        assert_eq!(s.rest(), b"<si><t>x</t></si>", "a miss does not move");
+        let mut s = Scanner::new(b"<si><t xml:space=\"preserve\"> x</t></si>");
+        assert_eq!(s.wrapped(b"<si><t>", b"</t></si>"), None);
+        let mut s = Scanner::new(b"<si><t>a<b/></t></si>");
+        assert_eq!(s.wrapped(b"<si><t>", b"</t></si>"), None);
     }
 
     #[test]
