@@ -180,13 +180,35 @@ impl<'de> Deserialize<'de> for MappedRow {
                             ],
                         )
                     })?;
-                    row.values[field.index()] = map.next_value::<String>()?.into();
+                    row.values[field.index()] = map.next_value::<SharedText>()?.0;
                 }
                 row.row = number.ok_or_else(|| de::Error::missing_field("row"))?;
                 Ok(row)
             }
         }
         deserializer.deserialize_map(RowVisitor)
+    }
+}
+
+/// A value read straight into its `Arc<str>`: one allocation, where
+/// `String` then `Arc` would be two (the server reads 100,000 rows at a time).
+struct SharedText(Arc<str>);
+
+impl<'de> Deserialize<'de> for SharedText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl Visitor<'_> for TextVisitor {
+            type Value = SharedText;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("text")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<SharedText, E> {
+                Ok(SharedText(value.into()))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
     }
 }
 
