@@ -38,7 +38,7 @@ impl SharedStrings {
                 (b"si", false) => {
                     if tag.self_closing {
                         ends.push(text.len());
-                    } else if let Some(raw) = scanner.simple_element(b"t", b"si") {
+                    } else if let Some(raw) = scanner.wrapped(b"<t>", b"</t></si>") {
                         // The usual `<si><t>text</t></si>`, read at once.
                         push_text(raw, true, &mut text);
                         ends.push(text.len());

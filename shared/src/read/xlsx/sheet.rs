@@ -7,7 +7,7 @@ use std::io::Read;
 
 use super::package::PartReader;
 use super::shared_strings::SharedStrings;
-use super::xml::{Scanner, decoded, push_text};
+use super::xml::{Scanner, decoded, push_text, wrapped_text};
 use crate::cells::{CellValue, date_text};
 use crate::error::ReadError;
 use crate::read::{Reporter, RowCollector};
@@ -181,10 +181,8 @@ impl<'a> PlainCell<'a> {
                 _ => return None,
             }
         }
-        let text = rest.strip_prefix(b"<v>")?;
-        let end = memchr::memchr(b'<', text)?;
-        cell.raw = &text[..end];
-        let after = text[end..].strip_prefix(b"</v></c>")?;
+        let (raw, after) = wrapped_text(rest, b"<v>", b"</v></c>")?;
+        cell.raw = raw;
         cell.len = start - after.len();
         Some(cell)
     }
@@ -199,7 +197,7 @@ fn cell_value(
     cx: &Context<'_>,
 ) -> Result<CellValue, ReadError> {
     if kind != b"inlineStr"
-        && let Some(raw) = scanner.simple_element(b"v", b"c")
+        && let Some(raw) = scanner.wrapped(b"<v>", b"</v></c>")
     {
         return value(raw, kind, style, cx);
     }
@@ -275,12 +273,7 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
 /// parser, and later written without the float formatter. Below 2^53, so
 /// the same value and text as the double Excel stored.
 fn whole_number(raw: &[u8]) -> Option<i64> {
-    if raw.is_empty() || raw.len() > 15 {
-        return None;
-    }
-    raw.iter().try_fold(0i64, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
-    })
+    digits(raw, 15).and_then(|n| i64::try_from(n).ok())
 }
 
 fn text(s: &str) -> CellValue {
@@ -291,10 +284,16 @@ fn text(s: &str) -> CellValue {
     }
 }
 
-/// Up to ten ASCII digits as a `u32`; runs for every cell (its reference,
-/// its shared string's index), hence the plain loop.
+/// Up to ten ASCII digits as a `u32` (a reference's row, a shared string's
+/// index).
 fn parse_u32(raw: &[u8]) -> Option<u32> {
-    if raw.is_empty() || raw.len() > 10 {
+    digits(raw, 10).and_then(|n| u32::try_from(n).ok())
+}
+
+/// One to `max_len` (at most 19) ASCII digits as a number. Runs for every
+/// cell, hence the plain loop.
+fn digits(raw: &[u8], max_len: usize) -> Option<u64> {
+    if raw.is_empty() || raw.len() > max_len {
         return None;
     }
     let mut n = 0u64;
@@ -305,7 +304,7 @@ fn parse_u32(raw: &[u8]) -> Option<u32> {
         }
         n = n * 10 + u64::from(digit);
     }
-    u32::try_from(n).ok()
+    Some(n)
 }
 
 /// `AB12` → (row 12, column index 27).

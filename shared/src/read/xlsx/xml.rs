@@ -128,39 +128,16 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// `<name>text</name>` followed by `</then>`, right here: the shape
+    /// The text of `open`text`close` right here, moving past it: the shape
     /// nearly every writer uses for a cell's value (`<v>12</v></c>`) and a
-    /// shared string (`<t>Zoë</t></si>`). Returns the raw text and moves
-    /// past both closing tags; anything else (a prefix, attributes, CDATA,
-    /// rich text) returns `None` and leaves the scanner where it was, for
-    /// [`Scanner::next_tag`]. Reading the common shape directly saves three
-    /// tag scans per cell.
-    pub fn simple_element(&mut self, name: &[u8], then: &[u8]) -> Option<&'a [u8]> {
-        let rest = self.xml.get(self.pos..)?;
-        let rest = rest
-            .strip_prefix(b"<")?
-            .strip_prefix(name)?
-            .strip_prefix(b">")?;
-        let len = memchr(b'<', rest)?;
-        let after = rest[len..]
-            .strip_prefix(b"</")?
-            .strip_prefix(name)?
-            .strip_prefix(b"></")?
-            .strip_prefix(then)?
-            .strip_prefix(b">")?;
-        self.pos = self.xml.len() - after.len();
-        Some(&rest[..len])
-    }
-
-    /// The text of `open`text`close` right at the current position (no
-    /// whitespace, attributes or markup inside), moving past it; `None`,
-    /// without moving, for anything else.
+    /// shared string (`<si><t>Zoë</t></si>`). Anything else (a prefix,
+    /// attributes, whitespace, CDATA, rich text) returns `None` and leaves
+    /// the scanner where it was, for [`Scanner::next_tag`]. Reading the
+    /// common shape directly saves a tag scan per tag.
     pub fn wrapped(&mut self, open: &[u8], close: &[u8]) -> Option<&'a [u8]> {
-        let rest = self.xml.get(self.pos..)?.strip_prefix(open)?;
-        let len = memchr(b'<', rest)?;
-        let after = rest[len..].strip_prefix(close)?;
+        let (text, after) = wrapped_text(self.xml.get(self.pos..)?, open, close)?;
         self.pos = self.xml.len() - after.len();
-        Some(&rest[..len])
+        Some(text)
     }
 
     /// What is left to scan, from the current position.
@@ -180,6 +157,19 @@ impl<'a> Scanner<'a> {
         self.pos += len;
         &rest[..len]
     }
+}
+
+/// [`Scanner::wrapped`] on a slice: the text between `open` and `close` at
+/// the start of `xml`, and what follows `close`.
+pub(super) fn wrapped_text<'a>(
+    xml: &'a [u8],
+    open: &[u8],
+    close: &[u8],
+) -> Option<(&'a [u8], &'a [u8])> {
+    let rest = xml.strip_prefix(open)?;
+    let len = memchr(b'<', rest)?;
+    let after = rest[len..].strip_prefix(close)?;
+    Some((&rest[..len], after))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -292,19 +282,19 @@ mod tests {
     #[test]
     fn simple_elements_are_read_directly_and_others_left_alone() {
         let mut s = Scanner::new(b"<v>12</v></c><v>3</v></x><x:v>4</x:v></c><v>5</v>");
-        assert_eq!(s.simple_element(b"v", b"c"), Some(&b"12"[..]));
-        assert_eq!(s.simple_element(b"v", b"c"), None);
+        assert_eq!(s.wrapped(b"<v>", b"</v></c>"), Some(&b"12"[..]));
+        assert_eq!(s.wrapped(b"<v>", b"</v></c>"), None);
         assert_eq!(s.next_tag().unwrap().name, b"v");
         assert_eq!(s.text(), b"3");
         s.next_tag();
         s.next_tag();
-        assert_eq!(s.simple_element(b"v", b"c"), None);
+        assert_eq!(s.wrapped(b"<v>", b"</v></c>"), None);
         assert_eq!(s.next_tag().unwrap().name, b"v");
         s.next_tag();
         s.next_tag();
-        assert_eq!(s.simple_element(b"v", b"c"), None, "no closing tags");
+        assert_eq!(s.wrapped(b"<v>", b"</v></c>"), None, "no closing tags");
         let mut s = Scanner::new(b"<v><![CDATA[1]]></v></c>");
-        assert_eq!(s.simple_element(b"v", b"c"), None);
+        assert_eq!(s.wrapped(b"<v>", b"</v></c>"), None);
     }
 
     #[test]
