@@ -28,8 +28,9 @@ pub mod remembered_mapping;
 pub mod session;
 pub mod worker_client;
 
-/// The page's clock in milliseconds (`performance.now()`), for timings and
-/// the worker's watchdog.
+/// A clock in milliseconds for timings and the worker's watchdog: the
+/// page's `performance.now()`; in the check worker, which has no window,
+/// the date's.
 pub fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())

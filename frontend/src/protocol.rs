@@ -2,8 +2,9 @@
 //!
 //! A `Read` message travels as a two-item array: the JSON text and the
 //! chosen `File` (a handle: the worker reads the bytes itself, so the page
-//! never holds them). Every other message is the JSON text alone. Each request carries a `job` number; the page ignores
-//! replies to anything but its latest request.
+//! never holds them). Every other message is the JSON text alone. Each
+//! request carries a `job` number; the page ignores replies to anything but
+//! its latest request.
 
 use std::collections::BTreeMap;
 

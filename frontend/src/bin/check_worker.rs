@@ -9,6 +9,7 @@
 use std::cell::{Cell, RefCell};
 
 use roster_frontend::check_session::{CheckSession, corrected_name};
+use roster_frontend::now_ms;
 use roster_frontend::protocol::{
     FromWorker, PageRequest, Stage, ToWorker, columns_of, mapping_from,
 };
@@ -113,10 +114,6 @@ fn reserve_memory(file_bytes: usize) {
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
-}
-
-fn now_ms() -> f64 {
-    js_sys::Date::now()
 }
 
 fn post(reply: &FromWorker) {
