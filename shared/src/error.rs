@@ -31,6 +31,10 @@ pub enum ReadError {
     #[error("the file holds more than {limit} parts; Roster stops here in case it is a zip bomb")]
     TooManyParts { limit: usize },
     #[error(
+        "the file holds more than {limit} different texts; Roster stops here in case it is a zip bomb"
+    )]
+    TooManyStrings { limit: usize },
+    #[error(
         "the sheet covers more than {limit} cells from its first to its last; remove the stray cells far from the data"
     )]
     SheetAreaTooLarge { limit: u64 },

@@ -18,6 +18,11 @@ pub struct Limits {
     pub ratio_applies_after: u64,
     /// Most parts in a zip-based file.
     pub max_parts: usize,
+    /// Most shared strings in an .xlsx: each costs a slot (16 bytes
+    /// natively) even when empty, and `<si/>` is five bytes of XML that
+    /// packs tightly. 16 million is a 250,000-row sheet of 64 columns of
+    /// distinct texts.
+    pub max_shared_strings: usize,
     /// Most cells from first to last corner that calamine may lay out as a
     /// dense grid (xls, ods only; xlsx is read cell by cell). 4 million
     /// cells of 32 bytes is 128 MB: room for 65,536 rows × 61 columns.
@@ -34,6 +39,7 @@ impl Default for Limits {
             max_compression_ratio: 100,
             ratio_applies_after: 8 * 1024 * 1024,
             max_parts: 10_000,
+            max_shared_strings: 16_000_000,
             max_dense_cells: 4_000_000,
         }
     }

@@ -1,8 +1,9 @@
 //! .xlsx, read by Roster itself rather than calamine: calamine lays a sheet
 //! out as a dense grid (issue 693: cells at A1 and XFD1048576 ask for
-//! 550 GB), inflates parts without a cap, and parses every string into its
-//! own allocation. Here each part is inflated within the limits, strings
-//! share one buffer, and cells stream into the [`RowCollector`].
+//! 550 GB), inflates parts without a cap, and gives every cell's string its
+//! own allocation. Here each part is inflated within the limits, each
+//! distinct string is allocated once and shared by the cells that use it,
+//! and cells stream into the [`RowCollector`].
 
 mod package;
 mod shared_strings;
@@ -47,8 +48,8 @@ pub(super) fn read(
     let strings_size = package.declared_size("xl/sharedStrings.xml");
     progress.start(strings_size.saturating_add(package.declared_size(&entry.part)));
     let strings = match package.read("xl/sharedStrings.xml")? {
-        Some(xml) => SharedStrings::parse(&xml),
-        None => SharedStrings::parse(b""),
+        Some(xml) => SharedStrings::parse(&xml, limits.max_shared_strings)?,
+        None => SharedStrings::parse(b"", 0)?,
     };
     let date_styles = match package.read("xl/styles.xml")? {
         Some(xml) => styles::date_styles(&xml),
