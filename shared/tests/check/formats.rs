@@ -168,3 +168,31 @@ fn a_sheet_larger_than_one_chunk_is_read_whole() {
         assert_eq!(row.get(Field::UserId), format!("{}", 1000 + i));
     }
 }
+
+#[test]
+fn a_row_longer_than_one_chunk_is_read_whole() {
+    // Forty formulas of 8,000 characters make one row of over 320 KB, more
+    // than the 256 KiB the sheet is scanned in at a time.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let rows = vec![crate::valid_row(1), crate::valid_row(2)];
+    crate::write_text_rows(sheet, &crate::REQUIRED_HEADERS, &rows);
+    let formula = format!("=\"{}\"", "x".repeat(8_000));
+    for col in 5..45 {
+        sheet.write_formula(1, col, formula.as_str()).unwrap();
+    }
+    sheet.write_string(1, 45, "last").unwrap();
+    let bytes = workbook.save_to_buffer().unwrap();
+    let table = roster_shared::read_table(&bytes, Some("long.xlsx"), &Default::default()).unwrap();
+    assert_eq!(table.rows.len(), 2);
+    assert_eq!(table.rows[0].cells.len(), 46);
+    assert_eq!(
+        table.rows[0].cells[45],
+        roster_shared::cells::CellValue::Text("last".into())
+    );
+    assert_eq!(table.rows[1].number, 3);
+    assert_eq!(
+        table.rows[1].cells[2],
+        roster_shared::cells::CellValue::Text("ann2".into())
+    );
+}
