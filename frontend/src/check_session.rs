@@ -8,6 +8,7 @@ use roster_shared::rows::map_rows;
 use roster_shared::text::trim;
 use roster_shared::{Field, Mapping, Report, RuleOptions, Table, check_rows};
 
+use crate::corrected_file::{CorrectedFile, Value, Writer, corrected_name};
 use crate::protocol::{CheckOutcome, PAGE_SIZE, PageRequest, RowsPage};
 
 /// The file being worked on.
@@ -86,9 +87,10 @@ impl CheckSession {
         changed
     }
 
-    /// The file with its corrections as CSV: every column of the sheet, the
-    /// mapped ones with their checked (and corrected) values.
-    pub fn export(&self) -> Result<String, String> {
+    /// The file with its corrections (see [`crate::corrected_file`]):
+    /// every column of the sheet, the mapped ones with their checked (and
+    /// corrected) values.
+    pub fn export(&self) -> Result<CorrectedFile, String> {
         let checked = self
             .checked
             .as_ref()
@@ -97,20 +99,22 @@ impl CheckSession {
             .into_iter()
             .filter_map(|f| Some((self.mapping.get(f)?, f)))
             .collect();
-        let mut out = csv::Writer::from_writer(Vec::new());
-        let error = |e: csv::Error| e.to_string();
-        out.write_record(&self.table.headers).map_err(error)?;
+        let source = &self.table.source;
+        let mut out = Writer::new(source.format, &source.sheet, &self.table.headers)?;
         for (sheet_row, row) in self.table.rows.iter().zip(&checked.report.rows) {
-            let record: Vec<String> = (0..self.table.headers.len())
-                .map(|col| match field_of_column.get(&col) {
-                    Some(field) => row.get(*field).to_string(),
-                    None => Table::cell(sheet_row, col).header_text(),
-                })
-                .collect();
-            out.write_record(&record).map_err(error)?;
+            out.row(
+                (0..self.table.headers.len()).map(|col| match field_of_column.get(&col) {
+                    Some(field) => Value::Field(row.get(*field)),
+                    None => Value::Cell(Table::cell(sheet_row, col)),
+                }),
+            )?;
         }
-        let bytes = out.into_inner().map_err(|e| e.to_string())?;
-        String::from_utf8(bytes).map_err(|e| e.to_string())
+        let mime = out.mime();
+        Ok(CorrectedFile {
+            name: corrected_name(&self.file_name, source.format),
+            mime,
+            bytes: out.finish()?,
+        })
     }
 }
 
@@ -173,12 +177,4 @@ impl Checked {
             rows,
         }
     }
-}
-
-/// `people.xlsx` → `people-corrected.csv`.
-pub fn corrected_name(file_name: &str) -> String {
-    let stem = file_name
-        .rsplit_once('.')
-        .map_or(file_name, |(stem, _)| stem);
-    format!("{stem}-corrected.csv")
 }

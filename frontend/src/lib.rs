@@ -21,6 +21,7 @@ pub mod check_session;
 pub mod check_state;
 pub mod checked_file;
 pub mod components;
+pub mod corrected_file;
 pub mod download;
 pub mod pages;
 pub mod protocol;

@@ -2,7 +2,8 @@
 //!
 //! A `Read` message travels as a two-item array: the JSON text and the
 //! chosen `File` (a handle: the worker reads the bytes itself, so the page
-//! never holds them). Every other message is the JSON text alone. Each
+//! never holds them); so does the `Export` reply, with the corrected file
+//! as a `Blob`. Every other message is the JSON text alone. Each
 //! request carries a `job` number; the page ignores replies to anything but
 //! its latest request.
 
@@ -46,7 +47,7 @@ pub enum ToWorker {
     /// Remove leading and trailing whitespace from every value and check
     /// again (names are trimmed by the rules anyway).
     TrimAll { job: u32, page: PageRequest },
-    /// The file with every correction, as CSV.
+    /// The file with every correction (`crate::corrected_file`).
     Export { job: u32 },
     /// The checked, corrected rows, for Try Import (sent as JSON, never the file).
     ImportRows { job: u32 },
@@ -106,10 +107,13 @@ pub enum FromWorker {
         job: u32,
         page: RowsPage,
     },
+    /// The corrected file: its bytes travel beside the message as a `Blob`
+    /// (the worker makes it; a `Blob` passes as a handle, not a copy).
     Export {
         job: u32,
         file_name: String,
-        csv: String,
+        #[serde(skip)]
+        file: Option<web_sys::Blob>,
     },
     /// Every checked row with its corrections (section 8 `rows`).
     ImportRows {

@@ -14,7 +14,7 @@ use std::rc::{Rc, Weak};
 use js_sys::Array;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{ErrorEvent, File, MessageEvent, Worker};
+use web_sys::{Blob, ErrorEvent, File, MessageEvent, Worker};
 
 use crate::now_ms;
 use crate::protocol::{FromWorker, ToWorker, WORKER_SCRIPT};
@@ -221,10 +221,25 @@ impl Shared {
     }
 
     fn on_message(&self, event: MessageEvent) {
-        let reply = event
-            .data()
-            .as_string()
-            .and_then(|text| serde_json::from_str::<FromWorker>(&text).ok());
+        let data = event.data();
+        // A reply with a `Blob` beside it comes as a two-item array.
+        let (text, blob) = if Array::is_array(&data) {
+            let parts = Array::from(&data);
+            (
+                parts.get(0).as_string(),
+                parts.get(1).dyn_into::<Blob>().ok(),
+            )
+        } else {
+            (data.as_string(), None)
+        };
+        let reply = text
+            .and_then(|text| serde_json::from_str::<FromWorker>(&text).ok())
+            .map(|mut reply| {
+                if let FromWorker::Export { file, .. } = &mut reply {
+                    *file = blob;
+                }
+                reply
+            });
         let Some(reply) = reply else {
             web_sys::console::error_1(&"check worker: unreadable reply".into());
             return;

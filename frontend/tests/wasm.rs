@@ -4,11 +4,13 @@
 //! tests/browser.
 #![cfg(target_arch = "wasm32")]
 
-use roster_frontend::check_session::{CheckSession, corrected_name};
+use roster_frontend::check_session::CheckSession;
 use roster_frontend::components::format;
+use roster_frontend::corrected_file::corrected_name;
 use roster_frontend::protocol::{FromWorker, PageRequest, ToWorker, columns_of, mapping_from};
 use roster_frontend::remembered_mapping;
-use roster_shared::{ErrorCode, Field, Mapping, ReadOptions, read_table};
+use roster_shared::cells::CellValue;
+use roster_shared::{ErrorCode, Field, Format, Mapping, ReadOptions, read_table};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -61,18 +63,104 @@ fn the_corrected_file_keeps_every_column() {
     let mut s = session();
     s.edit(3, Field::Username, "alan.turing".to_string());
     s.check();
-    let csv = s.export().expect("a CSV");
+    let file = s.export().expect("a CSV");
+    assert_eq!(file.name, "team-corrected.csv");
+    assert_eq!(file.mime, "text/csv;charset=utf-8");
+    let text = String::from_utf8(file.bytes).expect("UTF-8");
     assert_eq!(
-        csv.lines().collect::<Vec<_>>(),
+        text.lines().collect::<Vec<_>>(),
         [
-            "First Name,Last Name,Username,Email,User ID,Notes",
+            "\u{feff}First Name,Last Name,Username,Email,User ID,Notes",
             "Ada,Lovelace,ada,ada@example.org ,1,a",
             "Alan,Turing,alan.turing,alan@example.org,2,",
             "Grace,Hopper,grace,grace@example.org,2,c",
         ]
     );
-    assert_eq!(corrected_name("team.csv"), "team-corrected.csv");
-    assert_eq!(corrected_name("people"), "people-corrected.csv");
+}
+
+/// A spreadsheet comes back as .xlsx: the mapped fields as the text
+/// checked (an ID keeps its leading zeros), other columns as they were.
+#[wasm_bindgen_test]
+fn a_corrected_spreadsheet_is_an_xlsx() {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Staff").unwrap();
+    for (col, header) in [
+        "First Name",
+        "Last Name",
+        "Username",
+        "Email",
+        "User ID",
+        "Age",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sheet.write_string(0, col as u16, header).unwrap();
+    }
+    for (col, value) in ["Ada", "Lovelace", "ada lovelace", "ada@example.org", "007"]
+        .into_iter()
+        .enumerate()
+    {
+        sheet.write_string(1, col as u16, value).unwrap();
+    }
+    sheet.write_number(1, 5, 36).unwrap();
+    // Markup, an escape look-alike and a control character, kept as they are.
+    let tricky = "a & b <c> \"d\" _x0041_ \u{1}e";
+    sheet.write_string(2, 0, tricky).unwrap();
+    let bytes = workbook.save_to_buffer().unwrap();
+    let table = read_table(&bytes, Some("staff.xlsx"), &ReadOptions::default()).unwrap();
+    let mut s = CheckSession::new("staff.xlsx".to_string(), table);
+    s.edit(2, Field::Username, "ada".to_string());
+    s.check();
+    let file = s.export().expect("an xlsx");
+    assert_eq!(file.name, "staff-corrected.xlsx");
+    assert!(file.mime.contains("spreadsheetml"), "{}", file.mime);
+
+    let again = read_table(&file.bytes, Some(&file.name), &ReadOptions::default()).unwrap();
+    assert_eq!(again.source.sheet, "Staff");
+    assert_eq!(
+        again.headers,
+        [
+            "First Name",
+            "Last Name",
+            "Username",
+            "Email",
+            "User ID",
+            "Age"
+        ]
+    );
+    assert_eq!(
+        again.rows[0].cells,
+        [
+            CellValue::Text("Ada".into()),
+            CellValue::Text("Lovelace".into()),
+            CellValue::Text("ada".into()),
+            CellValue::Text("ada@example.org".into()),
+            CellValue::Text("007".into()),
+            CellValue::Int(36),
+        ]
+    );
+    assert_eq!(again.rows[1].cells[0], CellValue::Text(tricky.into()));
+
+    // Another reader agrees (calamine's own xlsx reader).
+    use calamine::Reader;
+    let mut xlsx = calamine::Xlsx::new(std::io::Cursor::new(file.bytes)).unwrap();
+    let range = xlsx.worksheet_range("Staff").unwrap();
+    assert_eq!(
+        range.get_value((1, 4)),
+        Some(&calamine::Data::String("007".into()))
+    );
+    assert_eq!(range.get_value((1, 5)), Some(&calamine::Data::Float(36.0)));
+    assert_eq!(
+        range.get_value((2, 0)),
+        Some(&calamine::Data::String(tricky.into()))
+    );
+    assert_eq!(
+        corrected_name("people", Format::Xls),
+        "people-corrected.xlsx"
+    );
+    assert_eq!(corrected_name("a.b.ods", Format::Ods), "a.b-corrected.xlsx");
 }
 
 #[wasm_bindgen_test]

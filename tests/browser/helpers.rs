@@ -420,12 +420,12 @@ impl BrowserApp {
     }
 
     /// Waits for the browser to save a download; returns its text.
-    pub async fn wait_for_download(&self, name: &str) -> String {
+    pub async fn wait_for_download(&self, name: &str) -> Vec<u8> {
         let path = self.download_dir.join(name);
         let deadline = Instant::now() + STEP_TIMEOUT;
         loop {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                return text;
+            if let Ok(bytes) = std::fs::read(&path) {
+                return bytes;
             }
             assert!(
                 Instant::now() < deadline,

@@ -175,22 +175,58 @@ async fn check_page_shows_every_error_and_sends_nothing() {
     )
     .await;
     app.screenshot("5-corrected").await;
-    // The corrected file downloads as CSV, every column kept.
+    // The corrected file downloads as .xlsx (the file was one), every
+    // column kept, the checked fields as text.
     app.click("#download-corrected").await;
-    let csv = app.wait_for_download("people-corrected.csv").await;
-    assert!(
-        csv.starts_with('\u{feff}'),
-        "a byte order mark for spreadsheet programs"
-    );
-    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    let bytes = app.wait_for_download("people-corrected.xlsx").await;
+    // Kept beside the screenshots, to open in a spreadsheet program.
+    std::fs::write(
+        helpers::screenshot_dir().join("people-corrected.xlsx"),
+        &bytes,
+    )
+    .expect("a copy of the corrected file");
+    let table = roster_shared::read_table(
+        &bytes,
+        Some("people-corrected.xlsx"),
+        &roster_shared::ReadOptions::default(),
+    )
+    .expect("the corrected file reads back");
     assert_eq!(
-        lines[0],
-        "First Name,Last Name,Username,Emial,User ID,Notes"
+        table.headers,
+        [
+            "First Name",
+            "Last Name",
+            "Username",
+            "Emial",
+            "User ID",
+            "Notes"
+        ]
     );
-    assert_eq!(lines[2], "Alan,Turing,alan.turing,alan@example.org,1002,");
+    let texts = |i: usize| -> Vec<String> {
+        table.rows[i]
+            .cells
+            .iter()
+            .map(|c| c.header_text())
+            .collect()
+    };
     assert_eq!(
-        lines[5],
-        "Barbara,Liskov,barbara,barbara@example.org,1006,last"
+        texts(1),
+        ["Alan", "Turing", "alan.turing", "alan@example.org", "1002"]
+    );
+    assert_eq!(
+        texts(4),
+        [
+            "Barbara",
+            "Liskov",
+            "barbara",
+            "barbara@example.org",
+            "1006",
+            "last"
+        ]
+    );
+    assert_eq!(
+        table.rows[4].cells[4],
+        roster_shared::cells::CellValue::Text("1006".into())
     );
 
     // Nothing was fetched after the page and its worker had loaded.

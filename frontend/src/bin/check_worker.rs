@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use roster_frontend::check_session::{CheckSession, corrected_name};
+use roster_frontend::check_session::CheckSession;
 use roster_frontend::now_ms;
 use roster_frontend::protocol::{
     FromWorker, PageRequest, Stage, ToWorker, columns_of, mapping_from,
@@ -117,14 +117,31 @@ fn scope() -> DedicatedWorkerGlobalScope {
 }
 
 fn post(reply: &FromWorker) {
-    match serde_json::to_string(reply) {
-        Ok(text) => {
-            // Posting a string to our own page cannot fail in practice; if it
-            // does there is nobody left to tell.
-            let _ = scope().post_message(&text.into());
-        }
-        Err(e) => web_sys::console::error_1(&format!("cannot encode a reply: {e}").into()),
+    if let Some(text) = encode(reply) {
+        // Posting a string to our own page cannot fail in practice; if it
+        // does there is nobody left to tell.
+        let _ = scope().post_message(&text.into());
     }
+}
+
+/// A reply with a `Blob` beside it (see [`roster_frontend::protocol`]).
+fn post_with(reply: &FromWorker, blob: &Blob) {
+    if let Some(text) = encode(reply) {
+        let _ = scope().post_message(&js_sys::Array::of2(&text.into(), blob));
+    }
+}
+
+fn encode(reply: &FromWorker) -> Option<String> {
+    serde_json::to_string(reply)
+        .map_err(|e| web_sys::console::error_1(&format!("cannot encode a reply: {e}").into()))
+        .ok()
+}
+
+fn blob_of(bytes: &[u8], mime: &str) -> Result<Blob, String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(describe_js_error)
 }
 
 fn failed(job: u32, message: impl Into<String>) {
@@ -204,13 +221,22 @@ fn serve(session: &mut CheckSession, request: ToWorker) {
             }),
             None => failed(job, "no file has been checked yet"),
         },
-        ToWorker::Export { job } => match session.export() {
-            Ok(csv) => post(&FromWorker::Export {
+        ToWorker::Export { job } => match session.export().and_then(|file| {
+            let blob = blob_of(&file.bytes, file.mime)?;
+            Ok((file.name, blob))
+        }) {
+            Ok((file_name, blob)) => post_with(
+                &FromWorker::Export {
+                    job,
+                    file_name,
+                    file: None,
+                },
+                &blob,
+            ),
+            Err(message) => failed(
                 job,
-                file_name: corrected_name(&session.file_name),
-                csv,
-            }),
-            Err(message) => failed(job, message),
+                format!("the corrected file could not be made: {message}"),
+            ),
         },
         ToWorker::ImportRows { job } => match &session.checked {
             Some(checked) => post(&FromWorker::ImportRows {

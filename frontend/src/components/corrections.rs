@@ -43,7 +43,7 @@ pub fn Corrections(
                                 id="download-corrected"
                                 on:click=move |_| on_download.run(())
                             >
-                                "Download the corrected file (.csv)"
+                                "Download the corrected file"
                             </button>
                         }
                     })}

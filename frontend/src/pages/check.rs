@@ -196,9 +196,12 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
         FromWorker::Export {
             job: j,
             file_name,
-            csv,
+            file,
         } if j == job.get_value() => {
-            if let Err(message) = download::save_csv(&file_name, &csv) {
+            let saved = file
+                .ok_or_else(|| "the worker sent no file".to_string())
+                .and_then(|blob| download::save(&file_name, &blob));
+            if let Err(message) = saved {
                 fail(format!("the corrected file could not be saved: {message}"));
             }
         }
