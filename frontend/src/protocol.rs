@@ -143,6 +143,21 @@ impl FromWorker {
     }
 }
 
+/// A message with a handle beside its JSON text (a `File`, a `Blob`).
+pub fn with_handle(text: String, handle: &wasm_bindgen::JsValue) -> wasm_bindgen::JsValue {
+    js_sys::Array::of2(&text.into(), handle).into()
+}
+
+/// A message's JSON text, and the handle beside it if it has one.
+pub fn split(data: &wasm_bindgen::JsValue) -> (Option<String>, Option<wasm_bindgen::JsValue>) {
+    if js_sys::Array::is_array(data) {
+        let parts = js_sys::Array::from(data);
+        (parts.get(0).as_string(), Some(parts.get(1)))
+    } else {
+        (data.as_string(), None)
+    }
+}
+
 /// A [`roster_shared::Report`] without its rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckOutcome {

@@ -11,13 +11,12 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::Array;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, ErrorEvent, File, MessageEvent, Worker};
 
 use crate::now_ms;
-use crate::protocol::{FromWorker, ToWorker, WORKER_SCRIPT};
+use crate::protocol::{self, FromWorker, ToWorker, WORKER_SCRIPT};
 
 /// What the page is told when the worker stopped while reading its file.
 pub const READER_STOPPED: &str =
@@ -156,8 +155,8 @@ impl CheckWorker {
             job,
             file_name: file.name(),
         })?;
-        let message = Array::of2(&text.into(), file);
-        self.shared.post(job, true, message.into())
+        self.shared
+            .post(job, true, protocol::with_handle(text, file))
     }
 
     /// Sends any request but [`ToWorker::Read`].
@@ -221,17 +220,8 @@ impl Shared {
     }
 
     fn on_message(&self, event: MessageEvent) {
-        let data = event.data();
-        // A reply with a `Blob` beside it comes as a two-item array.
-        let (text, blob) = if Array::is_array(&data) {
-            let parts = Array::from(&data);
-            (
-                parts.get(0).as_string(),
-                parts.get(1).dyn_into::<Blob>().ok(),
-            )
-        } else {
-            (data.as_string(), None)
-        };
+        let (text, handle) = protocol::split(&event.data());
+        let blob = handle.and_then(|h| h.dyn_into::<Blob>().ok());
         let reply = text
             .and_then(|text| serde_json::from_str::<FromWorker>(&text).ok())
             .map(|mut reply| {

@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use roster_frontend::check_session::CheckSession;
 use roster_frontend::now_ms;
 use roster_frontend::protocol::{
-    FromWorker, PageRequest, Stage, ToWorker, columns_of, mapping_from,
+    self, FromWorker, PageRequest, Stage, ToWorker, columns_of, mapping_from,
 };
 use roster_frontend::worker_client::describe_js_error;
 use roster_shared::read::{Progress, read_sheet_with_progress};
@@ -127,7 +127,7 @@ fn post(reply: &FromWorker) {
 /// A reply with a `Blob` beside it (see [`roster_frontend::protocol`]).
 fn post_with(reply: &FromWorker, blob: &Blob) {
     if let Some(text) = encode(reply) {
-        let _ = scope().post_message(&js_sys::Array::of2(&text.into(), blob));
+        let _ = scope().post_message(&protocol::with_handle(text, blob));
     }
 }
 
@@ -152,13 +152,7 @@ fn failed(job: u32, message: impl Into<String>) {
 }
 
 fn on_message(event: MessageEvent) {
-    let data = event.data();
-    let (text, file) = if js_sys::Array::is_array(&data) {
-        let parts = js_sys::Array::from(&data);
-        (parts.get(0).as_string(), Some(parts.get(1)))
-    } else {
-        (data.as_string(), None)
-    };
+    let (text, file) = protocol::split(&event.data());
     let Some(request) = text.and_then(|t| serde_json::from_str::<ToWorker>(&t).ok()) else {
         web_sys::console::error_1(&"check worker: unknown request".into());
         return;
