@@ -177,6 +177,10 @@ async fn check_page_shows_every_error_and_sends_nothing() {
     app.screenshot("5-corrected").await;
     // The corrected file downloads as .xlsx (the file was one), every
     // column kept, the checked fields as text.
+    assert_eq!(
+        app.text("#download-corrected").await,
+        "Download the corrected file (people-corrected.xlsx)"
+    );
     app.click("#download-corrected").await;
     let bytes = app.wait_for_download("people-corrected.xlsx").await;
     // Kept beside the screenshots, to open in a spreadsheet program.

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use roster_shared::ErrorCode;
 
 use crate::checked_file::CheckedFile;
+use crate::corrected_file::corrected_name;
 
 /// Corrections for the whole file: remove stray spaces in one click, and
 /// download the file with every correction made here.
@@ -18,6 +19,7 @@ pub fn Corrections(
         .iter()
         .any(|(code, _)| *code == ErrorCode::Untrimmed);
     let edited = file.outcome.edited_cells > 0;
+    let download_name = corrected_name(&file.file_name, file.outcome.source.format);
     (untrimmed || edited).then(|| {
         view! {
             <div class="corrections">
@@ -43,7 +45,7 @@ pub fn Corrections(
                                 id="download-corrected"
                                 on:click=move |_| on_download.run(())
                             >
-                                "Download the corrected file"
+                                {format!("Download the corrected file ({download_name})")}
                             </button>
                         }
                     })}
