@@ -283,3 +283,36 @@ fn fuzz_regressions_read_without_panicking() {
     }
     assert!(seen > 0);
 }
+
+#[test]
+fn a_row_of_many_chunks_is_searched_once() {
+    // One cell of 7 MB of `arrow>` (under the 8 MiB past which the packing
+    // ratio counts): its row spans 27 chunks of the scan, and every `row>`
+    // in it looks like the end of a `</row>` until checked.
+    let header: String = REQUIRED_HEADERS
+        .iter()
+        .map(|h| format!("<c t=\"inlineStr\"><is><t>{h}</t></is></c>"))
+        .collect();
+    let sheet = format!(
+        "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>\
+         <row r=\"1\">{header}</row><row r=\"2\"><c t=\"inlineStr\"><is><t>{}</t></is></c></row>\
+         </sheetData></worksheet>",
+        "arrow>".repeat(7_000_000 / 6)
+    );
+    let mut entries = fixture_entries("users.xlsx");
+    let part = entries
+        .iter_mut()
+        .find(|(name, _)| name == "xl/worksheets/sheet2.xml")
+        .expect("the fixture's Users sheet");
+    part.1 = sheet.into_bytes();
+    let entries: Vec<(&str, &[u8])> = entries
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let report = check_file(&zip_of(&entries), None, &CheckOptions::default()).unwrap();
+    assert_eq!(report.summary.rows, 1);
+    assert_eq!(
+        report.rows[0].get(roster_shared::Field::FirstName).len(),
+        7_000_000 / 6 * 6
+    );
+}

@@ -44,12 +44,13 @@ pub(super) fn read_sheet(
             buf.resize(filled + CHUNK, 0);
         }
         let n = fill(part, &mut buf[filled..filled + CHUNK])?;
+        let searched = filled;
         filled += n;
         let at_end = n == 0;
         let cut = if at_end {
             filled
         } else {
-            last_row_end(&buf[..filled])
+            last_row_end(&buf[..filled], searched)
         };
         if cut > 0 && read_cells(&buf[..cut], cx, rows, &mut position)? {
             return Ok(());
@@ -76,12 +77,16 @@ fn fill(part: &mut PartReader<'_>, buf: &mut [u8]) -> Result<usize, ReadError> {
     Ok(n)
 }
 
-/// Where the last complete `</row>` (any namespace prefix) in `buf` ends; 0
-/// if there is none yet.
-fn last_row_end(buf: &[u8]) -> usize {
+/// Where the last complete `</row>` (any namespace prefix of up to 32
+/// bytes) in `buf` ends; 0 if there is none. Only a `row>` that ends past
+/// `from` is looked for: the bytes before it were searched already, so a
+/// row longer than many chunks is not searched again for each (nor, for
+/// each `row>` in it, searched back to its last `<`).
+fn last_row_end(buf: &[u8], from: usize) -> usize {
+    let from = from.saturating_sub(3).min(buf.len());
     let mut end = buf.len();
-    while let Some(i) = memchr::memmem::rfind(&buf[..end], b"row>") {
-        let before = &buf[..i];
+    while let Some(i) = memchr::memmem::rfind(&buf[from..end], b"row>").map(|i| from + i) {
+        let before = &buf[i.saturating_sub(35)..i];
         let closes = before.ends_with(b"</")
             || before
                 .iter()
@@ -361,9 +366,12 @@ mod tests {
 
     #[test]
     fn chunks_end_after_a_closing_row_tag() {
-        assert_eq!(last_row_end(b"<row r=\"1\"><c/></row><row>"), 21);
-        assert_eq!(last_row_end(b"<x:row><x:c/></x:row><x:row r=\"2\">"), 21);
-        assert_eq!(last_row_end(b"<row><c><v>arrow></v>"), 0);
+        assert_eq!(last_row_end(b"<row r=\"1\"><c/></row><row>", 0), 21);
+        assert_eq!(last_row_end(b"<x:row><x:c/></x:row><x:row r=\"2\">", 0), 21);
+        assert_eq!(last_row_end(b"<row><c><v>arrow></v>", 0), 0);
+        // Only what ends past `from` counts; a tag split at `from` is found.
+        assert_eq!(last_row_end(b"<row></row><row><c/>", 12), 0);
+        assert_eq!(last_row_end(b"<row></row><row><c/></row>", 23), 26);
     }
 
     #[test]

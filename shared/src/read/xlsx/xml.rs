@@ -176,8 +176,8 @@ pub(super) fn wrapped_text<'a, const O: usize, const C: usize>(
     Some((&rest[..len], after))
 }
 
-/// `bytes` after `prefix`, if they start with it. Compared as arrays: a
-/// short array compares as one or two integers on every target, where
+/// `bytes` after `prefix`, if they start with it. Compared as arrays: one
+/// of up to 8 bytes (16 natively) compares as integers, where
 /// `strip_prefix` calls `memcmp`, which in wasm compares a byte at a time
 /// behind a call (5 % of reading a sheet in V8).
 #[inline]
