@@ -217,7 +217,9 @@ pub(super) fn push_text(raw: &[u8], ooxml_escapes: bool, out: &mut String) {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
         if rest.starts_with('&') {
-            if let Some(end) = rest.find(';').filter(|&e| e <= 12)
+            // An entity is short: looking further for its `;` would make a
+            // text of many bare `&` quadratic.
+            if let Some(end) = rest.bytes().take(13).position(|b| b == b';')
                 && let Some(c) = entity(&rest[1..end])
             {
                 out.push(c);
@@ -335,5 +337,13 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, "a & b éA \r _x_ &bogus;");
+    }
+
+    #[test]
+    fn many_bare_ampersands_take_one_pass() {
+        let raw = "&".repeat(1_000_000) + "&amp;";
+        let mut out = String::new();
+        push_text(raw.as_bytes(), true, &mut out);
+        assert_eq!(out.len(), 1_000_001);
     }
 }
