@@ -418,6 +418,40 @@ async fn a_hundred_thousand_rows_are_read_and_checked_in_the_browser() {
         "{:?}",
         app.requests.paths()
     );
+
+    // One email corrected, and the corrected file of all 100,000 rows made
+    // in the worker and saved.
+    if app
+        .script("return document.querySelector('#only-errors').checked;")
+        .await
+        != true
+    {
+        app.click("#only-errors").await;
+    }
+    app.wait_for_grid_rows(&[1001]).await;
+    app.click("#edit-1001-email").await;
+    app.type_into(
+        "#input-1001-email",
+        &format!("{SELECT_ALL}fixed@example.org{ENTER}"),
+    )
+    .await;
+    app.wait_for_text("#status", "100,000 rows checked, 99 with errors")
+        .await;
+    let asked = Instant::now();
+    app.click("#download-corrected").await;
+    let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+    let bytes = app
+        .wait_for_download(&format!("{stem}-corrected.xlsx"))
+        .await;
+    let saved_in = asked.elapsed();
+    let table = roster_shared::read_table(&bytes, None, &Default::default())
+        .expect("the corrected file reads back");
+    assert_eq!(table.rows.len(), rows);
+    assert_eq!(
+        table.rows[999].cells[3].header_text(),
+        "fixed@example.org",
+        "row 1001's email, corrected"
+    );
     app.finish().await;
 
     println!(
@@ -434,6 +468,11 @@ async fn a_hundred_thousand_rows_are_read_and_checked_in_the_browser() {
         next[0] / 1000.0,
         next[1] / 1000.0,
         next[2] / 1000.0
+    );
+    println!(
+        "the corrected file: {:.1} MB, saved {:.2?} after asking",
+        bytes.len() as f64 / 1e6,
+        saved_in
     );
     for entry in std::fs::read_dir(dist_dir()).expect("dist/") {
         let path = entry.expect("an entry").path();
