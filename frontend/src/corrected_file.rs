@@ -352,3 +352,24 @@ const WORKBOOK_RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone
 <Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
 <Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/>\
 </Relationships>";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn sheet_names_excel_accepts() {
+        assert_eq!(sheet_name("Staff"), "Staff");
+        assert_eq!(sheet_name("a/b:c[1]"), "a_b_c_1_");
+        assert_eq!(sheet_name(&"x".repeat(40)), "x".repeat(31));
+        assert_eq!(sheet_name("  "), "Sheet1");
+    }
+
+    #[wasm_bindgen_test]
+    fn text_is_escaped_for_xml_and_excel() {
+        let mut out = String::new();
+        escape_into("a<b>&\"_x0041_ _x1_ \u{1}\tz", &mut out);
+        assert_eq!(out, "a&lt;b&gt;&amp;&quot;_x005F_x0041_ _x1_ _x0001_\tz");
+    }
+}
