@@ -380,6 +380,17 @@ impl BrowserApp {
             .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
     }
 
+    /// Corrects a cell in the check page's grid: opens it, replaces its
+    /// text and presses Enter.
+    pub async fn correct_cell(&self, row: u32, field: &str, value: &str) {
+        self.click(&format!("#edit-{row}-{field}")).await;
+        self.type_into(
+            &format!("#input-{row}-{field}"),
+            &format!("{SELECT_ALL}{value}{ENTER}"),
+        )
+        .await;
+    }
+
     /// Types into the first element matching `css` (WebDriver keys allowed).
     pub async fn type_into(&self, css: &str, keys: &str) {
         self.client

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::ScratchDir;
 use crate::admin::{Api, RosterServer};
-use crate::helpers::{BrowserApp, ENTER, SELECT_ALL, STEP_TIMEOUT};
+use crate::helpers::{BrowserApp, STEP_TIMEOUT};
 
 const HEADERS: &str = "First Name,Last Name,Username,Email,User ID";
 
@@ -371,12 +371,7 @@ async fn a_correction_after_try_import_discards_the_preview() {
 
     // Correct the cell in the grid: the preview goes, here and on the
     // server.
-    app.click("#edit-4-email").await;
-    app.type_into(
-        "#input-4-email",
-        &format!("{SELECT_ALL}ann@example.org{ENTER}"),
-    )
-    .await;
+    app.correct_cell(4, "email", "ann@example.org").await;
     app.wait_for_text("#preview-discarded", "Press Try Import again")
         .await;
     assert!(!app.present("#import-preview").await);

@@ -22,7 +22,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use tokio::sync::Mutex;
 
-use helpers::{BrowserApp, ENTER, ESCAPE, SELECT_ALL, dist_dir};
+use helpers::{BrowserApp, ESCAPE, dist_dir};
 
 static ONE_BROWSER_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
@@ -139,12 +139,7 @@ async fn check_page_shows_every_error_and_sends_nothing() {
 
     // A wrong cell is corrected in the grid and checked again at once; the
     // focus stays in the rows.
-    app.click("#edit-3-username").await;
-    app.type_into(
-        "#input-3-username",
-        &format!("{SELECT_ALL}alan.turing{ENTER}"),
-    )
-    .await;
+    app.correct_cell(3, "username", "alan.turing").await;
     app.wait_for_text("#status", "5 rows checked, 4 with errors (4 errors).")
         .await;
     assert_eq!(
@@ -429,12 +424,7 @@ async fn a_hundred_thousand_rows_are_read_and_checked_in_the_browser() {
         app.click("#only-errors").await;
     }
     app.wait_for_grid_rows(&[1001]).await;
-    app.click("#edit-1001-email").await;
-    app.type_into(
-        "#input-1001-email",
-        &format!("{SELECT_ALL}fixed@example.org{ENTER}"),
-    )
-    .await;
+    app.correct_cell(1001, "email", "fixed@example.org").await;
     app.wait_for_text("#status", "100,000 rows checked, 99 with errors")
         .await;
     let asked = Instant::now();
