@@ -31,15 +31,18 @@ pub enum Value<'a> {
 
 const XLSX_MIME: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// Whether a file read as `format` comes back as CSV; every spreadsheet
+/// comes back as .xlsx. The file's name and its writer both follow this.
+fn stays_csv(format: Format) -> bool {
+    format == Format::Csv
+}
+
 /// `people.csv` → `people-corrected.csv`; any other → `people-corrected.xlsx`.
 pub fn corrected_name(file_name: &str, format: Format) -> String {
     let stem = file_name
         .rsplit_once('.')
         .map_or(file_name, |(stem, _)| stem);
-    let extension = match format {
-        Format::Csv => "csv",
-        _ => "xlsx",
-    };
+    let extension = if stays_csv(format) { "csv" } else { "xlsx" };
     format!("{stem}-corrected.{extension}")
 }
 
@@ -52,14 +55,13 @@ pub enum Writer {
 impl Writer {
     /// A writer for a file read as `format`, starting with its header row.
     pub fn new(format: Format, sheet_name: &str, headers: &[String]) -> Result<Writer, String> {
-        let mut writer = match format {
-            Format::Csv => {
-                // A byte order mark, so that spreadsheet programs read UTF-8.
-                Writer::Csv(Box::new(csv::Writer::from_writer(
-                    "\u{feff}".as_bytes().to_vec(),
-                )))
-            }
-            _ => Writer::Xlsx(SheetXml::new(sheet_name)),
+        let mut writer = if stays_csv(format) {
+            // A byte order mark, so that spreadsheet programs read UTF-8.
+            Writer::Csv(Box::new(csv::Writer::from_writer(
+                "\u{feff}".as_bytes().to_vec(),
+            )))
+        } else {
+            Writer::Xlsx(SheetXml::new(sheet_name))
         };
         writer.row(headers.iter().map(|h| Value::Field(h)))?;
         Ok(writer)
