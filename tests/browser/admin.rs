@@ -272,14 +272,6 @@ impl BrowserApp {
         self.type_into("#search", &format!("{SELECT_ALL}{query}{ENTER}"))
             .await;
     }
-
-    async fn focused_id(&self) -> String {
-        self.script("return document.activeElement ? document.activeElement.id : '';")
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -458,11 +450,11 @@ async fn an_administrator_signs_in_searches_deletes_and_restores() {
     app.wait_for_text("[role=alertdialog]", "Delete Zoë Müller?")
         .await;
     app.screenshot("admin-6-confirm-delete").await;
-    assert_eq!(app.focused_id().await, "confirm-delete");
+    app.wait_for_focus("confirm-delete").await;
     app.type_into("#confirm-delete", ESCAPE).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(app.text("[role=alertdialog]").await, "");
-    assert_eq!(app.focused_id().await, format!("delete-{zoe}"));
+    app.wait_for_focus(&format!("delete-{zoe}")).await;
     // Confirmed with the keyboard.
     app.type_into(&format!("#delete-{zoe}"), ENTER).await;
     app.wait_for_text("[role=alertdialog]", "Delete Zoë Müller?")

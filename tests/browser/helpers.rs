@@ -354,6 +354,38 @@ impl BrowserApp {
             .to_string()
     }
 
+    /// Waits for the element with this id to hold the focus (pages move it
+    /// on the next frame, after the redraw).
+    pub async fn wait_for_focus(&self, id: &str) {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let focused = self
+                .script("return document.activeElement ? document.activeElement.id : '';")
+                .await;
+            if focused == id {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{id} never got the focus; {focused} has it"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for the focus to be inside the element matching `css`.
+    pub async fn wait_for_focus_within(&self, css: &str) {
+        let script = format!(
+            "return !!(document.activeElement && document.activeElement.closest({}));",
+            json!(css)
+        );
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while self.script(&script).await != true {
+            assert!(Instant::now() < deadline, "the focus never went into {css}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn wait_for_text(&self, css: &str, expected: &str) {
         let deadline = Instant::now() + STEP_TIMEOUT;
         loop {

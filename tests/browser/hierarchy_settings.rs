@@ -6,9 +6,8 @@
 use serde_json::{Value, json};
 
 use crate::admin::{Api, RosterServer};
-use std::time::{Duration, Instant};
 
-use crate::helpers::{BrowserApp, ENTER, ESCAPE, SELECT_ALL, STEP_TIMEOUT};
+use crate::helpers::{BrowserApp, ENTER, ESCAPE, SELECT_ALL};
 
 /// The id of the node at `path`.
 async fn node_id(api: &Api<'_>, path: &str) -> i64 {
@@ -32,27 +31,6 @@ async fn shown_count(app: &BrowserApp, path: &str) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
-}
-
-impl BrowserApp {
-    /// Waits for the element with this id to hold the focus (moved on the
-    /// next frame).
-    async fn wait_for_focus(&self, id: &str) {
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        loop {
-            let focused = self
-                .script("return document.activeElement ? document.activeElement.id : '';")
-                .await;
-            if focused == id {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{id} never got the focus; {focused} has it"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
