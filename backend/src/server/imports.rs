@@ -6,16 +6,20 @@
 //! as the browser); only the comparison with the directory lives here.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use roster_shared::rules::{identity_key, parse_yes_no};
 use roster_shared::{CheckedRows, Field, MappedRow, RowError, RuleOptions, check_rows};
 use serde::Serialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 
+use crate::clock::Clock;
 use crate::db::{self, DbKind, Tx, username_key};
 use crate::error::{Error, Result};
 use crate::password::{PasswordPolicy, hex};
@@ -26,6 +30,12 @@ use crate::search;
 pub const MAX_ROWS: usize = 250_000;
 /// How long a preview waits for its commit.
 pub const PREVIEW_TTL_SECS: i64 = 3600;
+/// Previews built at once (each may hold a 64 MiB body and 250,000 rows).
+const PREVIEWS_AT_ONCE: usize = 2;
+/// How often expired previews' passwords are looked for.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a Try Import waits for a place before 503.
+const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Rows listed in the preview's `errors` and `sync`.
 const LISTED: usize = 15;
 /// Values bound in one `IN (…)` list.
@@ -87,11 +97,29 @@ pub struct CommitResult {
 
 /// What the server holds in memory about imports: the passwords of stored
 /// previews (the stored preview leaves them out: SPEC section 5, never
-/// stored in clear) and the progress of the commits running now.
-#[derive(Default)]
+/// stored in clear) until commit, cancel or expiry, the progress of the
+/// commits running now, and how many previews may be built at once.
 pub struct ImportRegistry {
-    passwords: Mutex<HashMap<i64, Arc<HashMap<u32, String>>>>,
+    passwords: Mutex<HashMap<i64, HeldPasswords>>,
     running: Mutex<HashMap<i64, Arc<Progress>>>,
+    /// Each preview being built holds up to 64 MiB of body and its rows.
+    building: Arc<Semaphore>,
+}
+
+/// A preview's passwords and when the preview expires.
+struct HeldPasswords {
+    expires_at: i64,
+    passwords: Arc<HashMap<u32, String>>,
+}
+
+impl Default for ImportRegistry {
+    fn default() -> Self {
+        ImportRegistry {
+            passwords: Mutex::default(),
+            running: Mutex::default(),
+            building: Arc::new(Semaphore::new(PREVIEWS_AT_ONCE)),
+        }
+    }
 }
 
 /// A running commit's progress: rows written of `total`.
@@ -106,14 +134,55 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl ImportRegistry {
-    fn put_passwords(&self, id: i64, passwords: HashMap<u32, String>) {
+    /// A registry that forgets expired previews' passwords every minute
+    /// (and at each new preview), for as long as it lives.
+    pub fn with_sweeper(clock: Clock) -> Arc<Self> {
+        let registry = Arc::new(ImportRegistry::default());
+        let weak = Arc::downgrade(&registry);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                ticker.tick().await;
+                let Some(registry) = weak.upgrade() else {
+                    break;
+                };
+                registry.sweep(clock.now());
+            }
+        });
+        registry
+    }
+
+    fn put_passwords(&self, id: i64, passwords: HashMap<u32, String>, expires_at: i64) {
         if !passwords.is_empty() {
-            locked(&self.passwords).insert(id, Arc::new(passwords));
+            let held = HeldPasswords {
+                expires_at,
+                passwords: Arc::new(passwords),
+            };
+            locked(&self.passwords).insert(id, held);
         }
     }
 
     fn passwords(&self, id: i64) -> Option<Arc<HashMap<u32, String>>> {
-        locked(&self.passwords).get(&id).cloned()
+        locked(&self.passwords)
+            .get(&id)
+            .map(|held| held.passwords.clone())
+    }
+
+    /// Forgets the passwords of every preview expired at `now`.
+    pub fn sweep(&self, now: i64) {
+        locked(&self.passwords).retain(|_, held| held.expires_at > now);
+    }
+
+    /// A place among the previews built at once: waits a little for one,
+    /// then asks the client to come back (503).
+    pub async fn preview_permit(&self) -> Result<OwnedSemaphorePermit> {
+        match tokio::time::timeout(PREVIEW_WAIT, self.building.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Error::Busy {
+                message: "the server is busy with other imports: try again in a moment".into(),
+                retry_after_secs: PREVIEW_WAIT.as_secs() as i64,
+            }),
+        }
     }
 
     fn forget(&self, id: i64) {
@@ -289,14 +358,47 @@ pub fn check_shape(rows: &[MappedRow]) -> Result<()> {
         return Err(invalid_rows("rows: the import has no rows"));
     }
     if rows.len() > MAX_ROWS {
-        return Err(invalid_rows(format!(
-            "rows: at most {MAX_ROWS} rows in one import"
-        )));
+        return Err(too_many_rows());
     }
     if rows.windows(2).any(|w| w[0].row >= w[1].row) {
         return Err(invalid_rows("rows: row numbers must increase"));
     }
     Ok(())
+}
+
+/// More than [`MAX_ROWS`] rows: 422.
+pub fn too_many_rows() -> Error {
+    invalid_rows(format!("rows: at most {MAX_ROWS} rows in one import"))
+}
+
+/// Deserialises the rows array, failing at row `MAX_ROWS + 1`: a body of
+/// millions of tiny rows never becomes millions of rows in memory.
+pub fn bounded_rows<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<MappedRow>, D::Error> {
+    struct Rows;
+    impl<'de> Visitor<'de> for Rows {
+        type Value = Vec<MappedRow>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "an array of at most {MAX_ROWS} rows")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut rows = Vec::new();
+            while let Some(row) = seq.next_element()? {
+                if rows.len() == MAX_ROWS {
+                    return Err(de::Error::custom(too_many_rows()));
+                }
+                rows.push(row);
+            }
+            Ok(rows)
+        }
+    }
+    deserializer.deserialize_seq(Rows)
 }
 
 /// `items` in slices of at most `chunk`.
@@ -715,6 +817,7 @@ pub async fn create_preview(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    registry.sweep(now);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO imports (state, created_by, created_by_name, created_at, expires_at, \
          file_name, sha256, role_id, role_name, hierarchy_id, hierarchy_path, rows_json, \
@@ -741,7 +844,7 @@ pub async fn create_preview(
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    registry.put_passwords(id, passwords);
+    registry.put_passwords(id, passwords, now + PREVIEW_TTL_SECS);
     Ok(plan.preview(id))
 }
 
@@ -1493,6 +1596,27 @@ mod tests {
     use roster_shared::{ErrorCode, ReadOptions, read_table};
 
     use super::*;
+
+    #[test]
+    fn an_expired_previews_passwords_are_forgotten() {
+        let clock = Clock::system();
+        let registry = ImportRegistry::default();
+        let held = |p: &str| HashMap::from([(2, p.to_string())]);
+        registry.put_passwords(1, held("first-secret"), clock.now() + PREVIEW_TTL_SECS);
+        clock.advance(PREVIEW_TTL_SECS / 2);
+        registry.put_passwords(2, held("second-secret"), clock.now() + PREVIEW_TTL_SECS);
+        registry.sweep(clock.now());
+        assert!(registry.passwords(1).is_some(), "not expired yet");
+
+        clock.advance(PREVIEW_TTL_SECS / 2);
+        registry.sweep(clock.now());
+        assert!(registry.passwords(1).is_none(), "expired: forgotten");
+        assert_eq!(
+            registry.passwords(2).as_deref(),
+            Some(&held("second-secret")),
+            "a younger preview keeps its passwords"
+        );
+    }
 
     #[test]
     fn the_errors_file_reads_back_and_keeps_formulas_as_text() {
