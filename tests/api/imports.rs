@@ -24,6 +24,7 @@ on_both_databases!(
     a_clerk_grants_and_changes_no_more_than_they_hold,
     a_commit_finishes_when_the_client_goes_away,
     an_unused_preview_expires_after_an_hour,
+    a_password_set_by_an_import_ends_the_users_sessions,
 );
 
 /// Try Import of `rows` with the Administrator role at the root.
@@ -875,5 +876,47 @@ async fn an_unused_preview_expires_after_an_hour(kind: Kind) {
     assert_eq!(left, 0, "expired previews are deleted");
     db.close().await;
     assert_eq!(commit(&admin, &fresh, false).await.status(), StatusCode::OK);
+    app.finish().await;
+}
+
+async fn a_password_set_by_an_import_ends_the_users_sessions(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    for (username, user_id) in [("sam", "S-1"), ("tom", "T-1")] {
+        admin
+            .create_user(json!({"username": username, "user_id": user_id,
+                "first_name": "Old", "last_name": "Name",
+                "email": format!("{username}@example.com"),
+                "password": format!("{username}s-old-password")}))
+            .await;
+    }
+    let sam = app.signed_in("sam", "sams-old-password").await;
+    let tom = app.signed_in("tom", "toms-old-password").await;
+    // Sam gets a new password from the file; Tom only new names.
+    let mut sam_row = row(2, "sam", "S-1", "Sam", "Stone");
+    sam_row["password"] = json!("sams-new-password");
+    let p = preview(
+        &admin,
+        json!([sam_row, row(3, "tom", "T-1", "Tom", "Tusk")]),
+    )
+    .await;
+    assert_eq!(p["summary"]["to_sync"], 2, "{p}");
+    assert_eq!(
+        ok_json(commit(&admin, &p, false).await, StatusCode::OK).await,
+        json!({"created": 0, "synced": 2, "skipped": 0})
+    );
+    assert_error(
+        sam.get("/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(
+        tom.get("/api/me").await.status(),
+        StatusCode::OK,
+        "a sync without a password keeps the sessions"
+    );
+    assert_eq!(admin.get("/api/me").await.status(), StatusCode::OK);
+    app.signed_in("sam", "sams-new-password").await;
     app.finish().await;
 }

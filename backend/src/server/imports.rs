@@ -1264,6 +1264,8 @@ async fn write(
     // Synchronised users: one UPDATE … FROM (VALUES …) per chunk.
     const SYNC_WIDTH: usize = 11;
     let mut synced_pks = Vec::new();
+    // Users given a new password: their sessions end, as on PUT.
+    let mut new_password_pks = Vec::new();
     for part in chunks(&syncs, MAX_BINDS / SYNC_WIDTH) {
         let sql = format!(
             "UPDATE users SET first_name = v.column2, last_name = v.column3, email = v.column4, \
@@ -1308,6 +1310,9 @@ async fn write(
             let node = node_of(plan.nodes[i]);
             memberships.push((user_pk, node));
             synced_pks.push(user_pk);
+            if hashes.contains_key(&row.row) {
+                new_password_pks.push(user_pk);
+            }
             let mut renamed = row.clone();
             renamed.set(Field::Username, user.username.as_str());
             add_terms(&mut terms, user_pk, &renamed, user.deleted_at.is_none());
@@ -1343,16 +1348,21 @@ async fn write(
         }
         running.advance(part.len());
     }
-    for part in chunks(&synced_pks, IN_CHUNK) {
-        let sql = format!(
-            "DELETE FROM user_search_terms WHERE user_pk IN ({})",
-            placeholders(bulk, 1, part.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for pk in part {
-            query = query.bind(*pk);
+    for (table, pks) in [
+        ("user_search_terms", &synced_pks),
+        ("sessions", &new_password_pks),
+    ] {
+        for part in chunks(pks, IN_CHUNK) {
+            let sql = format!(
+                "DELETE FROM {table} WHERE user_pk IN ({})",
+                placeholders(bulk, 1, part.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for pk in part {
+                query = query.bind(*pk);
+            }
+            query.execute(&mut **tx).await?;
         }
-        query.execute(&mut **tx).await?;
     }
     for part in chunks(&terms, MAX_BINDS / 4) {
         let sql = format!(
