@@ -645,6 +645,14 @@ async fn classify(
                 fingerprint.update(format!("{}:s{user_pk}:{unchanged}\n", row.row));
             }
         }
+        // The node the row lands in: a rename or move meanwhile must not
+        // make the commit create a node the preview never listed.
+        if action != Action::Error {
+            fingerprint.update(match node {
+                NodeRef::Existing(id) => format!("n{id}\n"),
+                NodeRef::New(i) => format!("p{}\n", new_nodes[i].path),
+            });
+        }
         actions.push(action);
     }
     if !in_use.is_empty() {
@@ -739,8 +747,9 @@ async fn check_access(
     Ok(())
 }
 
-/// Counts a row as unchanged only if its user already has the role.
-fn apply_role(plan: &mut Plan, role_id: i64) {
+/// Counts a row as unchanged only if its user already has the role, and
+/// adds the role as it is now to the fingerprint.
+fn apply_role(plan: &mut Plan, role_id: i64, role_name: &str, role_permissions: Permissions) {
     for action in plan.actions.iter_mut() {
         if let Action::Sync { user_pk, unchanged } = action
             && *unchanged
@@ -750,9 +759,14 @@ fn apply_role(plan: &mut Plan, role_id: i64) {
             plan.summary.unchanged -= 1;
         }
     }
-    // The fingerprint covers the role too.
+    // The fingerprint covers the role too: which one, its name and what
+    // it allows, as the preview showed them.
     let mut h = Sha256::new();
     h.update(plan.fingerprint.as_bytes());
+    h.update(format!(
+        "r{role_id}:{}:{role_name}\n",
+        role_permissions.bits()
+    ));
     for action in &plan.actions {
         if let Action::Sync { unchanged, .. } = action {
             h.update([u8::from(*unchanged)]);
@@ -795,7 +809,7 @@ pub async fn create_preview(
     let mut conn = db.acquire().await?;
     let (role_name, role_permissions) = role(&mut conn, request.role_id).await?;
     let mut plan = classify(&mut conn, request.rows, request.hierarchy_id, rules).await?;
-    apply_role(&mut plan, request.role_id);
+    apply_role(&mut plan, request.role_id, &role_name, role_permissions);
     check_access(&mut conn, actor, role_permissions, &plan).await?;
     drop(conn);
     let start_path = plan.start_path.clone();
@@ -1041,9 +1055,9 @@ pub async fn commit(
     if still.is_none() {
         return Err(Error::not_found("no such preview: it was already imported").into());
     }
-    let (_, role_permissions) = role(&mut tx, stored.role_id).await?;
+    let (role_name, role_permissions) = role(&mut tx, stored.role_id).await?;
     let mut plan = classify(&mut tx, rows, stored.hierarchy_id, rules).await?;
-    apply_role(&mut plan, stored.role_id);
+    apply_role(&mut plan, stored.role_id, &role_name, role_permissions);
     if plan.fingerprint != stored.fingerprint {
         tx.rollback().await?;
         let mut rows = plan.checked.rows;
