@@ -26,6 +26,7 @@ on_both_databases!(
     an_unused_preview_expires_after_an_hour,
     a_password_set_by_an_import_ends_the_users_sessions,
     a_renamed_node_or_a_changed_role_makes_the_preview_stale,
+    only_the_maker_downloads_a_previews_errors,
 );
 
 /// Try Import of `rows` with the Administrator role at the root.
@@ -996,5 +997,32 @@ async fn a_renamed_node_or_a_changed_role_makes_the_preview_stale(kind: Kind) {
         .await,
         json!({"created": 1, "synced": 0, "skipped": 0})
     );
+    app.finish().await;
+}
+
+async fn only_the_maker_downloads_a_previews_errors(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    admin
+        .create_user(json!({"username": "second", "password": "second-password",
+            "role_id": admin.administrator_role().await}))
+        .await;
+    let second = app.signed_in("second", "second-password").await;
+    let p = preview(
+        &admin,
+        json!([
+            row(2, "bad user", "X-1", "Bad", "Row"),
+            row(3, "good", "X-2", "Good", "Row")
+        ]),
+    )
+    .await;
+    assert_eq!(p["summary"]["with_errors"], 1);
+    let path = format!("/api/imports/{}/errors.xlsx", p["id"]);
+    let message = assert_error(second.get(&path).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert!(message.contains("another administrator"), "{message}");
+    assert_eq!(admin.get(&path).await.status(), StatusCode::OK);
+    // Once imported it is history, open to every administrator.
+    ok_json(commit(&admin, &p, true).await, StatusCode::OK).await;
+    assert_eq!(second.get(&path).await.status(), StatusCode::OK);
     app.finish().await;
 }

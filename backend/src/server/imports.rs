@@ -1601,14 +1601,27 @@ pub fn template_workbook() -> anyhow::Result<Vec<u8>> {
     Ok(workbook.save_to_buffer()?)
 }
 
-/// The rows and errors of a stored import, for its errors file.
-pub async fn stored_errors(db: &db::Db, id: i64) -> Result<(Vec<MappedRow>, Vec<RowError>)> {
-    let stored: Option<(String, String)> =
-        sqlx::query_as("SELECT rows_json, errors_json FROM imports WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
-    let (rows, errors) = stored.ok_or_else(|| Error::not_found("no such import"))?;
+/// The rows and errors of a stored import, for its errors file. While it
+/// is a preview it is its maker's, as for commit and cancel.
+pub async fn stored_errors(
+    db: &db::Db,
+    id: i64,
+    actor: Actor,
+    now: i64,
+) -> Result<(Vec<MappedRow>, Vec<RowError>)> {
+    let stored: Option<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT rows_json, errors_json, state, created_by FROM imports \
+         WHERE id = $1 AND (state <> 'preview' OR expires_at > $2)",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    let (rows, errors, state, created_by) =
+        stored.ok_or_else(|| Error::not_found("no such import"))?;
+    if state == "preview" {
+        owned_by(created_by, actor)?;
+    }
     let rows = serde_json::from_str(&rows).map_err(anyhow::Error::from)?;
     let errors = serde_json::from_str(&errors).map_err(anyhow::Error::from)?;
     Ok((rows, errors))

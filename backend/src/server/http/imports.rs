@@ -544,13 +544,13 @@ fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {
 #[utoipa::path(get, path = "/api/imports/{id}/errors.xlsx", tag = "imports",
     params(("id" = i64, Path)),
     responses((status = 200, description = "the .xlsx", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 404, body = crate::error::ErrorBody)))]
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn errors_file(
     State(ctx): State<ApiContext>,
-    _auth: Can<perm::ManageUsers>,
+    auth: Can<perm::ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let (rows, errors) = imports::stored_errors(&ctx.db, id).await?;
+    let (rows, errors) = imports::stored_errors(&ctx.db, id, actor(&auth), ctx.now()).await?;
     let bytes = tokio::task::spawn_blocking(move || imports::errors_workbook(&rows, &errors))
         .await
         .map_err(anyhow::Error::from)??;
