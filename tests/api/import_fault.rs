@@ -125,7 +125,7 @@ const ROWS: usize = 50_000;
 const PASSWORD: &str = "fault-test-password";
 
 /// Kills the server (SIGKILL) also when an assertion fails.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -142,7 +142,7 @@ fn free_port() -> u16 {
 }
 
 /// `roster serve` on `url`, and a client signed in as `admin`.
-async fn serve(url: &str) -> (Server, TestClient) {
+pub(crate) async fn serve(url: &str) -> (Server, TestClient) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let child = Command::new(roster_tests::roster_bin())

@@ -24,6 +24,9 @@ on_both_databases!(
     a_clerk_grants_and_changes_no_more_than_they_hold,
     a_commit_finishes_when_the_client_goes_away,
     an_unused_preview_expires_after_an_hour,
+    a_password_set_by_an_import_ends_the_users_sessions,
+    a_renamed_node_or_a_changed_role_makes_the_preview_stale,
+    only_the_maker_downloads_a_previews_errors,
 );
 
 /// Try Import of `rows` with the Administrator role at the root.
@@ -875,5 +878,151 @@ async fn an_unused_preview_expires_after_an_hour(kind: Kind) {
     assert_eq!(left, 0, "expired previews are deleted");
     db.close().await;
     assert_eq!(commit(&admin, &fresh, false).await.status(), StatusCode::OK);
+    app.finish().await;
+}
+
+async fn a_password_set_by_an_import_ends_the_users_sessions(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    for (username, user_id) in [("sam", "S-1"), ("tom", "T-1")] {
+        admin
+            .create_user(json!({"username": username, "user_id": user_id,
+                "first_name": "Old", "last_name": "Name",
+                "email": format!("{username}@example.com"),
+                "password": format!("{username}s-old-password")}))
+            .await;
+    }
+    let sam = app.signed_in("sam", "sams-old-password").await;
+    let tom = app.signed_in("tom", "toms-old-password").await;
+    // Sam gets a new password from the file; Tom only new names.
+    let mut sam_row = row(2, "sam", "S-1", "Sam", "Stone");
+    sam_row["password"] = json!("sams-new-password");
+    let p = preview(
+        &admin,
+        json!([sam_row, row(3, "tom", "T-1", "Tom", "Tusk")]),
+    )
+    .await;
+    assert_eq!(p["summary"]["to_sync"], 2, "{p}");
+    assert_eq!(
+        ok_json(commit(&admin, &p, false).await, StatusCode::OK).await,
+        json!({"created": 0, "synced": 2, "skipped": 0})
+    );
+    assert_error(
+        sam.get("/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(
+        tom.get("/api/me").await.status(),
+        StatusCode::OK,
+        "a sync without a password keeps the sessions"
+    );
+    assert_eq!(admin.get("/api/me").await.status(), StatusCode::OK);
+    app.signed_in("sam", "sams-new-password").await;
+    app.finish().await;
+}
+
+async fn a_renamed_node_or_a_changed_role_makes_the_preview_stale(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let root = admin.root_node().await;
+    let school = ok_json(
+        admin
+            .post(
+                "/api/hierarchy",
+                json!({"parent_id": root, "name": "School A"}),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let school_id = school["id"].as_i64().expect("id");
+    let mut placed = row(2, "nia", "N-1", "Nia", "North");
+    placed["sub_level_1"] = json!("School A");
+    let p = preview(&admin, json!([placed.clone()])).await;
+    assert_eq!(p["summary"]["to_create"], 1);
+    assert_eq!(p["hierarchy_to_create"], json!([]), "School A exists");
+
+    // Renamed meanwhile: the commit would create a node the preview never
+    // listed. Nothing is written; the fresh preview lists it.
+    ok_json(
+        admin
+            .put(
+                &format!("/api/hierarchy/{school_id}"),
+                json!({"name": "School B"}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let stale = ok_json(commit(&admin, &p, false).await, StatusCode::CONFLICT).await;
+    assert_eq!(stale["error"]["code"], "stale_preview", "{stale}");
+    assert_eq!(stale["preview"]["summary"]["to_create"], 1);
+    assert_eq!(
+        stale["preview"]["hierarchy_to_create"],
+        json!(["Root/School A"])
+    );
+    let nodes = admin.get_ok("/api/hierarchy").await;
+    assert!(
+        !nodes.to_string().contains("School A"),
+        "no node was created: {nodes}"
+    );
+    assert_eq!(admin.get_ok("/api/users?q=nia").await["total"], 0);
+
+    // The role given changes meanwhile (here: it gains a permission).
+    let clerk = admin.role("Clerk", &["manage_users"]).await;
+    let body = json!({"file_name": "users.xlsx", "role_id": clerk,
+        "hierarchy_id": school_id, "rows": [row(2, "ola", "O-1", "Ola", "Oak")]});
+    let p = ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await;
+    ok_json(
+        admin
+            .put(
+                &format!("/api/roles/{clerk}"),
+                json!({"name": "Clerk", "permissions": ["manage_users", "restore_users"]}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let stale = ok_json(commit(&admin, &p, false).await, StatusCode::CONFLICT).await;
+    assert_eq!(stale["error"]["code"], "stale_preview", "{stale}");
+    assert_eq!(admin.get_ok("/api/users?q=ola").await["total"], 0);
+    // The fresh preview commits.
+    assert_eq!(
+        ok_json(
+            commit(&admin, &stale["preview"], false).await,
+            StatusCode::OK
+        )
+        .await,
+        json!({"created": 1, "synced": 0, "skipped": 0})
+    );
+    app.finish().await;
+}
+
+async fn only_the_maker_downloads_a_previews_errors(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    admin
+        .create_user(json!({"username": "second", "password": "second-password",
+            "role_id": admin.administrator_role().await}))
+        .await;
+    let second = app.signed_in("second", "second-password").await;
+    let p = preview(
+        &admin,
+        json!([
+            row(2, "bad user", "X-1", "Bad", "Row"),
+            row(3, "good", "X-2", "Good", "Row")
+        ]),
+    )
+    .await;
+    assert_eq!(p["summary"]["with_errors"], 1);
+    let path = format!("/api/imports/{}/errors.xlsx", p["id"]);
+    let message = assert_error(second.get(&path).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert!(message.contains("another administrator"), "{message}");
+    assert_eq!(admin.get(&path).await.status(), StatusCode::OK);
+    // Once imported it is history, open to every administrator.
+    ok_json(commit(&admin, &p, true).await, StatusCode::OK).await;
+    assert_eq!(second.get(&path).await.status(), StatusCode::OK);
     app.finish().await;
 }

@@ -13,6 +13,7 @@ mod access;
 mod binary;
 mod hierarchy;
 mod import_fault;
+mod import_memory;
 mod import_scale;
 mod imports;
 mod misc;

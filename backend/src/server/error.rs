@@ -33,6 +33,12 @@ pub enum Error {
     Rejected { status: StatusCode, message: String },
     #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: i64 },
+    /// 503: a bounded resource is full for now.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: i64,
+    },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error")]
@@ -112,6 +118,7 @@ impl Error {
                 },
             ),
             Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Error::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Error::Database(_) | Error::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -139,7 +146,10 @@ impl IntoResponse for Error {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let Error::TooManyAttempts { retry_after_secs } = self
+        if let Error::TooManyAttempts { retry_after_secs }
+        | Error::Busy {
+            retry_after_secs, ..
+        } = self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);

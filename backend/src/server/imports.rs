@@ -6,16 +6,20 @@
 //! as the browser); only the comparison with the directory lives here.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use roster_shared::rules::{identity_key, parse_yes_no};
 use roster_shared::{CheckedRows, Field, MappedRow, RowError, RuleOptions, check_rows};
 use serde::Serialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 
+use crate::clock::Clock;
 use crate::db::{self, DbKind, Tx, username_key};
 use crate::error::{Error, Result};
 use crate::password::{PasswordPolicy, hex};
@@ -26,6 +30,12 @@ use crate::search;
 pub const MAX_ROWS: usize = 250_000;
 /// How long a preview waits for its commit.
 pub const PREVIEW_TTL_SECS: i64 = 3600;
+/// Previews built at once (each may hold a 64 MiB body and 250,000 rows).
+const PREVIEWS_AT_ONCE: usize = 2;
+/// How often expired previews' passwords are looked for.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a Try Import waits for a place before 503.
+const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Rows listed in the preview's `errors` and `sync`.
 const LISTED: usize = 15;
 /// Values bound in one `IN (…)` list.
@@ -87,11 +97,29 @@ pub struct CommitResult {
 
 /// What the server holds in memory about imports: the passwords of stored
 /// previews (the stored preview leaves them out: SPEC section 5, never
-/// stored in clear) and the progress of the commits running now.
-#[derive(Default)]
+/// stored in clear) until commit, cancel or expiry, the progress of the
+/// commits running now, and how many previews may be built at once.
 pub struct ImportRegistry {
-    passwords: Mutex<HashMap<i64, Arc<HashMap<u32, String>>>>,
+    passwords: Mutex<HashMap<i64, HeldPasswords>>,
     running: Mutex<HashMap<i64, Arc<Progress>>>,
+    /// Each preview being built holds up to 64 MiB of body and its rows.
+    building: Arc<Semaphore>,
+}
+
+/// A preview's passwords and when the preview expires.
+struct HeldPasswords {
+    expires_at: i64,
+    passwords: Arc<HashMap<u32, String>>,
+}
+
+impl Default for ImportRegistry {
+    fn default() -> Self {
+        ImportRegistry {
+            passwords: Mutex::default(),
+            running: Mutex::default(),
+            building: Arc::new(Semaphore::new(PREVIEWS_AT_ONCE)),
+        }
+    }
 }
 
 /// A running commit's progress: rows written of `total`.
@@ -106,14 +134,55 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl ImportRegistry {
-    fn put_passwords(&self, id: i64, passwords: HashMap<u32, String>) {
+    /// A registry that forgets expired previews' passwords every minute
+    /// (and at each new preview), for as long as it lives.
+    pub fn with_sweeper(clock: Clock) -> Arc<Self> {
+        let registry = Arc::new(ImportRegistry::default());
+        let weak = Arc::downgrade(&registry);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                ticker.tick().await;
+                let Some(registry) = weak.upgrade() else {
+                    break;
+                };
+                registry.sweep(clock.now());
+            }
+        });
+        registry
+    }
+
+    fn put_passwords(&self, id: i64, passwords: HashMap<u32, String>, expires_at: i64) {
         if !passwords.is_empty() {
-            locked(&self.passwords).insert(id, Arc::new(passwords));
+            let held = HeldPasswords {
+                expires_at,
+                passwords: Arc::new(passwords),
+            };
+            locked(&self.passwords).insert(id, held);
         }
     }
 
     fn passwords(&self, id: i64) -> Option<Arc<HashMap<u32, String>>> {
-        locked(&self.passwords).get(&id).cloned()
+        locked(&self.passwords)
+            .get(&id)
+            .map(|held| held.passwords.clone())
+    }
+
+    /// Forgets the passwords of every preview expired at `now`.
+    pub fn sweep(&self, now: i64) {
+        locked(&self.passwords).retain(|_, held| held.expires_at > now);
+    }
+
+    /// A place among the previews built at once: waits a little for one,
+    /// then asks the client to come back (503).
+    pub async fn preview_permit(&self) -> Result<OwnedSemaphorePermit> {
+        match tokio::time::timeout(PREVIEW_WAIT, self.building.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Error::Busy {
+                message: "the server is busy with other imports: try again in a moment".into(),
+                retry_after_secs: PREVIEW_WAIT.as_secs() as i64,
+            }),
+        }
     }
 
     fn forget(&self, id: i64) {
@@ -289,14 +358,47 @@ pub fn check_shape(rows: &[MappedRow]) -> Result<()> {
         return Err(invalid_rows("rows: the import has no rows"));
     }
     if rows.len() > MAX_ROWS {
-        return Err(invalid_rows(format!(
-            "rows: at most {MAX_ROWS} rows in one import"
-        )));
+        return Err(too_many_rows());
     }
     if rows.windows(2).any(|w| w[0].row >= w[1].row) {
         return Err(invalid_rows("rows: row numbers must increase"));
     }
     Ok(())
+}
+
+/// More than [`MAX_ROWS`] rows: 422.
+pub fn too_many_rows() -> Error {
+    invalid_rows(format!("rows: at most {MAX_ROWS} rows in one import"))
+}
+
+/// Deserialises the rows array, failing at row `MAX_ROWS + 1`: a body of
+/// millions of tiny rows never becomes millions of rows in memory.
+pub fn bounded_rows<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<MappedRow>, D::Error> {
+    struct Rows;
+    impl<'de> Visitor<'de> for Rows {
+        type Value = Vec<MappedRow>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "an array of at most {MAX_ROWS} rows")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut rows = Vec::new();
+            while let Some(row) = seq.next_element()? {
+                if rows.len() == MAX_ROWS {
+                    return Err(de::Error::custom(too_many_rows()));
+                }
+                rows.push(row);
+            }
+            Ok(rows)
+        }
+    }
+    deserializer.deserialize_seq(Rows)
 }
 
 /// `items` in slices of at most `chunk`.
@@ -543,6 +645,14 @@ async fn classify(
                 fingerprint.update(format!("{}:s{user_pk}:{unchanged}\n", row.row));
             }
         }
+        // The node the row lands in: a rename or move meanwhile must not
+        // make the commit create a node the preview never listed.
+        if action != Action::Error {
+            fingerprint.update(match node {
+                NodeRef::Existing(id) => format!("n{id}\n"),
+                NodeRef::New(i) => format!("p{}\n", new_nodes[i].path),
+            });
+        }
         actions.push(action);
     }
     if !in_use.is_empty() {
@@ -637,8 +747,9 @@ async fn check_access(
     Ok(())
 }
 
-/// Counts a row as unchanged only if its user already has the role.
-fn apply_role(plan: &mut Plan, role_id: i64) {
+/// Counts a row as unchanged only if its user already has the role, and
+/// adds the role as it is now to the fingerprint.
+fn apply_role(plan: &mut Plan, role_id: i64, role_name: &str, role_permissions: Permissions) {
     for action in plan.actions.iter_mut() {
         if let Action::Sync { user_pk, unchanged } = action
             && *unchanged
@@ -648,9 +759,14 @@ fn apply_role(plan: &mut Plan, role_id: i64) {
             plan.summary.unchanged -= 1;
         }
     }
-    // The fingerprint covers the role too.
+    // The fingerprint covers the role too: which one, its name and what
+    // it allows, as the preview showed them.
     let mut h = Sha256::new();
     h.update(plan.fingerprint.as_bytes());
+    h.update(format!(
+        "r{role_id}:{}:{role_name}\n",
+        role_permissions.bits()
+    ));
     for action in &plan.actions {
         if let Action::Sync { unchanged, .. } = action {
             h.update([u8::from(*unchanged)]);
@@ -693,7 +809,7 @@ pub async fn create_preview(
     let mut conn = db.acquire().await?;
     let (role_name, role_permissions) = role(&mut conn, request.role_id).await?;
     let mut plan = classify(&mut conn, request.rows, request.hierarchy_id, rules).await?;
-    apply_role(&mut plan, request.role_id);
+    apply_role(&mut plan, request.role_id, &role_name, role_permissions);
     check_access(&mut conn, actor, role_permissions, &plan).await?;
     drop(conn);
     let start_path = plan.start_path.clone();
@@ -715,6 +831,7 @@ pub async fn create_preview(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    registry.sweep(now);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO imports (state, created_by, created_by_name, created_at, expires_at, \
          file_name, sha256, role_id, role_name, hierarchy_id, hierarchy_path, rows_json, \
@@ -741,7 +858,7 @@ pub async fn create_preview(
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    registry.put_passwords(id, passwords);
+    registry.put_passwords(id, passwords, now + PREVIEW_TTL_SECS);
     Ok(plan.preview(id))
 }
 
@@ -938,9 +1055,9 @@ pub async fn commit(
     if still.is_none() {
         return Err(Error::not_found("no such preview: it was already imported").into());
     }
-    let (_, role_permissions) = role(&mut tx, stored.role_id).await?;
+    let (role_name, role_permissions) = role(&mut tx, stored.role_id).await?;
     let mut plan = classify(&mut tx, rows, stored.hierarchy_id, rules).await?;
-    apply_role(&mut plan, stored.role_id);
+    apply_role(&mut plan, stored.role_id, &role_name, role_permissions);
     if plan.fingerprint != stored.fingerprint {
         tx.rollback().await?;
         let mut rows = plan.checked.rows;
@@ -1161,6 +1278,8 @@ async fn write(
     // Synchronised users: one UPDATE … FROM (VALUES …) per chunk.
     const SYNC_WIDTH: usize = 11;
     let mut synced_pks = Vec::new();
+    // Users given a new password: their sessions end, as on PUT.
+    let mut new_password_pks = Vec::new();
     for part in chunks(&syncs, MAX_BINDS / SYNC_WIDTH) {
         let sql = format!(
             "UPDATE users SET first_name = v.column2, last_name = v.column3, email = v.column4, \
@@ -1205,6 +1324,9 @@ async fn write(
             let node = node_of(plan.nodes[i]);
             memberships.push((user_pk, node));
             synced_pks.push(user_pk);
+            if hashes.contains_key(&row.row) {
+                new_password_pks.push(user_pk);
+            }
             let mut renamed = row.clone();
             renamed.set(Field::Username, user.username.as_str());
             add_terms(&mut terms, user_pk, &renamed, user.deleted_at.is_none());
@@ -1240,16 +1362,21 @@ async fn write(
         }
         running.advance(part.len());
     }
-    for part in chunks(&synced_pks, IN_CHUNK) {
-        let sql = format!(
-            "DELETE FROM user_search_terms WHERE user_pk IN ({})",
-            placeholders(bulk, 1, part.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for pk in part {
-            query = query.bind(*pk);
+    for (table, pks) in [
+        ("user_search_terms", &synced_pks),
+        ("sessions", &new_password_pks),
+    ] {
+        for part in chunks(pks, IN_CHUNK) {
+            let sql = format!(
+                "DELETE FROM {table} WHERE user_pk IN ({})",
+                placeholders(bulk, 1, part.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for pk in part {
+                query = query.bind(*pk);
+            }
+            query.execute(&mut **tx).await?;
         }
-        query.execute(&mut **tx).await?;
     }
     for part in chunks(&terms, MAX_BINDS / 4) {
         let sql = format!(
@@ -1474,14 +1601,27 @@ pub fn template_workbook() -> anyhow::Result<Vec<u8>> {
     Ok(workbook.save_to_buffer()?)
 }
 
-/// The rows and errors of a stored import, for its errors file.
-pub async fn stored_errors(db: &db::Db, id: i64) -> Result<(Vec<MappedRow>, Vec<RowError>)> {
-    let stored: Option<(String, String)> =
-        sqlx::query_as("SELECT rows_json, errors_json FROM imports WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
-    let (rows, errors) = stored.ok_or_else(|| Error::not_found("no such import"))?;
+/// The rows and errors of a stored import, for its errors file. While it
+/// is a preview it is its maker's, as for commit and cancel.
+pub async fn stored_errors(
+    db: &db::Db,
+    id: i64,
+    actor: Actor,
+    now: i64,
+) -> Result<(Vec<MappedRow>, Vec<RowError>)> {
+    let stored: Option<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT rows_json, errors_json, state, created_by FROM imports \
+         WHERE id = $1 AND (state <> 'preview' OR expires_at > $2)",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    let (rows, errors, state, created_by) =
+        stored.ok_or_else(|| Error::not_found("no such import"))?;
+    if state == "preview" {
+        owned_by(created_by, actor)?;
+    }
     let rows = serde_json::from_str(&rows).map_err(anyhow::Error::from)?;
     let errors = serde_json::from_str(&errors).map_err(anyhow::Error::from)?;
     Ok((rows, errors))
@@ -1493,6 +1633,27 @@ mod tests {
     use roster_shared::{ErrorCode, ReadOptions, read_table};
 
     use super::*;
+
+    #[test]
+    fn an_expired_previews_passwords_are_forgotten() {
+        let clock = Clock::system();
+        let registry = ImportRegistry::default();
+        let held = |p: &str| HashMap::from([(2, p.to_string())]);
+        registry.put_passwords(1, held("first-secret"), clock.now() + PREVIEW_TTL_SECS);
+        clock.advance(PREVIEW_TTL_SECS / 2);
+        registry.put_passwords(2, held("second-secret"), clock.now() + PREVIEW_TTL_SECS);
+        registry.sweep(clock.now());
+        assert!(registry.passwords(1).is_some(), "not expired yet");
+
+        clock.advance(PREVIEW_TTL_SECS / 2);
+        registry.sweep(clock.now());
+        assert!(registry.passwords(1).is_none(), "expired: forgotten");
+        assert_eq!(
+            registry.passwords(2).as_deref(),
+            Some(&held("second-secret")),
+            "a younger preview keeps its passwords"
+        );
+    }
 
     #[test]
     fn the_errors_file_reads_back_and_keeps_formulas_as_text() {

@@ -48,6 +48,7 @@ pub struct ImportInput {
     pub hierarchy_id: i64,
     /// `{"row": 2, "first_name": …}`, row numbers increasing; at most 250,000.
     #[schema(value_type = Vec<Object>)]
+    #[serde(deserialize_with = "imports::bounded_rows")]
     pub rows: Vec<MappedRow>,
 }
 
@@ -85,12 +86,15 @@ fn actor(auth: &super::auth::AuthUser) -> Actor {
 /// an optional `mapping` JSON object (field key → header text).
 #[utoipa::path(post, path = "/api/imports", tag = "imports", request_body = ImportInput,
     responses((status = 201, body = ImportPreview), (status = 403, body = crate::error::ErrorBody),
-        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody)))]
 pub async fn create_import(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
     request: Request,
 ) -> Result<Response> {
+    // Before the body is read: it and the rows are what a preview costs.
+    let permit = ctx.imports.preview_permit().await?;
     let multipart = request
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -102,7 +106,17 @@ pub async fn create_import(
             .map_err(|e| Error::BadRequest(e.body_text()))?;
         upload_request(form).await?
     } else {
-        let Json(input) = Json::<ImportInput>::from_request(request, &ctx).await?;
+        let input = match axum::Json::<ImportInput>::from_request(request, &ctx).await {
+            Ok(axum::Json(input)) => input,
+            // The row limit, met while reading: its own message, not serde's.
+            Err(e)
+                if e.body_text()
+                    .contains(&imports::too_many_rows().to_string()) =>
+            {
+                return Err(imports::too_many_rows());
+            }
+            Err(e) => return Err(e.into()),
+        };
         imports::check_shape(&input.rows)?;
         let sha256 = sha256_hex(&serde_json::to_vec(&input.rows).map_err(anyhow::Error::from)?);
         ImportRequest {
@@ -119,7 +133,10 @@ pub async fn create_import(
     // The classification is CPU work on up to 250,000 rows; a task of its
     // own keeps it going if the client leaves.
     let preview = tokio::spawn(async move {
-        imports::create_preview(&ctx.db, &ctx.imports, &rules, actor, request, now).await
+        let preview =
+            imports::create_preview(&ctx.db, &ctx.imports, &rules, actor, request, now).await;
+        drop(permit);
+        preview
     })
     .await
     .map_err(anyhow::Error::from)??;
@@ -527,13 +544,13 @@ fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {
 #[utoipa::path(get, path = "/api/imports/{id}/errors.xlsx", tag = "imports",
     params(("id" = i64, Path)),
     responses((status = 200, description = "the .xlsx", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 404, body = crate::error::ErrorBody)))]
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn errors_file(
     State(ctx): State<ApiContext>,
-    _auth: Can<perm::ManageUsers>,
+    auth: Can<perm::ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let (rows, errors) = imports::stored_errors(&ctx.db, id).await?;
+    let (rows, errors) = imports::stored_errors(&ctx.db, id, actor(&auth), ctx.now()).await?;
     let bytes = tokio::task::spawn_blocking(move || imports::errors_workbook(&rows, &errors))
         .await
         .map_err(anyhow::Error::from)??;

@@ -31,7 +31,8 @@ pub struct ApiContext {
     pub db: Db,
     pub config: Arc<Config>,
     pub limiter: Arc<auth::LoginLimiter>,
-    /// The passwords of stored previews (never written to the database).
+    /// The passwords of stored previews (never written to the database),
+    /// the running commits, the previews being built.
     pub imports: Arc<crate::imports::ImportRegistry>,
 }
 
@@ -39,12 +40,12 @@ impl ApiContext {
     pub fn new(db: Db, config: Config) -> Self {
         ApiContext {
             db,
+            imports: crate::imports::ImportRegistry::with_sweeper(config.clock.clone()),
             limiter: Arc::new(auth::LoginLimiter::new(
                 config.login_failures_per_account,
                 config.login_failures_per_address,
             )),
             config: Arc::new(config),
-            imports: Arc::default(),
         }
     }
 
