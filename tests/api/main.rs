@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod access;
 mod binary;
+mod directory_writes;
 mod hierarchy;
 mod import_fault;
 mod import_memory;

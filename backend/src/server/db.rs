@@ -100,6 +100,28 @@ pub async fn begin(db: &Db) -> sqlx::Result<Tx> {
     }
 }
 
+/// The PostgreSQL advisory lock key of "the directory is being changed".
+const DIRECTORY_LOCK_KEY: i64 = 0x526f_7374_6572; // "Roster"
+
+/// Begins a transaction that changes the directory (users, roles, the
+/// hierarchy, an import's commit). These run one at a time, so what one
+/// checks inside (a full administrator remains, no cycle in the tree, a
+/// name free among siblings, a role or node unused) still holds when it
+/// commits. SQLite: `BEGIN IMMEDIATE` already admits one writer.
+/// PostgreSQL: an advisory lock held until commit or rollback, taken
+/// before anything is read, so each later statement (READ COMMITTED) sees
+/// every earlier change.
+pub async fn begin_directory_write(db: &Db) -> sqlx::Result<Tx> {
+    let mut tx = begin(db).await?;
+    if db.connect_options().database_url.scheme() != "sqlite" {
+        sqlx::query("SELECT CAST(1 AS BIGINT) FROM pg_advisory_xact_lock($1)")
+            .bind(DIRECTORY_LOCK_KEY)
+            .fetch_one(&mut *tx)
+            .await?;
+    }
+    Ok(tx)
+}
+
 /// Whether `e` is a unique-constraint violation (a race the handler's own
 /// check lost): the caller answers 409 rather than 500.
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {

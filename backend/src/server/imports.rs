@@ -20,7 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 
 use crate::clock::Clock;
-use crate::db::{self, DbKind, Tx, username_key};
+use crate::db::{self, Tx, username_key};
 use crate::error::{Error, Result};
 use crate::password::{PasswordPolicy, hex};
 use crate::permissions::Permissions;
@@ -42,8 +42,6 @@ const LISTED: usize = 15;
 const IN_CHUNK: usize = 1000;
 /// Placeholders in one multi-row statement (SQLite allows 32,766).
 const MAX_BINDS: usize = 30_000;
-/// The PostgreSQL advisory lock key of "an import is committing".
-const IMPORT_LOCK_KEY: i64 = 0x526f_7374_6572; // "Roster"
 
 /// `{"rows", "to_create", "to_sync", "unchanged", "with_errors"}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
@@ -1038,14 +1036,7 @@ pub async fn commit(
     drop(checked_once);
     let hashes = hash_passwords(policy, to_hash).await?;
 
-    let mut tx = db::begin(db).await?;
-    if kind_of(db) == DbKind::Postgres {
-        // One commit at a time per directory (SQLite: BEGIN IMMEDIATE).
-        sqlx::query("SELECT CAST(1 AS BIGINT) FROM pg_advisory_xact_lock($1)")
-            .bind(IMPORT_LOCK_KEY)
-            .fetch_one(&mut *tx)
-            .await?;
-    }
+    let mut tx = db::begin_directory_write(db).await?;
     // The preview may have been committed by someone else meanwhile.
     let still: Option<i64> =
         sqlx::query_scalar("SELECT id FROM imports WHERE id = $1 AND state = 'preview'")
@@ -1101,10 +1092,6 @@ pub async fn commit(
     tx.commit().await.map_err(unique_conflict)?;
     registry.forget(id);
     Ok(result)
-}
-
-fn kind_of(db: &db::Db) -> DbKind {
-    DbKind::of_url(db.connect_options().database_url.as_str()).unwrap_or(DbKind::Postgres)
 }
 
 fn unique_conflict(e: sqlx::Error) -> CommitRefused {

@@ -134,6 +134,68 @@ pub async fn node_by_path(db: &crate::Db, path: &str) -> sqlx::Result<Option<i64
         .map(|n| n.id))
 }
 
+/// The deepest a node may be, the root being level 1: it bounds every walk
+/// up the tree and the length of a path.
+pub const MAX_DEPTH: usize = 64;
+
+/// Each node's parent, the whole tree.
+async fn parents(tx: &mut Tx) -> sqlx::Result<HashMap<i64, Option<i64>>> {
+    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as("SELECT id, parent_id FROM hierarchy_nodes")
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// `start` and the nodes above it up to the root, `start` first. The walk
+/// stops with an error past [`MAX_DEPTH`] or on a cycle (a damaged table):
+/// it never loops.
+fn ancestors(parents: &HashMap<i64, Option<i64>>, start: i64) -> Result<Vec<i64>> {
+    let mut up = vec![start];
+    while let Some(Some(parent)) = up.last().and_then(|n| parents.get(n)) {
+        if up.contains(parent) {
+            return Err(
+                anyhow::anyhow!("the hierarchy table holds a cycle through node {parent}").into(),
+            );
+        }
+        if up.len() >= MAX_DEPTH {
+            return Err(too_deep());
+        }
+        up.push(*parent);
+    }
+    Ok(up)
+}
+
+/// How many levels the subtree under `id` spans, `id`'s own included,
+/// counted up to one past [`MAX_DEPTH`] (more is too deep anyway).
+fn height(parents: &HashMap<i64, Option<i64>>, id: i64) -> usize {
+    let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (node, parent) in parents {
+        if let Some(parent) = parent {
+            children.entry(*parent).or_default().push(*node);
+        }
+    }
+    let mut levels = 0;
+    let mut level = vec![id];
+    while !level.is_empty() && levels <= MAX_DEPTH {
+        levels += 1;
+        level = level
+            .iter()
+            .filter_map(|n| children.get(n))
+            .flatten()
+            .copied()
+            .collect();
+    }
+    levels
+}
+
+fn too_deep() -> Error {
+    Error::invalid(
+        "parent_id",
+        "too_deep",
+        format!("Parent: the hierarchy is at most {MAX_DEPTH} levels deep"),
+    )
+}
+
 fn sibling_taken(e: sqlx::Error) -> Error {
     if db::is_unique_violation(&e) {
         Error::conflict("Name: a node with this name already exists under this parent")
@@ -204,17 +266,17 @@ pub async fn create_node(
             "Parent: a new node needs a parent (there is one root)",
         ));
     };
-    let mut tx = crate::db::begin(&ctx.db).await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM hierarchy_nodes WHERE id = $1")
-        .bind(parent)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_none() {
+    let mut tx = db::begin_directory_write(&ctx.db).await?;
+    let parents = parents(&mut tx).await?;
+    if !parents.contains_key(&parent) {
         return Err(Error::invalid(
             "parent_id",
             "not_found",
             "Parent: no such node",
         ));
+    }
+    if ancestors(&parents, parent)?.len() >= MAX_DEPTH {
+        return Err(too_deep());
     }
     ensure_free_name(&mut tx, parent, &name, -1).await?;
     let id: i64 = sqlx::query_scalar(
@@ -245,13 +307,12 @@ pub async fn update_node(
     Json(input): Json<NodeInput>,
 ) -> Result<Json<NodeOut>> {
     let name = super::check_name(&input.name, 255)?;
-    let mut tx = crate::db::begin(&ctx.db).await?;
-    let nodes = all_nodes(&mut *tx).await?;
-    let node = nodes
-        .iter()
-        .find(|n| n.id == id)
+    let mut tx = db::begin_directory_write(&ctx.db).await?;
+    let parents = parents(&mut tx).await?;
+    let current = *parents
+        .get(&id)
         .ok_or_else(|| Error::not_found("no such hierarchy node"))?;
-    let parent = match (node.parent_id, input.parent_id) {
+    let parent = match (current, input.parent_id) {
         (None, None) => None,
         (None, Some(_)) => {
             return Err(Error::invalid(
@@ -262,24 +323,24 @@ pub async fn update_node(
         }
         (Some(current), None) => Some(current),
         (Some(_), Some(new)) => {
-            if !nodes.iter().any(|n| n.id == new) {
+            if !parents.contains_key(&new) {
                 return Err(Error::invalid(
                     "parent_id",
                     "not_found",
                     "Parent: no such node",
                 ));
             }
-            // Walk up from the new parent: meeting the node means a cycle.
-            let mut up = Some(new);
-            while let Some(p) = up {
-                if p == id {
-                    return Err(Error::invalid(
-                        "parent_id",
-                        "invalid",
-                        "Parent: a node cannot move below itself",
-                    ));
-                }
-                up = nodes.iter().find(|n| n.id == p).and_then(|n| n.parent_id);
+            // Above the new parent: meeting the node would make a cycle.
+            let above = ancestors(&parents, new)?;
+            if above.contains(&id) {
+                return Err(Error::invalid(
+                    "parent_id",
+                    "invalid",
+                    "Parent: a node cannot move below itself",
+                ));
+            }
+            if above.len() + height(&parents, id) > MAX_DEPTH {
+                return Err(too_deep());
             }
             Some(new)
         }
@@ -312,7 +373,7 @@ pub async fn delete_node(
     auth: Can<perm::ManageHierarchy>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let mut tx = crate::db::begin(&ctx.db).await?;
+    let mut tx = db::begin_directory_write(&ctx.db).await?;
     let parent: Option<Option<i64>> =
         sqlx::query_scalar("SELECT parent_id FROM hierarchy_nodes WHERE id = $1")
             .bind(id)

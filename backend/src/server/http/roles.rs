@@ -121,7 +121,7 @@ pub async fn update_role(
 ) -> Result<Json<RoleOut>> {
     let name = super::check_name(&input.name, 100)?;
     let permissions: Permissions = input.permissions.into_iter().collect();
-    let mut tx = crate::db::begin(&ctx.db).await?;
+    let mut tx = db::begin_directory_write(&ctx.db).await?;
     let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -158,7 +158,7 @@ pub async fn delete_role(
     auth: Can<perm::ManageRoles>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let mut tx = crate::db::begin(&ctx.db).await?;
+    let mut tx = db::begin_directory_write(&ctx.db).await?;
     let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)

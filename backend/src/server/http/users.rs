@@ -590,7 +590,7 @@ pub async fn create_user(
 ) -> Result<Response> {
     let hierarchy = input.hierarchy_ids.clone();
     let checked = check_and_hash(&ctx, input).await?;
-    let mut tx = crate::db::begin(&ctx.db).await?;
+    let mut tx = db::begin_directory_write(&ctx.db).await?;
     let user = prepare_user(&mut tx, &auth, checked, None).await?;
     let id = db::insert_user(&mut tx, &user, ctx.now())
         .await
@@ -634,10 +634,18 @@ pub async fn update_user(
     Path(id): Path<i64>,
     Json(input): Json<UserInput>,
 ) -> Result<Json<UserOut>> {
-    let hierarchy = input.hierarchy_ids.clone();
     let new_password = input.password.is_some();
+    if new_password && id == auth.user_pk {
+        // Changing one's own password needs the current one and ends one's
+        // other sessions: only POST /api/me/password does both.
+        return Err(Error::forbidden(
+            "you cannot set your own password here: change it with POST /api/me/password, \
+             which asks for the current one",
+        ));
+    }
+    let hierarchy = input.hierarchy_ids.clone();
     let checked = check_and_hash(&ctx, input).await?;
-    let mut tx = crate::db::begin(&ctx.db).await?;
+    let mut tx = db::begin_directory_write(&ctx.db).await?;
     let current = target_role(&mut tx, id).await?;
     auth.require_covers(current, "you cannot change this user")?;
     let user = prepare_user(&mut tx, &auth, checked, Some(id)).await?;
@@ -646,8 +654,8 @@ pub async fn update_user(
         .map_err(conflict_on_unique)?;
     db::set_memberships(&mut tx, id, &dedup(hierarchy)).await?;
     ensure_full_administrator_remains(&mut tx).await?;
-    if new_password && id != auth.user_pk {
-        // A new password ends the user's sessions (not the actor's own).
+    if new_password {
+        // A new password ends the user's sessions.
         sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -673,7 +681,7 @@ pub async fn delete_user(
     if id == auth.user_pk {
         return Err(Error::conflict("you cannot delete yourself"));
     }
-    let mut tx = crate::db::begin(&ctx.db).await?;
+    let mut tx = db::begin_directory_write(&ctx.db).await?;
     let current = target_role(&mut tx, id).await?;
     auth.require_covers(current, "you cannot delete this user")?;
     sqlx::query("UPDATE users SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
@@ -715,7 +723,18 @@ pub async fn restore_user(
     auth: Can<perm::RestoreUsers>,
     Path(id): Path<i64>,
 ) -> Result<Json<UserOut>> {
-    let mut tx = crate::db::begin(&ctx.db).await?;
+    let mut tx = db::begin_directory_write(&ctx.db).await?;
+    // Bringing a user back gives them their role again: as for create and
+    // update, the actor must hold every permission of it.
+    let role: Option<i64> = sqlx::query_scalar(
+        "SELECT r.permissions FROM users u JOIN roles r ON r.id = u.role_id \
+         WHERE u.id = $1 AND u.deleted_at IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let role = role.ok_or_else(|| Error::not_found("no such user in the trash can"))?;
+    auth.require_covers(Permissions::from_bits(role), "you cannot restore this user")?;
     let restored = sqlx::query(
         "UPDATE users SET deleted_at = NULL, updated_at = $1 WHERE id = $2 AND deleted_at IS NOT NULL",
     )

@@ -1,0 +1,577 @@
+//! Directory writes under concurrency and the actor's reach: two
+//! administrators acting at the same moment (real parallel requests; on
+//! PostgreSQL nothing but the server serialises them), the depth of the
+//! tree, restoring from the trash can, one's own password.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_PASSWORD, Kind, TestClient, TestDb, assert_error, ok_json, spawn_app};
+use crate::on_both_databases;
+
+on_both_databases!(
+    two_administrators_deleting_each_other_never_both_succeed,
+    two_crossed_moves_never_make_a_cycle,
+    two_administrators_demoting_each_other_never_both_succeed,
+    the_tree_is_at_most_64_levels_deep,
+    a_damaged_tree_with_a_cycle_answers_instead_of_looping,
+    restoring_needs_every_permission_of_the_users_role,
+    ones_own_password_changes_only_with_the_current_one,
+);
+
+/// Rounds of each race: enough for PostgreSQL to interleave two
+/// transactions at least once on today's machines.
+const ROUNDS: usize = 15;
+
+const PASSWORD: &str = "a-second-admin-password";
+
+async fn my_id(client: &TestClient) -> i64 {
+    client.get_ok("/api/me").await["user"]["id"]
+        .as_i64()
+        .expect("my id")
+}
+
+async fn two_administrators_deleting_each_other_never_both_succeed(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let mut survivor = app.admin().await;
+    let administrator = survivor.administrator_role().await;
+    for round in 0..ROUNDS {
+        let name = format!("second{round}");
+        let other = survivor
+            .create_user(
+                json!({"username": name, "user_id": name, "password": PASSWORD,
+                "role_id": administrator}),
+            )
+            .await;
+        let other_id = other["id"].as_i64().expect("id");
+        let other = app.signed_in(&name, PASSWORD).await;
+        let survivor_id = my_id(&survivor).await;
+
+        let (mine, theirs) = (
+            format!("/api/users/{other_id}"),
+            format!("/api/users/{survivor_id}"),
+        );
+        let (first, second) = tokio::join!(survivor.delete(&mine), other.delete(&theirs));
+        let statuses = (first.status(), second.status());
+        let deleted = [statuses.0, statuses.1]
+            .iter()
+            .filter(|s| **s == StatusCode::NO_CONTENT)
+            .count();
+        assert_eq!(
+            deleted, 1,
+            "round {round}: exactly one deletion succeeds, got {statuses:?}"
+        );
+        // The other was refused (409: nobody would hold every permission)
+        // or its session had already ended (401).
+        let refused = if statuses.0 == StatusCode::NO_CONTENT {
+            statuses.1
+        } else {
+            statuses.0
+        };
+        assert!(
+            [StatusCode::CONFLICT, StatusCode::UNAUTHORIZED].contains(&refused),
+            "round {round}: {statuses:?}"
+        );
+        if statuses.1 == StatusCode::NO_CONTENT {
+            survivor = other;
+        }
+        // Someone still holds every permission and is answered.
+        let me = survivor.get_ok("/api/me").await;
+        assert_eq!(me["role"]["id"], administrator, "round {round}: {me}");
+    }
+    app.finish().await;
+}
+
+async fn two_administrators_demoting_each_other_never_both_succeed(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let all = [
+        "manage_users",
+        "restore_users",
+        "manage_roles",
+        "manage_hierarchy",
+        "manage_settings",
+    ];
+    // `admin` steps down to a clerk: two full administrators remain, each
+    // holding a full role of their own.
+    let clerk = admin.role("Clerk", &["manage_users"]).await;
+    let mut pair = Vec::new();
+    for name in ["left", "right"] {
+        let role = admin.role(&format!("Full {name}"), &all).await;
+        admin
+            .create_user(
+                json!({"username": name, "user_id": name, "password": PASSWORD,
+                "role_id": role}),
+            )
+            .await;
+        pair.push((app.signed_in(name, PASSWORD).await, role));
+    }
+    let admin_id = my_id(&admin).await;
+    let body = crate::helpers::user_body(
+        json!({"username": "admin", "user_id": "admin", "role_id": clerk}),
+        &admin,
+    )
+    .await;
+    ok_json(
+        admin.put(&format!("/api/users/{admin_id}"), body).await,
+        StatusCode::OK,
+    )
+    .await;
+
+    for round in 0..ROUNDS {
+        let (left, left_role) = &pair[0];
+        let (right, right_role) = &pair[1];
+        // Each takes a permission away from the other's role.
+        let (right_path, left_path) = (
+            format!("/api/roles/{right_role}"),
+            format!("/api/roles/{left_role}"),
+        );
+        let (first, second) = tokio::join!(
+            left.put(
+                &right_path,
+                json!({"name": "Full right", "permissions": ["manage_users"]}),
+            ),
+            right.put(
+                &left_path,
+                json!({"name": "Full left", "permissions": ["manage_users"]}),
+            ),
+        );
+        let statuses = (first.status(), second.status());
+        let changed = [statuses.0, statuses.1]
+            .iter()
+            .filter(|s| **s == StatusCode::OK)
+            .count();
+        assert_eq!(
+            changed, 1,
+            "round {round}: exactly one change succeeds, got {statuses:?}"
+        );
+        // The one demoted gets the full role back from the other.
+        let (keeper, demoted_role, name) = if statuses.0 == StatusCode::OK {
+            (left, right_role, "Full right")
+        } else {
+            (right, left_role, "Full left")
+        };
+        ok_json(
+            keeper
+                .put(
+                    &format!("/api/roles/{demoted_role}"),
+                    json!({"name": name, "permissions": all}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    app.finish().await;
+}
+
+/// The tree as listed: each node's parent and path.
+async fn tree(client: &TestClient) -> HashMap<i64, (Option<i64>, String, String)> {
+    let list = client.get_ok("/api/hierarchy").await;
+    list["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_i64().expect("id"),
+                (
+                    n["parent_id"].as_i64(),
+                    n["name"].as_str().expect("name").to_string(),
+                    n["path"].as_str().expect("path").to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Every node reaches the root, and its path is the names on the way.
+fn assert_is_a_tree(nodes: &HashMap<i64, (Option<i64>, String, String)>, round: usize) {
+    for (id, (_, _, path)) in nodes {
+        let mut names = Vec::new();
+        let mut at = Some(*id);
+        while let Some(node) = at {
+            assert!(
+                names.len() <= nodes.len(),
+                "round {round}: node {id} ({path}) never reaches the root: a cycle"
+            );
+            let (parent, name, _) = &nodes[&node];
+            names.push(name.as_str());
+            at = *parent;
+        }
+        names.reverse();
+        assert_eq!(&names.join("/"), path, "round {round}");
+    }
+}
+
+async fn add_node(client: &TestClient, parent: i64, name: &str) -> i64 {
+    let node = ok_json(
+        client
+            .post("/api/hierarchy", json!({"parent_id": parent, "name": name}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    node["id"].as_i64().expect("id")
+}
+
+async fn two_crossed_moves_never_make_a_cycle(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let tree_keeper = admin.role("Tree keeper", &["manage_hierarchy"]).await;
+    admin
+        .create_user(
+            json!({"username": "keeper", "user_id": "keeper", "password": PASSWORD,
+            "role_id": tree_keeper}),
+        )
+        .await;
+    let keeper = app.signed_in("keeper", PASSWORD).await;
+    let root = admin.root_node().await;
+    let mut first_a = None;
+    for round in 0..ROUNDS {
+        let (a_name, b_name) = (format!("A{round}"), format!("B{round}"));
+        let a = add_node(&admin, root, &a_name).await;
+        let b = add_node(&admin, root, &b_name).await;
+        first_a.get_or_insert(a);
+        // A under B while B under A.
+        let (a_path, b_path) = (format!("/api/hierarchy/{a}"), format!("/api/hierarchy/{b}"));
+        let (first, second) = tokio::join!(
+            admin.put(&a_path, json!({"parent_id": b, "name": a_name})),
+            keeper.put(&b_path, json!({"parent_id": a, "name": b_name})),
+        );
+        let statuses = (first.status(), second.status());
+        let moved = [statuses.0, statuses.1]
+            .iter()
+            .filter(|s| **s == StatusCode::OK)
+            .count();
+        assert_eq!(
+            moved, 1,
+            "round {round}: exactly one move succeeds, got {statuses:?}"
+        );
+        let refused = if statuses.0 == StatusCode::OK {
+            second
+        } else {
+            first
+        };
+        let message = assert_error(refused, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+        assert!(message.contains("below itself"), "{message}");
+        assert_is_a_tree(&tree(&admin).await, round);
+    }
+    // The next move under A answers (it once looped for good).
+    let c = add_node(&admin, root, "C").await;
+    let a = first_a.expect("a first A");
+    let moved = tokio::time::timeout(
+        Duration::from_secs(30),
+        admin.put(
+            &format!("/api/hierarchy/{c}"),
+            json!({"parent_id": a, "name": "C"}),
+        ),
+    )
+    .await
+    .expect("the move answers");
+    let moved = ok_json(moved, StatusCode::OK).await;
+    assert_eq!(moved["parent_id"], a);
+    assert_is_a_tree(&tree(&admin).await, ROUNDS);
+    app.finish().await;
+}
+
+async fn the_tree_is_at_most_64_levels_deep(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let root = admin.root_node().await;
+    // The root is level 1: 63 more levels.
+    let mut deepest = root;
+    let mut chain = Vec::new();
+    for level in 2..=64 {
+        deepest = add_node(&admin, deepest, &format!("L{level}")).await;
+        chain.push(deepest);
+    }
+    let message = assert_error(
+        admin
+            .post(
+                "/api/hierarchy",
+                json!({"parent_id": deepest, "name": "L65"}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert!(message.contains("64 levels"), "{message}");
+    // A two-level branch fits under level 62, not under level 63.
+    let branch = add_node(&admin, root, "Branch").await;
+    add_node(&admin, branch, "Leaf").await;
+    let level_63 = chain[chain.len() - 2];
+    let level_62 = chain[chain.len() - 3];
+    let message = assert_error(
+        admin
+            .put(
+                &format!("/api/hierarchy/{branch}"),
+                json!({"parent_id": level_63, "name": "Branch"}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert!(message.contains("64 levels"), "{message}");
+    let moved = ok_json(
+        admin
+            .put(
+                &format!("/api/hierarchy/{branch}"),
+                json!({"parent_id": level_62, "name": "Branch"}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        moved["path"].as_str().map(|p| p.split('/').count()),
+        Some(63)
+    );
+    app.finish().await;
+}
+
+/// Kills the server even when an assertion fails.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real `roster serve` as a process on `url`'s database, and a client
+/// signed in as `admin` that gives up on any answer after 30 s: a request
+/// stuck in a loop then fails the test instead of stopping it.
+async fn serve_binary(url: &str) -> (Server, TestClient) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let child = Command::new(roster_tests::roster_bin())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--static-dir", "/nonexistent/roster-dist"])
+        .env("DATABASE_URL", url)
+        .env("ROSTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start roster serve");
+    let server = Server(child);
+    let mut client = TestClient {
+        base: format!("http://127.0.0.1:{port}"),
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("build a client"),
+        csrf: None,
+    };
+    for _ in 0..300 {
+        let signed_in = client
+            .http
+            .post(format!("{}/api/login", client.base))
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK);
+        if signed_in {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let me = client.get_ok("/api/me").await;
+    client.csrf = me["csrf_token"].as_str().map(str::to_string);
+    (server, client)
+}
+
+async fn a_damaged_tree_with_a_cycle_answers_instead_of_looping(kind: Kind) {
+    let (db, url) = TestDb::create(kind).await;
+    let (server, admin) = serve_binary(&url).await;
+    let root = admin.root_node().await;
+    let x = add_node(&admin, root, "X").await;
+    let y = add_node(&admin, x, "Y").await;
+    let c = add_node(&admin, root, "C").await;
+    // A table damaged by hand: X and Y each other's parent.
+    let pool = roster_server::db::connect_with(&url, Some(1))
+        .await
+        .expect("connect to the test database");
+    sqlx::query("UPDATE hierarchy_nodes SET parent_id = $1 WHERE id = $2")
+        .bind(y)
+        .bind(x)
+        .execute(&pool)
+        .await
+        .expect("damage the tree");
+    pool.close().await;
+    for parent in [x, y] {
+        let path = format!("/api/hierarchy/{c}");
+        let moved = admin.put(&path, json!({"parent_id": parent, "name": "C"}));
+        assert_error(moved.await, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
+        let created = admin.post("/api/hierarchy", json!({"parent_id": parent, "name": "D"}));
+        assert_error(created.await, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
+    }
+    // The rest of the tree still works.
+    let list: Value = admin.get_ok("/api/hierarchy").await;
+    assert!(list["nodes"].as_array().is_some_and(|n| n.len() == 4));
+    add_node(&admin, c, "Under C").await;
+    drop(server);
+    drop(db);
+}
+
+async fn restoring_needs_every_permission_of_the_users_role(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let administrator = admin.administrator_role().await;
+    let restorer_role = admin.role("Restorer", &["restore_users"]).await;
+    let clerk_role = admin.role("Clerk", &["manage_users"]).await;
+    admin
+        .create_user(
+            json!({"username": "restorer", "user_id": "restorer", "password": PASSWORD,
+            "role_id": restorer_role}),
+        )
+        .await;
+    let full = admin
+        .create_user(
+            json!({"username": "boss", "user_id": "boss", "password": PASSWORD,
+            "role_id": administrator}),
+        )
+        .await;
+    let clerk = admin
+        .create_user(
+            json!({"username": "clerk", "user_id": "clerk", "password": PASSWORD,
+            "role_id": clerk_role}),
+        )
+        .await;
+    let restorer = app.signed_in("restorer", PASSWORD).await;
+    for user in [&full, &clerk] {
+        let id = user["id"].as_i64().expect("id");
+        assert_eq!(
+            admin.delete(&format!("/api/users/{id}")).await.status(),
+            StatusCode::NO_CONTENT
+        );
+    }
+
+    // The deleted full administrator stays in the trash can.
+    let full_id = full["id"].as_i64().expect("id");
+    let message = assert_error(
+        restorer
+            .post(&format!("/api/trash/{full_id}/restore"), json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert!(message.contains("manage_users"), "{message}");
+    assert_eq!(
+        app.client().login("boss", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "still cannot sign in"
+    );
+    assert_eq!(admin.get_ok("/api/trash").await["total"], 2);
+
+    // A role the restorer does not cover either: manage_users.
+    let clerk_id = clerk["id"].as_i64().expect("id");
+    assert_error(
+        restorer
+            .post(&format!("/api/trash/{clerk_id}/restore"), json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // A user of the restorer's own role comes back.
+    let peer = admin
+        .create_user(json!({"username": "peer", "user_id": "peer", "role_id": restorer_role}))
+        .await;
+    let peer_id = peer["id"].as_i64().expect("id");
+    assert_eq!(
+        admin
+            .delete(&format!("/api/users/{peer_id}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    ok_json(
+        restorer
+            .post(&format!("/api/trash/{peer_id}/restore"), json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    // Who holds every permission restores the administrator.
+    ok_json(
+        admin
+            .post(&format!("/api/trash/{full_id}/restore"), json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    app.signed_in("boss", PASSWORD).await;
+    app.finish().await;
+}
+
+async fn ones_own_password_changes_only_with_the_current_one(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let laptop = app.admin().await;
+    let phone = app.admin().await;
+    let me = my_id(&laptop).await;
+    let mine = |fields: Value| {
+        let mut body = json!({"username": "admin", "user_id": "admin", "first_name": "Site",
+            "last_name": "Administrator", "email": "admin@example.com",
+            "role_id": null, "hierarchy_ids": null});
+        for (k, v) in fields.as_object().expect("fields") {
+            body[k.as_str()] = v.clone();
+        }
+        body
+    };
+    let role = laptop.administrator_role().await;
+    let root = laptop.root_node().await;
+
+    let message = assert_error(
+        laptop
+            .put(
+                &format!("/api/users/{me}"),
+                mine(json!({"role_id": role, "hierarchy_ids": [root],
+                    "password": "a-new-password-for-me"})),
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert!(message.contains("/api/me/password"), "{message}");
+    // Nothing changed: the old password still signs in, the other session
+    // lives, the new one does not sign in.
+    assert_eq!(
+        app.client()
+            .login("admin", "a-new-password-for-me")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.admin().await;
+    assert_eq!(phone.get("/api/me").await.status(), StatusCode::OK);
+
+    // One's other fields may still be edited.
+    let changed = ok_json(
+        laptop
+            .put(
+                &format!("/api/users/{me}"),
+                mine(json!({"role_id": role, "hierarchy_ids": [root], "first_name": "Ada"})),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(changed["first_name"], "Ada");
+    assert_eq!(changed["has_password"], true);
+    app.admin().await;
+    app.finish().await;
+}
