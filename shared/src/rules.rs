@@ -388,8 +388,23 @@ const EMAIL_LOCAL: [bool; 256] = {
 /// The key two values of `field` are compared by (section 4).
 pub fn identity_key(field: Field, value: &str) -> String {
     match field {
-        Field::Username => value.to_lowercase(),
+        Field::Username => username_key(value).into_owned(),
         _ => value.to_string(),
+    }
+}
+
+/// A username in full Unicode lowercase (section 4): every character,
+/// titlecase letters such as `ǅ` too, not only those `is_uppercase` names.
+/// The server's unique key for a username is this one. Borrowed when
+/// nothing changes: an ASCII username without capitals, nearly every one,
+/// costs no allocation (100,000 are compared per file).
+pub fn username_key(username: &str) -> Cow<'_, str> {
+    if !username.is_ascii() {
+        Cow::Owned(username.to_lowercase())
+    } else if username.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(username.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(username)
     }
 }
 
@@ -403,9 +418,7 @@ fn flag_duplicates(rows: &[MappedRow], errors: &mut [Vec<RowError>], field: Fiel
         let value = row.get(field);
         if !is_blank(value) {
             let key = match field {
-                Field::Username if value.chars().any(char::is_uppercase) => {
-                    Cow::Owned(value.to_lowercase())
-                }
+                Field::Username => username_key(value),
                 _ => Cow::Borrowed(value),
             };
             let at = *first.entry(key).or_insert(i);

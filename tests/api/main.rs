@@ -22,4 +22,5 @@ mod search;
 mod sessions;
 mod settings;
 mod trash;
+mod usernames;
 mod users;

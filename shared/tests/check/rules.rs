@@ -337,3 +337,25 @@ fn a_field_gets_only_its_first_error() {
         "Email: at most 254 characters",
     );
 }
+
+#[test]
+fn usernames_with_titlecase_letters_are_duplicates_of_their_lowercase() {
+    // U+01C5 and U+1F88 are titlecase letters, not uppercase ones; their
+    // lowercase forms are U+01C6 and U+1F80 (and U+01C4's is U+01C6 too).
+    for (first, second) in [
+        ("\u{1C5}emal", "\u{1C6}emal"),
+        ("\u{1F88}nna", "\u{1F80}nna"),
+        ("\u{1C5}emal", "\u{1C4}EMAL"),
+    ] {
+        let mut rows = vec![valid_row(1), valid_row(2)];
+        rows[0][2] = first.to_string();
+        rows[1][2] = second.to_string();
+        let report = check(&xlsx_of(&REQUIRED_HEADERS, &rows), "titlecase.xlsx");
+        let dup = "Username: This value is used more than once in the file (rows 2, 3)";
+        assert_eq!(
+            messages(&report),
+            vec![(2, dup.to_string()), (3, dup.to_string())],
+            "{first} / {second}"
+        );
+    }
+}
