@@ -416,7 +416,8 @@ fn flag_duplicates(rows: &[MappedRow], errors: &mut [Vec<RowError>], field: Fiel
     let mut repeated: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
     for (i, row) in rows.iter().enumerate() {
         let value = row.get(field);
-        if !is_blank(value) {
+        // An error cell has no value (section 3): `#N/A` is no one's duplicate.
+        if !is_blank(value) && row.problem(field) != Some(CellProblem::CellError) {
             let key = match field {
                 Field::Username => username_key(value),
                 _ => Cow::Borrowed(value),

@@ -359,3 +359,29 @@ fn usernames_with_titlecase_letters_are_duplicates_of_their_lowercase() {
         );
     }
 }
+
+#[test]
+fn an_error_cell_is_no_duplicate_of_its_text_or_of_another_error() {
+    use rust_xlsxwriter::Formula;
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    crate::write_text_rows(
+        sheet,
+        &REQUIRED_HEADERS,
+        &[valid_row(1), valid_row(2), valid_row(3)],
+    );
+    // rust_xlsxwriter writes an error result as a real error cell (t="e").
+    for row in [1, 3] {
+        sheet
+            .write_formula(row, 4, Formula::new("=NA()").set_result("#N/A"))
+            .unwrap();
+    }
+    sheet.write_string(2, 4, "#N/A").unwrap(); // row 3: the text
+    let report = check(&workbook.save_to_buffer().unwrap(), "errors.xlsx");
+    let cell_error = "User ID: the cell holds an error (#N/A)".to_string();
+    assert_eq!(
+        messages(&report),
+        vec![(2, cell_error.clone()), (4, cell_error)]
+    );
+    assert!(report.errors.iter().all(|e| e.code == ErrorCode::CellError));
+}
