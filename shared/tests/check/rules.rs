@@ -385,3 +385,53 @@ fn an_error_cell_is_no_duplicate_of_its_text_or_of_another_error() {
     );
     assert!(report.errors.iter().all(|e| e.code == ErrorCode::CellError));
 }
+
+#[test]
+fn whole_numbers_are_judged_on_the_digits_the_file_writes() {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    crate::write_text_rows(
+        sheet,
+        &REQUIRED_HEADERS,
+        &[valid_row(1), valid_row(2), valid_row(3), valid_row(4)],
+    );
+    // Marker numbers, replaced in the sheet's XML by what no double holds.
+    for (row, marker) in [(1, 111.0), (2, 222.0), (3, 333.0), (4, 444.0)] {
+        sheet.write_number(row, 4, marker).unwrap();
+    }
+    let mut xlsx = workbook.save_to_buffer().unwrap();
+    for (marker, written) in [
+        ("111", "9007199254740993"),     // reads as the double 2^53
+        ("222", "9007199254740992"),     // 2^53 itself is exact
+        ("333", "9.007199254740993E15"), // the same as row 2, in another form
+        ("444", "-9007199254740993"),
+    ] {
+        xlsx = crate::with_part_edited(
+            &xlsx,
+            "xl/worksheets/sheet1.xml",
+            &format!("<v>{marker}</v>"),
+            &format!("<v>{written}</v>"),
+        );
+    }
+    let report = check(&xlsx, "digits.xlsx");
+    let imprecise =
+        "User ID: the number is too long to be exact in Excel; format the column as text";
+    assert_eq!(
+        messages(&report),
+        vec![
+            (2, imprecise.to_string()),
+            (4, imprecise.to_string()),
+            (5, imprecise.to_string()),
+        ]
+    );
+    let user_id = |n: u32| {
+        report
+            .rows
+            .iter()
+            .find(|r| r.row == n)
+            .unwrap()
+            .get(Field::UserId)
+    };
+    assert_eq!(user_id(2), "9007199254740993", "the file's digits");
+    assert_eq!(user_id(3), "9007199254740992");
+}

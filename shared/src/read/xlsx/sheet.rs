@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::package::PartReader;
 use super::shared_strings::SharedStrings;
 use super::xml::{Scanner, after_prefix, decoded, push_text, wrapped_text};
-use crate::cells::{CellValue, date_text};
+use crate::cells::{CellValue, date_text, written_number};
 use crate::error::ReadError;
 use crate::read::{Reporter, RowCollector};
 
@@ -272,14 +272,16 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
         b"d" => CellValue::Date(decoded(raw).replace('T', " ").into()),
         _ => {
             let whole = whole_number(raw);
-            let n = match whole {
-                Some(i) => i as f64,
+            let (n, written) = match whole {
+                Some(i) => (i as f64, ""),
                 None => {
                     let s =
                         std::str::from_utf8(raw).map_err(|_| bad("a number cell is not text"))?;
-                    s.trim()
+                    let n = s
+                        .trim()
                         .parse()
-                        .map_err(|_| bad(&format!("\"{s}\" is not a number")))?
+                        .map_err(|_| bad(&format!("\"{s}\" is not a number")))?;
+                    (n, s)
                 }
             };
             if cx.date_styles.get(style).copied().unwrap_or(false)
@@ -292,7 +294,7 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
             } else if let Some(i) = whole {
                 CellValue::Int(i)
             } else {
-                CellValue::Number(n)
+                written_number(written, n)
             }
         }
     })
