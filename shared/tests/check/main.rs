@@ -7,6 +7,7 @@ mod conversion;
 mod formats;
 mod hostile;
 mod rules;
+mod xml_text;
 
 use roster_shared::{CheckOptions, Report, check_file};
 use rust_xlsxwriter::{Workbook, Worksheet};

@@ -194,14 +194,15 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Appends XML text to `out`, resolving entities and character references,
-/// and (with `ooxml_escapes`) the `_xHHHH_` escapes Excel writes for
-/// characters XML cannot hold.
+/// line ends as XML 1.0 §2.11 reads them (a literal CR LF or lone CR is one
+/// LF; `&#13;` stays a CR), and (with `ooxml_escapes`) the `_xHHHH_`
+/// escapes Excel writes for characters XML cannot hold.
 pub(super) fn push_text(raw: &[u8], ooxml_escapes: bool, out: &mut String) {
     // One pass rather than a search per character: most texts are a few
     // bytes long, shorter than a search's set-up.
     if !raw
         .iter()
-        .any(|&b| b == b'&' || (ooxml_escapes && b == b'_'))
+        .any(|&b| b == b'&' || b == b'\r' || (ooxml_escapes && b == b'_'))
     {
         // Checking for valid UTF-8 first is much faster than the lossy
         // conversion's chunking, and files are nearly always valid.
@@ -213,10 +214,13 @@ pub(super) fn push_text(raw: &[u8], ooxml_escapes: bool, out: &mut String) {
     }
     let text = String::from_utf8_lossy(raw);
     let mut rest: &str = &text;
-    while let Some(i) = rest.find(['&', '_']) {
+    while let Some(i) = rest.find(['&', '\r', '_']) {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        if rest.starts_with('&') {
+        if let Some(after) = rest.strip_prefix('\r') {
+            out.push('\n');
+            rest = after.strip_prefix('\n').unwrap_or(after);
+        } else if rest.starts_with('&') {
             // An entity is short: looking further for its `;` would make a
             // text of many bare `&` quadratic.
             if let Some(end) = rest.bytes().take(13).position(|b| b == b';')
@@ -337,6 +341,18 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, "a & b éA \r _x_ &bogus;");
+    }
+
+    #[test]
+    fn literal_line_ends_are_one_lf_and_escaped_ones_stay() {
+        for escapes in [false, true] {
+            let mut out = String::new();
+            push_text(b"a\r\nb\rc\n\r\r\nd&#13;&#xD;\r", escapes, &mut out);
+            assert_eq!(out, "a\nb\nc\n\n\nd\r\r\n", "escapes: {escapes}");
+        }
+        let mut out = String::new();
+        push_text(b"a_x000D_\r\nb", true, &mut out);
+        assert_eq!(out, "a\r\nb");
     }
 
     #[test]
