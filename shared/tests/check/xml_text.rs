@@ -3,7 +3,7 @@
 //! files; where that writer never writes the case, its XML edited.
 
 use roster_shared::Field;
-use rust_xlsxwriter::Workbook;
+use rust_xlsxwriter::{Formula, Workbook};
 
 use crate::{REQUIRED_HEADERS, check, valid_row, with_part_edited, write_text_rows};
 
@@ -35,4 +35,34 @@ fn an_escaped_cr_stays_a_cr() {
     write_text_rows(sheet, &REQUIRED_HEADERS, &rows);
     let report = check(&workbook.save_to_buffer().unwrap(), "cr.xlsx");
     assert_eq!(report.rows[0].get(Field::LastName), "Lee\r\nJones");
+}
+
+#[test]
+fn a_formulas_text_result_decodes_excel_escapes() {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    write_text_rows(sheet, &REQUIRED_HEADERS, &[valid_row(1), valid_row(2)]);
+    // rust_xlsxwriter writes the cached text as Excel does, `An_x0007_n`,
+    // in a `t="str"` cell.
+    sheet
+        .write_formula(
+            1,
+            0,
+            Formula::new("=\"An\"&CHAR(7)&\"n\"").set_result("An\u{7}n"),
+        )
+        .unwrap();
+    sheet
+        .write_formula(2, 0, Formula::new("=\"Bo\"&\"b\"").set_result("Bob"))
+        .unwrap();
+    let report = check(&workbook.save_to_buffer().unwrap(), "formula.xlsx");
+    let row = |n: u32| report.rows.iter().find(|r| r.row == n).unwrap();
+    assert_eq!(row(2).get(Field::FirstName), "An\u{7}n");
+    assert_eq!(row(3).get(Field::FirstName), "Bob");
+    assert_eq!(
+        crate::messages(&report),
+        vec![(
+            2,
+            "First Name: line breaks and control characters are not allowed".to_string()
+        )]
+    );
 }

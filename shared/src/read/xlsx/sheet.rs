@@ -266,7 +266,12 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
                 CellValue::Text(Arc::clone(s))
             }
         }
-        b"str" => text(&decoded(raw)),
+        b"str" => {
+            // A formula's cached text is escaped as a shared string is.
+            let mut s = String::new();
+            push_text(raw, true, &mut s);
+            text(&s)
+        }
         b"b" => CellValue::Bool(raw == b"1" || raw == b"true"),
         b"e" => CellValue::Error(decoded(raw).into()),
         b"d" => CellValue::Date(decoded(raw).replace('T', " ").into()),
