@@ -399,9 +399,15 @@ pub fn identity_key(field: Field, value: &str) -> String {
 /// nothing changes: an ASCII username without capitals, nearly every one,
 /// costs no allocation (100,000 are compared per file).
 pub fn username_key(username: &str) -> Cow<'_, str> {
-    if !username.is_ascii() {
-        Cow::Owned(username.to_lowercase())
-    } else if username.bytes().any(|b| b.is_ascii_uppercase()) {
+    // One pass over the bytes: a non-ASCII byte needs Unicode's tables.
+    let mut upper = false;
+    for &b in username.as_bytes() {
+        if !b.is_ascii() {
+            return Cow::Owned(username.to_lowercase());
+        }
+        upper |= b.is_ascii_uppercase();
+    }
+    if upper {
         Cow::Owned(username.to_ascii_lowercase())
     } else {
         Cow::Borrowed(username)
