@@ -123,6 +123,55 @@ pub fn number_text(n: f64) -> Converted {
     Converted { text, problem }
 }
 
+/// A number cell the file writes as `written` and that parses to `n`. A
+/// whole number written with more digits than the double holds keeps the
+/// file's digits (section 3 judges them, not the double): `9007199254740993`
+/// parses to 2^53, which alone would pass as exact.
+pub fn written_number(written: &str, n: f64) -> CellValue {
+    // Only a double of at least 2^53 can stand for a longer whole number.
+    if n.abs() >= MAX_EXACT_INTEGER
+        && let Some(i) = whole_number_written(written)
+    {
+        return CellValue::Int(i);
+    }
+    CellValue::Number(n)
+}
+
+/// The whole number a decimal text writes (`-12`, `9007199254740993`,
+/// `9.007199254740993E15`, `1.0e3`), exactly; `None` if it is not whole or
+/// not within `i64`.
+fn whole_number_written(written: &str) -> Option<i64> {
+    let s = written.trim();
+    let (negative, s) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    // The value is `digits` × 10^`scale`, trailing zeros moved into `scale`.
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    let significant = digits.trim_end_matches('0');
+    let scale = i64::from(exponent) - frac.len() as i64 + (digits.len() - significant.len()) as i64;
+    if significant.is_empty() {
+        return Some(0);
+    }
+    if scale < 0 || significant.len() as i64 + scale > 19 {
+        return None;
+    }
+    let magnitude = significant.parse::<i128>().ok()? * 10i128.pow(scale as u32);
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
+}
+
 /// ISO 8601 text for a date and time given as parts; the time is left out
 /// when it is midnight, so a plain date reads as a date.
 pub fn date_text(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8) -> String {
@@ -164,6 +213,50 @@ mod tests {
                 .problem,
             Some(CellProblem::ImpreciseNumber)
         );
+    }
+
+    #[test]
+    fn whole_numbers_keep_the_digits_the_file_writes() {
+        for (written, exact) in [
+            ("9007199254740993", 9_007_199_254_740_993),
+            ("-9007199254740993", -9_007_199_254_740_993),
+            ("9.007199254740993E15", 9_007_199_254_740_993),
+            ("9007199254740993.000", 9_007_199_254_740_993),
+            ("90071992547409930e-1", 9_007_199_254_740_993),
+            ("9007199254740992", 9_007_199_254_740_992),
+        ] {
+            let n: f64 = written.parse().unwrap();
+            assert_eq!(
+                written_number(written, n),
+                CellValue::Int(exact),
+                "{written}"
+            );
+        }
+        let flagged = |written: &str| {
+            written_number(written, written.parse().unwrap())
+                .to_field_text(Field::UserId)
+                .problem
+        };
+        assert_eq!(
+            flagged("9007199254740993"),
+            Some(CellProblem::ImpreciseNumber)
+        );
+        assert_eq!(flagged("9.007199254740992e15"), None);
+        assert_eq!(flagged("9007199254740992"), None);
+        // Not whole, or beyond i64: the double, as before.
+        for written in ["9007199254740992.5", "1e30", "12.5", "7"] {
+            let n: f64 = written.parse().unwrap();
+            assert_eq!(
+                written_number(written, n),
+                CellValue::Number(n),
+                "{written}"
+            );
+        }
+        assert_eq!(whole_number_written("0.000e5"), Some(0));
+        assert_eq!(whole_number_written("1e-3"), None);
+        assert_eq!(whole_number_written("."), None);
+        assert_eq!(whole_number_written("1e999999999999"), None);
+        assert_eq!(whole_number_written("9223372036854775808"), None);
     }
 
     #[test]

@@ -388,8 +388,29 @@ const EMAIL_LOCAL: [bool; 256] = {
 /// The key two values of `field` are compared by (section 4).
 pub fn identity_key(field: Field, value: &str) -> String {
     match field {
-        Field::Username => value.to_lowercase(),
+        Field::Username => username_key(value).into_owned(),
         _ => value.to_string(),
+    }
+}
+
+/// A username in full Unicode lowercase (section 4): every character,
+/// titlecase letters such as `ǅ` too, not only those `is_uppercase` names.
+/// The server's unique key for a username is this one. Borrowed when
+/// nothing changes: an ASCII username without capitals, nearly every one,
+/// costs no allocation (100,000 are compared per file).
+pub fn username_key(username: &str) -> Cow<'_, str> {
+    // One pass over the bytes: a non-ASCII byte needs Unicode's tables.
+    let mut upper = false;
+    for &b in username.as_bytes() {
+        if !b.is_ascii() {
+            return Cow::Owned(username.to_lowercase());
+        }
+        upper |= b.is_ascii_uppercase();
+    }
+    if upper {
+        Cow::Owned(username.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(username)
     }
 }
 
@@ -401,11 +422,10 @@ fn flag_duplicates(rows: &[MappedRow], errors: &mut [Vec<RowError>], field: Fiel
     let mut repeated: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
     for (i, row) in rows.iter().enumerate() {
         let value = row.get(field);
-        if !is_blank(value) {
+        // An error cell has no value (section 3): `#N/A` is no one's duplicate.
+        if !is_blank(value) && row.problem(field) != Some(CellProblem::CellError) {
             let key = match field {
-                Field::Username if value.chars().any(char::is_uppercase) => {
-                    Cow::Owned(value.to_lowercase())
-                }
+                Field::Username => username_key(value),
                 _ => Cow::Borrowed(value),
             };
             let at = *first.entry(key).or_insert(i);

@@ -24,4 +24,5 @@ mod search;
 mod sessions;
 mod settings;
 mod trash;
+mod usernames;
 mod users;

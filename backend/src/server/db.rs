@@ -207,9 +207,10 @@ pub struct NewUser {
     pub time_zone: String,
 }
 
-/// The key a username is unique under (SPEC section 1: case-insensitive).
+/// The key a username is unique under (SPEC section 1: case-insensitive):
+/// the rules crate's, so the duplicate check and the directory agree.
 pub fn username_key(username: &str) -> String {
-    username.to_lowercase()
+    roster_shared::rules::username_key(username).into_owned()
 }
 
 /// Binds a user's columns as `$1`…`$13` in the order `insert_user` and

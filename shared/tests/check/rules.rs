@@ -337,3 +337,101 @@ fn a_field_gets_only_its_first_error() {
         "Email: at most 254 characters",
     );
 }
+
+#[test]
+fn usernames_with_titlecase_letters_are_duplicates_of_their_lowercase() {
+    // U+01C5 and U+1F88 are titlecase letters, not uppercase ones; their
+    // lowercase forms are U+01C6 and U+1F80 (and U+01C4's is U+01C6 too).
+    for (first, second) in [
+        ("\u{1C5}emal", "\u{1C6}emal"),
+        ("\u{1F88}nna", "\u{1F80}nna"),
+        ("\u{1C5}emal", "\u{1C4}EMAL"),
+    ] {
+        let mut rows = vec![valid_row(1), valid_row(2)];
+        rows[0][2] = first.to_string();
+        rows[1][2] = second.to_string();
+        let report = check(&xlsx_of(&REQUIRED_HEADERS, &rows), "titlecase.xlsx");
+        let dup = "Username: This value is used more than once in the file (rows 2, 3)";
+        assert_eq!(
+            messages(&report),
+            vec![(2, dup.to_string()), (3, dup.to_string())],
+            "{first} / {second}"
+        );
+    }
+}
+
+#[test]
+fn an_error_cell_is_no_duplicate_of_its_text_or_of_another_error() {
+    use rust_xlsxwriter::Formula;
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    crate::write_text_rows(
+        sheet,
+        &REQUIRED_HEADERS,
+        &[valid_row(1), valid_row(2), valid_row(3)],
+    );
+    // rust_xlsxwriter writes an error result as a real error cell (t="e").
+    for row in [1, 3] {
+        sheet
+            .write_formula(row, 4, Formula::new("=NA()").set_result("#N/A"))
+            .unwrap();
+    }
+    sheet.write_string(2, 4, "#N/A").unwrap(); // row 3: the text
+    let report = check(&workbook.save_to_buffer().unwrap(), "errors.xlsx");
+    let cell_error = "User ID: the cell holds an error (#N/A)".to_string();
+    assert_eq!(
+        messages(&report),
+        vec![(2, cell_error.clone()), (4, cell_error)]
+    );
+    assert!(report.errors.iter().all(|e| e.code == ErrorCode::CellError));
+}
+
+#[test]
+fn whole_numbers_are_judged_on_the_digits_the_file_writes() {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    crate::write_text_rows(
+        sheet,
+        &REQUIRED_HEADERS,
+        &[valid_row(1), valid_row(2), valid_row(3), valid_row(4)],
+    );
+    // Marker numbers, replaced in the sheet's XML by what no double holds.
+    for (row, marker) in [(1, 111.0), (2, 222.0), (3, 333.0), (4, 444.0)] {
+        sheet.write_number(row, 4, marker).unwrap();
+    }
+    let mut xlsx = workbook.save_to_buffer().unwrap();
+    for (marker, written) in [
+        ("111", "9007199254740993"),     // reads as the double 2^53
+        ("222", "9007199254740992"),     // 2^53 itself is exact
+        ("333", "9.007199254740993E15"), // the same as row 2, in another form
+        ("444", "-9007199254740993"),
+    ] {
+        xlsx = crate::with_part_edited(
+            &xlsx,
+            "xl/worksheets/sheet1.xml",
+            &format!("<v>{marker}</v>"),
+            &format!("<v>{written}</v>"),
+        );
+    }
+    let report = check(&xlsx, "digits.xlsx");
+    let imprecise =
+        "User ID: the number is too long to be exact in Excel; format the column as text";
+    assert_eq!(
+        messages(&report),
+        vec![
+            (2, imprecise.to_string()),
+            (4, imprecise.to_string()),
+            (5, imprecise.to_string()),
+        ]
+    );
+    let user_id = |n: u32| {
+        report
+            .rows
+            .iter()
+            .find(|r| r.row == n)
+            .unwrap()
+            .get(Field::UserId)
+    };
+    assert_eq!(user_id(2), "9007199254740993", "the file's digits");
+    assert_eq!(user_id(3), "9007199254740992");
+}

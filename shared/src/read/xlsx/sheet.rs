@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use super::package::PartReader;
 use super::shared_strings::SharedStrings;
-use super::xml::{Scanner, after_prefix, decoded, push_text, wrapped_text};
-use crate::cells::{CellValue, date_text};
+use super::xml::{Scanner, after_prefix, decoded, escaped_text, push_text, wrapped_text};
+use crate::cells::{CellValue, date_text, written_number};
 use crate::error::ReadError;
 use crate::read::{Reporter, RowCollector};
 
@@ -266,20 +266,21 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
                 CellValue::Text(Arc::clone(s))
             }
         }
-        b"str" => text(&decoded(raw)),
+        b"str" => text(&escaped_text(raw)),
         b"b" => CellValue::Bool(raw == b"1" || raw == b"true"),
         b"e" => CellValue::Error(decoded(raw).into()),
         b"d" => CellValue::Date(decoded(raw).replace('T', " ").into()),
         _ => {
-            let whole = whole_number(raw);
-            let n = match whole {
-                Some(i) => i as f64,
+            let (n, number) = match whole_number(raw) {
+                Some(i) => (i as f64, CellValue::Int(i)),
                 None => {
                     let s =
                         std::str::from_utf8(raw).map_err(|_| bad("a number cell is not text"))?;
-                    s.trim()
+                    let n = s
+                        .trim()
                         .parse()
-                        .map_err(|_| bad(&format!("\"{s}\" is not a number")))?
+                        .map_err(|_| bad(&format!("\"{s}\" is not a number")))?;
+                    (n, written_number(s, n))
                 }
             };
             if cx.date_styles.get(style).copied().unwrap_or(false)
@@ -289,10 +290,8 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
                     ExcelDateTime::new(n, ExcelDateTimeType::DateTime, cx.is_1904)
                         .to_ymd_hms_milli();
                 CellValue::Date(date_text(y, mo, d, h, mi, s).into())
-            } else if let Some(i) = whole {
-                CellValue::Int(i)
             } else {
-                CellValue::Number(n)
+                number
             }
         }
     })
