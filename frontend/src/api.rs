@@ -231,6 +231,15 @@ pub async fn me() -> Result<Option<Me>, ApiError> {
     }
 }
 
+/// Changes the signed-in user's own password (the current one is asked for;
+/// the user's other sessions end). An administrator's PUT on oneself may not.
+pub async fn change_own_password(current: &str, new: &str) -> Result<(), ApiError> {
+    let body = serde_json::json!({"current_password": current, "new_password": new}).to_string();
+    send("POST", "/api/me/password", Some(body))
+        .await
+        .map(|_| ())
+}
+
 /// Signs out; forgets the CSRF token whatever the answer.
 pub async fn logout() -> Result<(), ApiError> {
     let result = send("POST", "/api/logout", None).await.map(|_| ());

@@ -256,3 +256,48 @@ async fn roles_are_made_on_the_roles_page_and_grant_only_what_they_hold() {
     app.finish().await;
     drop(server);
 }
+
+/// On one's own page the password form asks for the current password and
+/// goes through `/api/me/password` (the server refuses a PUT on oneself that
+/// sets a password): a wrong current password is said next to the form, a
+/// right one changes it and this session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_changes_their_own_password_with_the_current_one() {
+    let _turn = crate::ONE_BROWSER_AT_A_TIME.lock().await;
+    let server = RosterServer::start().await;
+    let api = Api::sign_in(&server).await;
+    let me = api.get("/api/me").await["user"]["id"]
+        .as_i64()
+        .expect("admin's id");
+
+    let app = BrowserApp::start_at(server.addr).await;
+    app.sign_in_as_admin(&server).await;
+    app.client
+        .goto(&server.url(&format!("/users/{me}")))
+        .await
+        .expect("open one's own page");
+    app.wait_for_text("#password-form h2", "Change your password")
+        .await;
+
+    app.type_into("#current-password", "not-my-password").await;
+    app.type_into("#new-password", &format!("a-brand-new-password{ENTER}"))
+        .await;
+    app.wait_for_text("#new-password-error", "Current password")
+        .await;
+    app.wait_for_focus("current-password").await;
+
+    app.type_into("#current-password", super::ADMIN_PASSWORD)
+        .await;
+    app.type_into("#new-password", &format!("a-brand-new-password{ENTER}"))
+        .await;
+    app.wait_for_text("#user-status", "Your password is changed")
+        .await;
+    let login = reqwest::Client::new()
+        .post(server.url("/api/login"))
+        .json(&json!({"username": "admin", "password": "a-brand-new-password"}))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(login.status().as_u16(), 200, "admin signs in with it");
+    app.finish().await;
+}

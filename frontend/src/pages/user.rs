@@ -125,6 +125,7 @@ fn UserEditor() -> impl IntoView {
     let busy = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let new_password = RwSignal::new(String::new());
+    let current_password = RwSignal::new(String::new());
     let password_error = RwSignal::new(None::<String>);
 
     let fail = move |e: &ApiError| {
@@ -213,31 +214,65 @@ fn UserEditor() -> impl IntoView {
             focus_element("new-password");
             return;
         }
+        // One's own password goes through /api/me/password, which asks for
+        // the current one (the server refuses a PUT on oneself that sets it).
+        let own = session.me.with_untracked(|m| m.as_ref().map(|m| m.user.id)) == Some(id);
+        let current_text = current_password.get_untracked();
+        if own && current_text.is_empty() {
+            password_error.set(Some("Type your current password first.".into()));
+            focus_element("current-password");
+            return;
+        }
         let mut input = current.input();
-        input.password = Some(password);
+        input.password = Some(password.clone());
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = api::update_user(id, &input).await;
+            let result = if own {
+                api::change_own_password(&current_text, &password)
+                    .await
+                    .map(|()| None)
+            } else {
+                api::update_user(id, &input).await.map(Some)
+            };
             busy.set(false);
             new_password.set(String::new());
+            current_password.set(String::new());
             match result {
                 Ok(updated) => {
                     password_error.set(None);
-                    saved.set(format!(
-                        "The password of {} is set and their sessions have ended. They get no email: tell them yourself.",
-                        updated.username
-                    ));
-                    user.set(Some(updated));
+                    match updated {
+                        Some(updated) => {
+                            saved.set(format!(
+                                "The password of {} is set and their sessions have ended. They get no email: tell them yourself.",
+                                updated.username
+                            ));
+                            user.set(Some(updated));
+                        }
+                        None => saved.set(
+                            "Your password is changed; your other sessions have ended.".into(),
+                        ),
+                    }
                 }
                 Err(e) => {
                     session.heard(&e);
-                    let message = field_problems(&e)
+                    let problems = field_problems(&e);
+                    let wrong_current = problems.iter().any(|d| d.field == "current_password");
+                    let message = problems
                         .into_iter()
-                        .find(|d| d.field == "password")
+                        .find(|d| {
+                            matches!(
+                                d.field.as_str(),
+                                "password" | "new_password" | "current_password"
+                            )
+                        })
                         .map(|d| d.message)
                         .unwrap_or_else(|| format!("{}.", e.describe()));
                     password_error.set(Some(message));
-                    focus_element("new-password");
+                    focus_element(if wrong_current {
+                        "current-password"
+                    } else {
+                        "new-password"
+                    });
                 }
             }
         });
@@ -471,10 +506,29 @@ fn UserEditor() -> impl IntoView {
                 </datalist>
             </form>
             <form id="password-form" class="card form" on:submit=set_password novalidate=true>
-                <h2>"Set password"</h2>
+                <h2>{move || if is_me() { "Change your password" } else { "Set password" }}</h2>
                 <p class="hint" id="new-password-hint">
-                    "The user's sessions end. They get no email: tell them the new password yourself."
+                    {move || {
+                        if is_me() {
+                            "Your other sessions end; this one goes on."
+                        } else {
+                            "The user's sessions end. They get no email: tell them the new password yourself."
+                        }
+                    }}
                 </p>
+                <Show when=is_me>
+                    <div class="form-row">
+                        <label for="current-password">"Current password"</label>
+                        <input
+                            id="current-password"
+                            type="password"
+                            autocomplete="current-password"
+                            aria-describedby="new-password-error"
+                            prop:value=move || current_password.get()
+                            on:input=move |ev| current_password.set(event_target_value(&ev))
+                        />
+                    </div>
+                </Show>
                 <div class="form-row">
                     <label for="new-password">"New password"</label>
                     <input
