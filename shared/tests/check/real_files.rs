@@ -1,0 +1,123 @@
+//! Files from other writers' test suites (fixtures/README.md names each
+//! source), and cases made from them or from rust_xlsxwriter by changing one
+//! part: each read as its writer meant it, with no silent change (issue 14).
+
+use roster_shared::cells::CellValue;
+use roster_shared::read::{Sheet, read_sheet};
+use roster_shared::ReadOptions;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+
+use crate::{fixture, with_part};
+
+fn sheet(bytes: &[u8], name: &str) -> Sheet {
+    read_sheet(bytes, Some(name), &ReadOptions::default()).expect("a readable file")
+}
+
+fn text(cell: &CellValue) -> String {
+    match cell {
+        CellValue::Text(s) => s.to_string(),
+        CellValue::Date(s) => s.to_string(),
+        other => panic!("not text or a date: {other:?}"),
+    }
+}
+
+/// sheetjs-1904.xlsx: column B holds dates, column C the text Excel made
+/// of each with `TEXT(B1,"YYYY-MM-DD")`. Each B must read as its C.
+fn assert_dates_read_as_excel_shows_them(bytes: &[u8]) {
+    let sheet = sheet(bytes, "1904.xlsx");
+    assert_eq!(sheet.rows.len(), 5);
+    for row in &sheet.rows {
+        assert!(
+            matches!(row.cells[1], CellValue::Date(_)),
+            "row {}",
+            row.number
+        );
+        assert_eq!(
+            text(&row.cells[1]),
+            text(&row.cells[2]),
+            "row {}",
+            row.number
+        );
+    }
+}
+
+#[test]
+fn a_1904_workbook_by_modern_excel_keeps_its_dates() {
+    let bytes = fixture("sheetjs-1904.xlsx");
+    // Modern Excel's `<x15:workbookPr chartTrackingRefBase="1"/>` in
+    // `extLst` comes after the main `workbookPr date1904="1"`.
+    let workbook = with_part(&bytes, "xl/workbook.xml", |xml| {
+        assert!(xml.contains(r#"<workbookPr date1904="1""#));
+        assert!(xml.contains("<x15:workbookPr "));
+        xml
+    });
+    assert_dates_read_as_excel_shows_them(&workbook);
+    let first = sheet(&bytes, "1904.xlsx");
+    assert_eq!(text(&first.rows[0].cells[1]), "1904-01-02");
+}
+
+#[test]
+fn the_main_workbook_pr_counts_under_any_prefix() {
+    // The same workbook.xml with the main namespace bound to `x:`.
+    let bytes = with_part(&fixture("sheetjs-1904.xlsx"), "xl/workbook.xml", |xml| {
+        let main = r#"xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main""#;
+        let prefixed = xml
+            .replace(main, &main.replace("xmlns=", "xmlns:x="))
+            .replace("</", "\u{0}")
+            .replace('<', "<x:")
+            .replace('\u{0}', "</x:")
+            .replace("<x:?xml", "<?xml")
+            .replace("<x:x15:", "<x15:")
+            .replace("</x:x15:", "</x15:")
+            .replace("<x:mc:", "<mc:")
+            .replace("</x:mc:", "</mc:")
+            .replace("<x:xr:", "<xr:")
+            .replace("<x:x15ac:", "<x15ac:")
+            .replace("<x:xcalcf:", "<xcalcf:")
+            .replace("</x:xcalcf:", "</xcalcf:");
+        assert!(
+            prefixed.contains(r#"<x:workbookPr date1904="1""#),
+            "{prefixed}"
+        );
+        assert!(prefixed.contains("<x15:workbookPr "), "{prefixed}");
+        prefixed
+    });
+    assert_dates_read_as_excel_shows_them(&bytes);
+}
+
+#[test]
+fn without_date1904_the_same_serials_are_1900_dates() {
+    // The control: the test above would see the difference.
+    let bytes = with_part(&fixture("sheetjs-1904.xlsx"), "xl/workbook.xml", |xml| {
+        xml.replace(r#" date1904="1""#, "")
+    });
+    let sheet = sheet(&bytes, "1900.xlsx");
+    assert_eq!(text(&sheet.rows[0].cells[1]), "1900-01-01");
+}
+
+/// A 1904 workbook made from rust_xlsxwriter's output: `date1904` set on
+/// the main `workbookPr`, and modern Excel's `extLst` added after it.
+#[test]
+fn an_x15_workbook_pr_in_ext_lst_does_not_reset_the_date_system() {
+    let mut workbook = Workbook::new();
+    let sheet_ = workbook.add_worksheet();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    sheet_.write_string(0, 0, "Start").unwrap();
+    let may_first = ExcelDateTime::from_ymd(2024, 5, 1).unwrap();
+    sheet_
+        .write_datetime_with_format(1, 0, &may_first, &date)
+        .unwrap();
+    let written = workbook.save_to_buffer().unwrap();
+    let ext = r#"<extLst><ext uri="{140A7094-0E35-4892-8432-C4D2E57EDEB5}" xmlns:x15="http://schemas.microsoft.com/office/spreadsheetml/2010/11/main"><x15:workbookPr chartTrackingRefBase="1"/></ext></extLst></workbook>"#;
+    let bytes = with_part(&written, "xl/workbook.xml", |xml| {
+        assert!(xml.contains("<workbookPr"));
+        xml.replace("<workbookPr", r#"<workbookPr date1904="1""#)
+            .replace("</workbook>", ext)
+    });
+    // The serial of 2024-05-01 in the 1900 system, read in the 1904
+    // system: 1,462 days later.
+    let read = sheet(&bytes, "1904.xlsx");
+    assert_eq!(text(&read.rows[1].cells[0]), "2028-05-02");
+    let plain = sheet(&written, "1900.xlsx");
+    assert_eq!(text(&plain.rows[1].cells[0]), "2024-05-01");
+}
