@@ -4,10 +4,10 @@
 
 use roster_shared::cells::CellValue;
 use roster_shared::read::{Sheet, read_sheet};
-use roster_shared::ReadOptions;
+use roster_shared::{Field, ReadOptions};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
-use crate::{fixture, with_part};
+use crate::{check, fixture, with_part};
 
 fn sheet(bytes: &[u8], name: &str) -> Sheet {
     read_sheet(bytes, Some(name), &ReadOptions::default()).expect("a readable file")
@@ -120,4 +120,81 @@ fn an_x15_workbook_pr_in_ext_lst_does_not_reset_the_date_system() {
     assert_eq!(text(&read.rows[1].cells[0]), "2028-05-02");
     let plain = sheet(&written, "1900.xlsx");
     assert_eq!(text(&plain.rows[1].cells[0]), "2024-05-01");
+}
+
+/// (row number, first cell, second cell) of every row of a CSV.
+fn csv_rows(bytes: &[u8]) -> Vec<(u32, String, String)> {
+    let sheet = sheet(bytes, "users.csv");
+    sheet
+        .rows
+        .iter()
+        .map(|r| {
+            let cell = |i: usize| r.cells.get(i).map(|c| c.header_text()).unwrap_or_default();
+            (r.number, cell(0), cell(1))
+        })
+        .collect()
+}
+
+fn owned(rows: &[(u32, &str, &str)]) -> Vec<(u32, String, String)> {
+    rows.iter()
+        .map(|&(n, a, b)| (n, a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_record_ending_in_a_bare_cr_is_not_merged_with_the_next() {
+    let bytes = fixture("mixed-cr.csv");
+    assert_eq!(
+        bytes, b"First Name,Last Name\r\nAnn,Lee\rBob,\r\nCy,Day\r\n",
+        "the fixture"
+    );
+    assert_eq!(
+        csv_rows(&bytes),
+        owned(&[
+            (1, "First Name", "Last Name"),
+            (2, "Ann", "Lee"),
+            (3, "Bob", ""),
+            (4, "Cy", "Day"),
+        ])
+    );
+    let report = check(
+        b"First Name,Last Name,Username,Email,User ID\r\n\
+          Ann,Lee,ann,ann@example.org,1\r\
+          Bob,,bob,bob@example.org,2\r\n",
+        "users.csv",
+    );
+    assert_eq!(report.rows.len(), 2);
+    assert_eq!(report.rows[0].get(Field::LastName), "Lee");
+    assert_eq!(report.rows[1].get(Field::LastName), "");
+}
+
+#[test]
+fn cr_only_line_ends_end_every_record() {
+    assert_eq!(
+        csv_rows(b"First Name;Last Name\rAnn;Lee\r\rBob;Ray\r"),
+        owned(&[
+            (1, "First Name", "Last Name"),
+            (2, "Ann", "Lee"),
+            (4, "Bob", "Ray"),
+        ])
+    );
+}
+
+#[test]
+fn line_ends_of_every_kind_count_inside_quotes_too() {
+    // Line 2's record holds a CR and a CRLF inside quotes: it takes lines
+    // 2 to 4; line 5 is blank (a lone CR), so the next record is line 6.
+    let csv = b"a,b\n\"x\ry\r\nz\",w\n\rc,d\r\ne,f";
+    let sheet = sheet(csv, "mixed.csv");
+    let spans: Vec<(u32, u32)> = sheet.rows.iter().map(|r| (r.number, r.span)).collect();
+    assert_eq!(spans, [(1, 1), (2, 3), (6, 1), (7, 1)]);
+    assert_eq!(
+        csv_rows(csv),
+        owned(&[
+            (1, "a", "b"),
+            (2, "x\ry\r\nz", "w"),
+            (6, "c", "d"),
+            (7, "e", "f"),
+        ])
+    );
 }
