@@ -198,3 +198,14 @@ fn line_ends_of_every_kind_count_inside_quotes_too() {
         ])
     );
 }
+
+#[test]
+fn an_empty_number_value_is_an_empty_cell() {
+    // Apache POI writes `<c r="H9" t="n"><v></v></c>` for 25 cells.
+    let sheet = sheet(&fixture("poi-56702.xlsx"), "56702.xlsx");
+    assert_eq!(sheet.rows.len(), 475);
+    let row9 = sheet.rows.iter().find(|r| r.number == 9).unwrap();
+    assert_eq!(row9.cells[6], CellValue::Int(98));
+    assert_eq!(row9.cells[7], CellValue::Empty);
+    assert_eq!(row9.cells[8], CellValue::Text("No".into()));
+}

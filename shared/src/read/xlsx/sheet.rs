@@ -252,6 +252,10 @@ fn cell_value(
 
 /// A cell's value from its raw `<v>` text and its type attribute.
 fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<CellValue, ReadError> {
+    // `<v></v>`: some writers (Apache POI) write an empty cell so.
+    if raw.trim_ascii().is_empty() {
+        return Ok(CellValue::Empty);
+    }
     Ok(match kind {
         b"s" => {
             let index =
