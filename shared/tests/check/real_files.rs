@@ -209,3 +209,41 @@ fn an_empty_number_value_is_an_empty_cell() {
     assert_eq!(row9.cells[7], CellValue::Empty);
     assert_eq!(row9.cells[8], CellValue::Text("No".into()));
 }
+
+/// The same zip with every entry renamed by `rename`.
+fn renamed(zip_bytes: &[u8], rename: impl Fn(&str) -> String) -> Vec<u8> {
+    use std::io::{Cursor, Read, Write};
+    let mut archive = zip::ZipArchive::new(Cursor::new(zip_bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let entry_name = entry.name().unwrap().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        out.start_file(
+            rename(&entry_name),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        out.write_all(&data).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[test]
+fn zip_entries_named_with_backslashes_are_the_same_parts() {
+    // calamine's file names every entry `xl\worksheets\sheet26.xml`; with
+    // `/` instead it is an ordinary package, read the same.
+    let bytes = fixture("calamine-issue_530.xlsx");
+    let slashes = renamed(&bytes, |n| n.replace('\\', "/"));
+    let as_written = sheet(&bytes, "issue_530.xlsx");
+    assert!(as_written.rows.len() > 3);
+    assert_eq!(as_written, sheet(&slashes, "issue_530.xlsx"));
+    // And the other way round: a package of ours renamed with `\`.
+    let users = fixture("users.xlsx");
+    let backslashes = renamed(&users, |n| n.replace('/', "\\"));
+    assert_eq!(
+        check(&backslashes, "users.xlsx").errors,
+        check(&users, "users.xlsx").errors
+    );
+}
