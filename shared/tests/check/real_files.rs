@@ -247,3 +247,32 @@ fn zip_entries_named_with_backslashes_are_the_same_parts() {
         check(&users, "users.xlsx").errors
     );
 }
+
+#[test]
+fn cdata_in_inline_strings_is_text() {
+    let sheet = sheet(&fixture("calamine-inlineStr_cdata.xlsx"), "cdata.xlsx");
+    let cells: Vec<Vec<String>> = sheet
+        .rows
+        .iter()
+        .map(|r| r.cells.iter().map(CellValue::header_text).collect())
+        .collect();
+    assert_eq!(cells, [["Hello CDATA", "World"], ["12345", "NormalText"]]);
+}
+
+#[test]
+fn cdata_in_shared_strings_is_text() {
+    let mut workbook = Workbook::new();
+    let sheet_ = workbook.add_worksheet();
+    sheet_.write_string(0, 0, "First Name").unwrap();
+    sheet_.write_string(1, 0, "Zoë").unwrap();
+    let bytes = with_part(
+        &workbook.save_to_buffer().unwrap(),
+        "xl/sharedStrings.xml",
+        |xml| {
+            assert!(xml.contains("<t>Zoë</t>"));
+            xml.replace("<t>Zoë</t>", "<t>Z<![CDATA[o&amp;<ë>]]></t>")
+        },
+    );
+    let read = sheet(&bytes, "cdata.xlsx");
+    assert_eq!(read.rows[1].cells[0], CellValue::Text("Zo&amp;<ë>".into()));
+}
