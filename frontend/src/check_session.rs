@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use roster_shared::rows::map_rows;
 use roster_shared::text::trim;
-use roster_shared::{Field, Mapping, Report, RuleOptions, Table, check_rows};
+use roster_shared::{Field, MappedRow, Mapping, Report, RuleOptions, Table, check_rows};
 
 use crate::corrected_file::{CorrectedFile, Value, Writer, corrected_name};
 use crate::protocol::{CheckOutcome, PAGE_SIZE, PageRequest, RowsPage};
@@ -168,7 +168,7 @@ impl Checked {
                 } else {
                     n
                 };
-                rows.get(index).cloned()
+                rows.get(index).map(for_display)
             })
             .collect();
         RowsPage {
@@ -177,4 +177,25 @@ impl Checked {
             rows,
         }
     }
+}
+
+/// The most characters of one value a page of rows carries to the grid.
+/// More than any field allows (255), so a value cut here already has its
+/// `too_long` error; the worker keeps it whole for the report, the
+/// corrected file and Try Import. Without the cut, a 32,767-character text
+/// shared by every row would put 50 × 15 of it into each page.
+pub const SHOWN_CHARS: usize = 1_000;
+
+/// `row` as the grid shows it: each value of more than [`SHOWN_CHARS`]
+/// characters cut there, with `…`.
+fn for_display(row: &MappedRow) -> MappedRow {
+    let mut shown = row.clone();
+    for (field, value) in row.iter() {
+        if value.len() > SHOWN_CHARS
+            && let Some((cut, _)) = value.char_indices().nth(SHOWN_CHARS)
+        {
+            shown.set(field, format!("{}…", &value[..cut]));
+        }
+    }
+    shown
 }

@@ -4,7 +4,7 @@
 //! tests/browser.
 #![cfg(target_arch = "wasm32")]
 
-use roster_frontend::check_session::CheckSession;
+use roster_frontend::check_session::{CheckSession, SHOWN_CHARS};
 use roster_frontend::components::format;
 use roster_frontend::corrected_file::corrected_name;
 use roster_frontend::protocol::{FromWorker, PageRequest, ToWorker, columns_of, mapping_from};
@@ -184,6 +184,29 @@ fn pages_of_rows_filter_and_stop_at_the_last_page() {
     });
     assert_eq!(past_the_end.request.start, 0, "back to the last page");
     assert_eq!(past_the_end.rows.len(), 3);
+}
+
+#[wasm_bindgen_test]
+fn a_page_of_rows_carries_a_long_value_cut_for_the_grid() {
+    let long = "é".repeat(5_000);
+    let csv =
+        format!("First Name,Last Name,Username,Email,User ID\nAnn,{long},ann,ann@example.org,1\n");
+    let table = read_table(csv.as_bytes(), Some("long.csv"), &ReadOptions::default())
+        .expect("a readable CSV");
+    let mut s = CheckSession::new("long.csv".to_string(), table);
+    let checked = s.check();
+    assert_eq!(
+        checked.report.rows[0].get(Field::LastName),
+        long,
+        "kept whole"
+    );
+    let page = checked.page(PageRequest::default());
+    let shown = page.rows[0].get(Field::LastName);
+    assert_eq!(shown.chars().count(), SHOWN_CHARS + 1);
+    assert!(shown.ends_with('…'), "{shown}");
+    assert_eq!(page.rows[0].get(Field::FirstName), "Ann");
+    // The cut value still has its error, and the message says why.
+    assert_eq!(checked.report.errors[0].code, ErrorCode::TooLong);
 }
 
 #[wasm_bindgen_test]

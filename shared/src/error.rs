@@ -54,6 +54,14 @@ pub enum ReadError {
         column: String,
         limit: usize,
     },
+    #[error(
+        "row {row}, column {column} holds more than {limit} characters, more than a spreadsheet cell can hold; shorten it"
+    )]
+    CellTooLong {
+        row: u32,
+        column: String,
+        limit: usize,
+    },
     #[error("no column for the required field{}: {}", if .0.len() == 1 { "" } else { "s" }, labels(.0))]
     MissingColumns(Vec<Field>),
     #[error("no column has the header \"{header}\" (asked for {field})")]

@@ -1,6 +1,19 @@
 //! The limits of SPEC section 3. Configurable so a server can tighten them;
 //! the defaults are the specification's.
 
+/// Most characters one cell may hold: Excel's own limit, so no file an
+/// administrator saved from Excel holds more. A longer cell stops the read
+/// (a file-level error naming the cell), and a posted row with a longer
+/// value is refused the same way: without a bound, one long shared string
+/// used by many cells is copied into every report, grid page and JSON.
+pub const MAX_CELL_CHARS: usize = 32_767;
+
+/// True when `text` holds more than [`MAX_CELL_CHARS`] characters. Counts
+/// the characters of long texts only: a shorter byte length settles it.
+pub fn over_cell_limit(text: &str) -> bool {
+    text.len() > MAX_CELL_CHARS && text.chars().count() > MAX_CELL_CHARS
+}
+
 /// How much of a file Roster will read before it stops with an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {

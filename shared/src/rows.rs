@@ -205,6 +205,13 @@ impl<'de> Deserialize<'de> for SharedText {
             }
 
             fn visit_str<E: de::Error>(self, value: &str) -> Result<SharedText, E> {
+                // The readers' bound on a cell holds for posted rows too.
+                if crate::limits::over_cell_limit(value) {
+                    return Err(E::custom(format_args!(
+                        "a value holds more than {} characters, more than a spreadsheet cell can hold",
+                        crate::limits::MAX_CELL_CHARS
+                    )));
+                }
                 Ok(SharedText(value.into()))
             }
         }
@@ -215,6 +222,7 @@ impl<'de> Deserialize<'de> for SharedText {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_CELL_CHARS;
 
     #[test]
     fn json_is_flat_and_leaves_empty_fields_out() {
@@ -233,5 +241,21 @@ mod tests {
         assert!(e.to_string().contains("unknown field `nickname`"), "{e}");
         assert!(serde_json::from_str::<MappedRow>(r#"{"row":2,"user_id":1001}"#).is_err());
         assert!(serde_json::from_str::<MappedRow>(r#"{"user_id":"1"}"#).is_err());
+    }
+
+    #[test]
+    fn a_value_longer_than_a_cell_can_hold_is_refused() {
+        let row = |chars: usize| format!(r#"{{"row":2,"first_name":"{}"}}"#, "é".repeat(chars));
+        let at_limit = serde_json::from_str::<MappedRow>(&row(MAX_CELL_CHARS)).unwrap();
+        assert_eq!(
+            at_limit.get(Field::FirstName).chars().count(),
+            MAX_CELL_CHARS
+        );
+        let e = serde_json::from_str::<MappedRow>(&row(MAX_CELL_CHARS + 1)).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("a value holds more than 32767 characters"),
+            "{e}"
+        );
     }
 }

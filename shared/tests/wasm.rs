@@ -59,3 +59,20 @@ fn hostile_files_end_in_one_error_in_the_browser() {
     let err = check_file(bytes, None, &options).unwrap_err();
     assert!(matches!(err, ReadError::Damaged { .. }), "{err}");
 }
+
+#[wasm_bindgen_test]
+fn a_cell_longer_than_excel_allows_stops_the_read_in_the_browser() {
+    let csv = format!(
+        "First Name,Last Name,Username,Email,User ID\nAnn,Lee,{},ann@example.org,1\n",
+        "x".repeat(1 << 20)
+    );
+    let err = check_file(csv.as_bytes(), Some("long.csv"), &CheckOptions::default()).unwrap_err();
+    assert_eq!(
+        err,
+        ReadError::CellTooLong {
+            row: 2,
+            column: "C".into(),
+            limit: 32_767,
+        }
+    );
+}

@@ -27,6 +27,7 @@ on_both_databases!(
     a_password_set_by_an_import_ends_the_users_sessions,
     a_renamed_node_or_a_changed_role_makes_the_preview_stale,
     only_the_maker_downloads_a_previews_errors,
+    a_value_longer_than_a_cell_can_hold_is_refused_as_in_a_file,
 );
 
 /// Try Import of `rows` with the Administrator role at the root.
@@ -1024,5 +1025,65 @@ async fn only_the_maker_downloads_a_previews_errors(kind: Kind) {
     // Once imported it is history, open to every administrator.
     ok_json(commit(&admin, &p, true).await, StatusCode::OK).await;
     assert_eq!(second.get(&path).await.status(), StatusCode::OK);
+    app.finish().await;
+}
+async fn a_value_longer_than_a_cell_can_hold_is_refused_as_in_a_file(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    // At Excel's limit of 32,767 characters: a row with a too-long name.
+    let mut at_limit = row(2, "ann", "1", "Ann", "Lee");
+    at_limit["last_name"] = json!("é".repeat(32_767));
+    let p = preview(&admin, json!([at_limit])).await;
+    assert_eq!(p["errors"][0]["code"], "too_long");
+    // One more: refused whole, as the file would be.
+    let mut over = row(2, "ann", "1", "Ann", "Lee");
+    over["last_name"] = json!("é".repeat(32_768));
+    let body = json!({
+        "file_name": "users.xlsx",
+        "role_id": admin.administrator_role().await,
+        "hierarchy_id": admin.root_node().await,
+        "rows": [over],
+    });
+    let message = assert_error(
+        admin.post("/api/imports", body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert!(
+        message.contains(
+            "a value holds more than 32767 characters, more than a spreadsheet cell can hold"
+        ),
+        "{message}"
+    );
+    let csv = format!(
+        "First Name,Last Name,Username,Email,User ID\nAnn,{},ann,ann@example.com,1\n",
+        "é".repeat(32_768)
+    );
+    let role = admin.administrator_role().await.to_string();
+    let root = admin.root_node().await.to_string();
+    let (content_type, body) = form(&[
+        ("file", Some("users.csv"), csv.as_bytes()),
+        ("role_id", None, role.as_bytes()),
+        ("hierarchy_id", None, root.as_bytes()),
+    ]);
+    let mut request = admin
+        .http
+        .post(format!("{}/api/imports", admin.base))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(csrf) = &admin.csrf {
+        request = request.header("X-CSRF-Token", csrf);
+    }
+    let message = assert_error(
+        request.send().await.expect("sent"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert!(
+        message.contains("row 2, column B holds more than 32767 characters"),
+        "{message}"
+    );
     app.finish().await;
 }

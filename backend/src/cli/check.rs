@@ -26,9 +26,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     match check(&args) {
         Ok(report) => {
             let printed = if args.json {
-                serde_json::to_string(&report)
-                    .map_err(std::io::Error::other)
-                    .and_then(|json| writeln!(std::io::stdout().lock(), "{json}"))
+                print_json(&report)
             } else {
                 print_text(&report)
             };
@@ -72,6 +70,15 @@ fn check(args: &CheckArgs) -> Result<Report, String> {
     };
     let name = args.file.file_name().and_then(|n| n.to_str());
     check_file(&bytes, name, &options).map_err(|e| e.to_string())
+}
+
+/// Streams the JSON to stdout: a report of 250,000 rows is never also held
+/// as one string.
+fn print_json(report: &Report) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer(&mut out, report)?;
+    writeln!(out)?;
+    out.flush()
 }
 
 fn print_text(report: &Report) -> std::io::Result<()> {

@@ -17,11 +17,25 @@ pub(super) enum ZipKind {
     Ods,
 }
 
+/// A part's index by its name. Some writers store names with Windows
+/// separators (`xl\workbook.xml`): they name the same parts.
+pub(super) fn index_of<R: io::Read + io::Seek>(zip: &ZipArchive<R>, name: &str) -> Option<usize> {
+    zip.index_for_name(name).or_else(|| {
+        zip.file_names_raw().position(|raw| {
+            raw.len() == name.len()
+                && raw
+                    .iter()
+                    .zip(name.as_bytes())
+                    .all(|(&a, &b)| a == b || (a == b'\\' && b == b'/'))
+        })
+    })
+}
+
 pub(super) fn kind(bytes: &[u8]) -> Result<ZipKind, ReadError> {
     let zip = ZipArchive::new(Cursor::new(bytes)).map_err(damaged("zip"))?;
     Ok(
-        if zip.index_for_name("xl/workbook.xml").is_some()
-            || zip.index_for_name("xl/workbook.bin").is_some()
+        if index_of(&zip, "xl/workbook.xml").is_some()
+            || index_of(&zip, "xl/workbook.bin").is_some()
         {
             ZipKind::Xlsx
         } else if zip.index_for_name("content.xml").is_some() {

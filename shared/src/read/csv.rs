@@ -23,6 +23,7 @@ pub(super) fn read(
     let mut rows = RowCollector::new(&options.limits);
     let mut record = csv::StringRecord::new();
     let (mut line, mut counted_to) = (1usize, 0usize);
+    let mut last_number: Option<u32> = None;
     progress.start(text.len() as u64);
     loop {
         match reader.read_record(&mut record) {
@@ -42,16 +43,17 @@ pub(super) fn read(
         while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
             start += 1;
         }
-        line += text.as_bytes()[counted_to..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        line += line_ends(&text.as_bytes()[counted_to..start]);
         counted_to = start;
         progress.at(start as u64);
+        // Each record is its own row: a later record never shares a number
+        // with an earlier one, which would merge the two.
+        line = line.max(last_number.map_or(0, |n| n as usize + 1));
         let number = u32::try_from(line).unwrap_or(u32::MAX);
+        last_number = Some(number);
         let line_breaks = record
             .iter()
-            .map(|f| f.matches('\n').count())
+            .map(|f| line_ends(f.as_bytes()))
             .sum::<usize>();
         let span = 1 + u32::try_from(line_breaks).unwrap_or(u32::MAX - 1);
         let cells = record
@@ -73,6 +75,15 @@ pub(super) fn read(
     })
 }
 
+/// How many line ends `bytes` holds: LF, CRLF and a lone CR each count
+/// once (SPEC section 3), as the csv crate ends records on each of them.
+fn line_ends(bytes: &[u8]) -> usize {
+    let crs = memchr::memchr_iter(b'\r', bytes)
+        .filter(|&i| bytes.get(i + 1) != Some(&b'\n'))
+        .count();
+    memchr::memchr_iter(b'\n', bytes).count() + crs
+}
+
 /// UTF-8 if the bytes are UTF-8 (BOM dropped), else Windows-1252, the
 /// encoding Excel on Windows writes "CSV" in.
 pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
@@ -91,7 +102,7 @@ pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
 /// that holds anything; `,` when there is none.
 pub fn detect_delimiter(text: &str) -> u8 {
     let line = text
-        .lines()
+        .split(['\r', '\n'])
         .find(|l| !crate::text::is_blank(l))
         .unwrap_or("");
     let mut counts = [0usize; 3];

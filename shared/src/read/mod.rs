@@ -11,9 +11,13 @@ mod xlsx;
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
 use crate::cells::CellValue;
 use crate::error::{ReadError, column_letters};
-use crate::limits::Limits;
+use crate::limits::{Limits, MAX_CELL_CHARS, over_cell_limit};
 
 /// The file formats Roster reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +237,10 @@ pub(crate) struct RowCollector<'a> {
     out_of_order: bool,
     /// The last row's width: the next row is likely as wide.
     width: usize,
+    /// Texts longer than [`MAX_CELL_CHARS`] bytes found within the limit,
+    /// by address: a shared string used by many cells is counted once.
+    /// Each is kept alive here, so its address is not reused.
+    counted: FxHashMap<usize, Arc<str>>,
 }
 
 impl<'a> RowCollector<'a> {
@@ -243,11 +251,39 @@ impl<'a> RowCollector<'a> {
             current: None,
             out_of_order: false,
             width: 0,
+            counted: FxHashMap::default(),
         }
+    }
+
+    /// Refuses a cell of more than [`MAX_CELL_CHARS`] characters.
+    fn check_length(&mut self, row: u32, col: usize, value: &CellValue) -> Result<(), ReadError> {
+        let over = match value {
+            CellValue::Text(s) if s.len() > MAX_CELL_CHARS => {
+                let address = s.as_ptr() as usize;
+                !self.counted.contains_key(&address) && {
+                    let over = over_cell_limit(s);
+                    if !over {
+                        self.counted.insert(address, Arc::clone(s));
+                    }
+                    over
+                }
+            }
+            CellValue::Error(s) => over_cell_limit(s),
+            _ => false,
+        };
+        if over {
+            return Err(ReadError::CellTooLong {
+                row,
+                column: column_letters(col as u32),
+                limit: MAX_CELL_CHARS,
+            });
+        }
+        Ok(())
     }
 
     /// Adds one cell at a 1-based row number and 0-based column.
     pub(crate) fn cell(&mut self, row: u32, col: u32, value: CellValue) -> Result<(), ReadError> {
+        self.check_length(row, col as usize, &value)?;
         if value.is_blank() {
             return Ok(());
         }
@@ -283,6 +319,9 @@ impl<'a> RowCollector<'a> {
         span: u32,
         cells: Vec<CellValue>,
     ) -> Result<(), ReadError> {
+        for (col, cell) in cells.iter().enumerate() {
+            self.check_length(number, col, cell)?;
+        }
         if let Some(col) = cells.iter().rposition(|c| !c.is_blank()) {
             if col >= self.limits.max_columns {
                 return Err(ReadError::TooManyColumns {

@@ -286,18 +286,23 @@ fn fuzz_regressions_read_without_panicking() {
 
 #[test]
 fn a_row_of_many_chunks_is_searched_once() {
-    // One cell of 7 MB of `arrow>` (under the 8 MiB past which the packing
-    // ratio counts): its row spans 27 chunks of the scan, and every `row>`
-    // in it looks like the end of a `</row>` until checked.
+    // A row of 7 MB of `arrow>` (under the 8 MiB past which the packing
+    // ratio counts) in 250 cells of under 32,767 characters: it spans 27
+    // chunks of the scan, and every `row>` in it looks like the end of a
+    // `</row>` until checked.
     let header: String = REQUIRED_HEADERS
         .iter()
         .map(|h| format!("<c t=\"inlineStr\"><is><t>{h}</t></is></c>"))
         .collect();
+    let cell = format!(
+        "<c t=\"inlineStr\"><is><t>{}</t></is></c>",
+        "arrow>".repeat(28_000 / 6)
+    );
     let sheet = format!(
         "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>\
-         <row r=\"1\">{header}</row><row r=\"2\"><c t=\"inlineStr\"><is><t>{}</t></is></c></row>\
+         <row r=\"1\">{header}</row><row r=\"2\">{}</row>\
          </sheetData></worksheet>",
-        "arrow>".repeat(7_000_000 / 6)
+        cell.repeat(250)
     );
     let mut entries = fixture_entries("users.xlsx");
     let part = entries
@@ -313,6 +318,79 @@ fn a_row_of_many_chunks_is_searched_once() {
     assert_eq!(report.summary.rows, 1);
     assert_eq!(
         report.rows[0].get(roster_shared::Field::FirstName).len(),
-        7_000_000 / 6 * 6
+        28_000 / 6 * 6
     );
+}
+
+/// A CSV whose row 2 holds `chars` characters (two bytes each) in column F.
+fn csv_with_long_cell(chars: usize) -> Vec<u8> {
+    let mut csv = REQUIRED_HEADERS.join(",") + ",Notes\n";
+    csv.push_str(&valid_row(1).join(","));
+    csv.push(',');
+    csv.push_str(&"é".repeat(chars));
+    csv.push('\n');
+    csv.into_bytes()
+}
+
+#[test]
+fn a_cell_longer_than_excel_allows_stops_the_read() {
+    let report = check_file(&csv_with_long_cell(32_767), None, &CheckOptions::default());
+    assert_eq!(report.unwrap().summary.valid, 1);
+    let err = read_error(&csv_with_long_cell(32_768), "long.csv");
+    assert_eq!(
+        err,
+        ReadError::CellTooLong {
+            row: 2,
+            column: "F".into(),
+            limit: roster_shared::limits::MAX_CELL_CHARS,
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "row 2, column F holds more than 32767 characters, more than a spreadsheet cell can hold; shorten it"
+    );
+}
+
+/// An .xlsx whose one shared string, `text`, is the first name of `rows`
+/// rows: rust_xlsxwriter writes the workbook (it refuses a string over
+/// Excel's limit), then the string is put in its shared strings part.
+fn xlsx_sharing_one_text(text: &str, rows: usize) -> Vec<u8> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let rows: Vec<Vec<String>> = (0..rows)
+        .map(|n| {
+            let mut row = valid_row(n);
+            row[0] = "SHARED-TEXT".into();
+            row
+        })
+        .collect();
+    crate::write_text_rows(sheet, &REQUIRED_HEADERS, &rows);
+    let bytes = workbook.save_to_buffer().unwrap();
+    crate::with_part(&bytes, "xl/sharedStrings.xml", |xml| {
+        assert_eq!(xml.matches("SHARED-TEXT").count(), 1);
+        xml.replace("SHARED-TEXT", text)
+    })
+}
+
+#[test]
+fn a_one_mb_shared_string_in_ten_thousand_cells_stops_at_its_first_cell() {
+    let bytes = xlsx_sharing_one_text(&"x".repeat(1 << 20), 10_000);
+    assert!(bytes.len() < 512 * 1024, "{} bytes", bytes.len());
+    assert_eq!(
+        read_error(&bytes, "hostile.xlsx"),
+        ReadError::CellTooLong {
+            row: 2,
+            column: "A".into(),
+            limit: 32_767,
+        }
+    );
+    // At the limit, it is read, and shared by every row.
+    let report = check_file(
+        &xlsx_sharing_one_text(&"ü".repeat(32_767), 100),
+        None,
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.summary.rows, 100);
+    assert_eq!(report.summary.with_errors, 100, "too_long first names");
 }

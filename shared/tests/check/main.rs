@@ -6,8 +6,11 @@
 mod conversion;
 mod formats;
 mod hostile;
+mod real_files;
 mod rules;
 mod xml_text;
+
+use std::io::{Cursor, Read, Write};
 
 use roster_shared::{CheckOptions, Report, check_file};
 use rust_xlsxwriter::{Workbook, Worksheet};
@@ -87,4 +90,27 @@ pub fn messages(report: &Report) -> Vec<(u32, String)> {
         .iter()
         .map(|e| (e.row, e.message.clone()))
         .collect()
+}
+
+/// The same zip with the text part `name` passed through `edit`: how a
+/// real file's parts are changed to make a case no writer makes by itself.
+pub fn with_part(zip_bytes: &[u8], name: &str, edit: impl FnOnce(String) -> String) -> Vec<u8> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(zip_bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let mut edit = Some(edit);
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let entry_name = entry.name().unwrap().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        if entry_name == name {
+            let edit = edit.take().unwrap();
+            data = edit(String::from_utf8(data).unwrap()).into_bytes();
+        }
+        out.start_file(&entry_name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&data).unwrap();
+    }
+    assert!(edit.is_none(), "{name} is not in the zip");
+    out.finish().unwrap().into_inner()
 }

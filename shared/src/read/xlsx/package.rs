@@ -8,6 +8,7 @@ use zip::result::ZipError;
 
 use crate::error::ReadError;
 use crate::limits::Limits;
+use crate::read::archive::index_of;
 
 pub(super) struct Package<'a> {
     zip: ZipArchive<Cursor<&'a [u8]>>,
@@ -31,14 +32,13 @@ impl<'a> Package<'a> {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.zip.index_for_name(name).is_some()
+        index_of(&self.zip, name).is_some()
     }
 
     /// The size a part says it inflates to (0 if absent or unreadable):
     /// only an estimate, for progress.
     pub fn declared_size(&mut self, name: &str) -> u64 {
-        self.zip
-            .index_for_name(name)
+        index_of(&self.zip, name)
             .and_then(|i| self.zip.by_index_raw(i).ok().map(|e| e.size()))
             .unwrap_or(0)
     }
@@ -59,7 +59,7 @@ impl<'a> Package<'a> {
         name: &str,
         consume: impl FnOnce(&mut PartReader<'_>) -> Result<T, ReadError>,
     ) -> Result<Option<T>, ReadError> {
-        let Some(index) = self.zip.index_for_name(name) else {
+        let Some(index) = index_of(&self.zip, name) else {
             return Ok(None);
         };
         let mut entry = self.zip.by_index(index).map_err(damaged)?;

@@ -57,7 +57,7 @@ impl SharedStrings {
                 }
                 (b"rPh", closing) => in_phonetic = !closing && !tag.self_closing,
                 (b"t", false) if in_si && !in_phonetic && !tag.self_closing => {
-                    push_text(scanner.text(), true, &mut strings.text);
+                    scanner.push_text_here(&mut strings.text);
                 }
                 _ => {}
             }

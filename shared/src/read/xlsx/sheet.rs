@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::package::PartReader;
 use super::shared_strings::SharedStrings;
-use super::xml::{Scanner, after_prefix, decoded, escaped_text, push_text, wrapped_text};
+use super::xml::{Scanner, after_prefix, decoded, escaped_text, wrapped_text};
 use crate::cells::{CellValue, date_text, written_number};
 use crate::error::ReadError;
 use crate::read::{Reporter, RowCollector};
@@ -235,9 +235,7 @@ fn cell_value(
             (b"v", false) if !tag.self_closing => raw = Some(scanner.text()),
             (b"is", closing) => in_inline = !closing,
             (b"rPh", false) => in_inline = false,
-            (b"t", false) if in_inline && !tag.self_closing => {
-                push_text(scanner.text(), true, &mut inline)
-            }
+            (b"t", false) if in_inline && !tag.self_closing => scanner.push_text_here(&mut inline),
             _ => {}
         }
     }
@@ -252,6 +250,10 @@ fn cell_value(
 
 /// A cell's value from its raw `<v>` text and its type attribute.
 fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<CellValue, ReadError> {
+    // `<v></v>`: some writers (Apache POI) write an empty cell so.
+    if raw.trim_ascii().is_empty() {
+        return Ok(CellValue::Empty);
+    }
     Ok(match kind {
         b"s" => {
             let index =

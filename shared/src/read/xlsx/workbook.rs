@@ -2,6 +2,7 @@
 //! part names, and the date system.
 
 use quick_xml::events::Event;
+use quick_xml::name::{Namespace, ResolveResult};
 
 use crate::error::ReadError;
 
@@ -46,12 +47,15 @@ pub(super) fn parse(workbook: &[u8], rels: &[u8]) -> Result<Workbook, ReadError>
     let rels = relationships(rels)?;
     let mut sheets = Vec::new();
     let mut is_1904 = false;
-    let mut reader = quick_xml::Reader::from_reader(workbook);
+    let mut reader = quick_xml::NsReader::from_reader(workbook);
     let mut buf = Vec::new();
     loop {
-        match reader.read_event_into(&mut buf).map_err(bad)? {
+        let (namespace, event) = reader.read_resolved_event_into(&mut buf).map_err(bad)?;
+        match event {
             Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
-                "workbookPr" => {
+                // Modern Excel also writes `<x15:workbookPr>` in `extLst`,
+                // without `date1904`: only the main one tells the date system.
+                "workbookPr" if is_main(&namespace) => {
                     is_1904 = e
                         .try_get_attribute("date1904")
                         .ok()
@@ -88,6 +92,20 @@ pub(super) fn parse(workbook: &[u8], rels: &[u8]) -> Result<Workbook, ReadError>
             _ => {}
         }
         buf.clear();
+    }
+}
+
+/// The SpreadsheetML namespace (Transitional or Strict), or none at all
+/// (hand-made files that declare no namespace).
+fn is_main(namespace: &ResolveResult<'_>) -> bool {
+    match namespace {
+        ResolveResult::Bound(Namespace(ns)) => matches!(
+            *ns,
+            "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+                | "http://purl.oclc.org/ooxml/spreadsheetml/main"
+        ),
+        ResolveResult::Unbound => true,
+        ResolveResult::Unknown(_) => false,
     }
 }
 

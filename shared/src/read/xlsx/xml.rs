@@ -154,6 +154,23 @@ impl<'a> Scanner<'a> {
         self.pos = self.pos.saturating_add(n).min(self.xml.len());
     }
 
+    /// Appends the text of an element (a `<t>`) from here to its next tag,
+    /// as [`push_text`] with Excel's escapes, taking CDATA sections
+    /// (`<![CDATA[12345]]>`) as the text they hold.
+    pub fn push_text_here(&mut self, out: &mut String) {
+        loop {
+            push_text(self.text(), true, out);
+            let Some(cdata) = after_prefix(self.rest(), b"<![CDATA[") else {
+                return;
+            };
+            let Some(end) = find(cdata, b"]]>") else {
+                return;
+            };
+            out.push_str(&String::from_utf8_lossy(&cdata[..end]));
+            self.skip(9 + end + 3);
+        }
+    }
+
     /// The raw text from here to the next tag (the tag is not consumed).
     pub fn text(&mut self) -> &'a [u8] {
         let rest = self.xml.get(self.pos..).unwrap_or(&[]);
@@ -349,6 +366,21 @@ mod tests {
         assert_eq!(s.wrapped(b"<si><t>", b"</t></si>"), None);
         let mut s = Scanner::new(b"<si><t>a<b/></t></si>");
         assert_eq!(s.wrapped(b"<si><t>", b"</t></si>"), None);
+    }
+
+    #[test]
+    fn cdata_sections_are_text() {
+        let mut s = Scanner::new(b"<t>a &amp; <![CDATA[<b> &amp; ]]>c<![CDATA[]]></t><x/>");
+        s.next_tag();
+        let mut out = String::new();
+        s.push_text_here(&mut out);
+        assert_eq!(out, "a & <b> &amp; c");
+        assert!(s.next_tag().unwrap().closing);
+        let mut s = Scanner::new(b"<t><![CDATA[never closed</t>");
+        s.next_tag();
+        let mut out = String::new();
+        s.push_text_here(&mut out);
+        assert_eq!(out, "");
     }
 
     #[test]
