@@ -21,5 +21,6 @@ mod scale;
 mod search;
 mod sessions;
 mod settings;
+mod transport;
 mod trash;
 mod users;
