@@ -23,6 +23,7 @@ mod scale;
 mod search;
 mod sessions;
 mod settings;
+mod transport;
 mod trash;
 mod usernames;
 mod users;

@@ -53,6 +53,30 @@ fn with_create_mode(url: &str) -> String {
     }
 }
 
+/// Creates a missing SQLite database file readable by its owner only
+/// (0600), before SQLite would create it by the umask (often 0644:
+/// password hashes readable by every local user). SQLite gives the -wal and
+/// -shm files the database file's mode. An empty file is an empty database.
+fn create_private_file(url: &str) -> anyhow::Result<()> {
+    use std::str::FromStr;
+    // In memory, or a mode that does not create the file (`mode=ro`).
+    if url.contains(":memory:") || (url.contains("mode=") && !url.contains("mode=rwc")) {
+        return Ok(());
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .context("cannot read the database URL")?;
+    let path = options.get_filename();
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create the database {}", path.display())),
+    }
+}
+
 /// Connects and brings the schema up to date.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
     connect_with(url, None).await
@@ -65,7 +89,10 @@ pub async fn connect_with(url: &str, max_connections: Option<u32>) -> anyhow::Re
     DRIVERS.call_once(install_default_drivers);
     let kind = DbKind::of_url(url)?;
     let url = match kind {
-        DbKind::Sqlite => with_create_mode(url),
+        DbKind::Sqlite => {
+            create_private_file(url)?;
+            with_create_mode(url)
+        }
         DbKind::Postgres => url.to_string(),
     };
     let pool = AnyPoolOptions::new()
@@ -77,6 +104,15 @@ pub async fn connect_with(url: &str, max_connections: Option<u32>) -> anyhow::Re
         .connect(&url)
         .await
         .context("cannot open the database")?;
+    if kind == DbKind::Sqlite {
+        // Readers do not wait for the writer nor it for them; the mode is
+        // kept in the file. (sqlx gives every connection a 5 s busy
+        // timeout, so a writer waits for another's turn.)
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await
+            .context("cannot put the database in WAL mode")?;
+    }
     let migrator = match kind {
         DbKind::Sqlite => &SQLITE_MIGRATIONS,
         DbKind::Postgres => &POSTGRES_MIGRATIONS,

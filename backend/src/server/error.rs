@@ -111,6 +111,7 @@ impl Error {
                 *status,
                 match status.as_u16() {
                     405 => "method_not_allowed",
+                    408 => "timeout",
                     413 => "too_large",
                     415 => "unsupported_media_type",
                     422 => "invalid",
@@ -160,11 +161,31 @@ impl IntoResponse for Error {
 
 impl From<axum::extract::rejection::JsonRejection> for Error {
     fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        // A body that stalled (the server's body timeout) is the client's
+        // slowness, not a malformed request.
+        let status = if caused_by_body_timeout(&r) {
+            StatusCode::REQUEST_TIMEOUT
+        } else {
+            r.status()
+        };
         Error::Rejected {
-            status: r.status(),
+            status,
             message: r.body_text(),
         }
     }
+}
+
+fn caused_by_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    // Bounded: a chain of causes is a few links; 16 is plenty.
+    for _ in 0..16 {
+        match cause {
+            Some(e) if e.is::<tower_http::timeout::TimeoutError>() => return true,
+            Some(e) => cause = e.source(),
+            None => return false,
+        }
+    }
+    false
 }
 
 impl From<axum::extract::rejection::PathRejection> for Error {

@@ -78,6 +78,55 @@ pub struct ServeArgs {
     /// Failed sign-ins allowed per client address in 15 minutes before 429.
     #[arg(long, env = "ROSTER_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 20)]
     pub login_failures_per_address: u32,
+    /// Seconds a client has to send a request's head (request line and
+    /// headers), and the longest a kept-alive connection waits for the next
+    /// one; then the connection is closed.
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT_SECS",
+        default_value_t = Timeouts::DEFAULT.header.as_secs(), value_parser = secs())]
+    pub header_timeout_secs: u64,
+    /// The longest pause, in seconds, while a request's body arrives; a
+    /// stalled body ends the request.
+    #[arg(long, env = "ROSTER_BODY_TIMEOUT_SECS",
+        default_value_t = Timeouts::DEFAULT.body_idle.as_secs(), value_parser = secs())]
+    pub body_timeout_secs: u64,
+    /// Seconds a request may take, its body included (408 after), except
+    /// Try Import's upload (--upload-timeout-secs) and an import's commit,
+    /// which is not cut (it can take long with passwords to hash).
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS",
+        default_value_t = Timeouts::DEFAULT.request.as_secs(), value_parser = secs())]
+    pub request_timeout_secs: u64,
+    /// Seconds Try Import's request may take, its upload of up to 64 MiB
+    /// included (the default allows a link of about 0.6 Mbit/s).
+    #[arg(long, env = "ROSTER_UPLOAD_TIMEOUT_SECS",
+        default_value_t = Timeouts::DEFAULT.upload.as_secs(), value_parser = secs())]
+    pub upload_timeout_secs: u64,
+}
+
+/// A number of seconds from 1 to a day.
+fn secs() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=86_400)
+}
+
+/// How long the server waits for a client (docs/SERVER.md, "Timeouts").
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// For a request's head; also a kept-alive connection's idle time.
+    pub header: Duration,
+    /// The longest pause while a body arrives.
+    pub body_idle: Duration,
+    /// For a whole request, body included.
+    pub request: Duration,
+    /// For Try Import's whole request (an upload of up to 64 MiB).
+    pub upload: Duration,
+}
+
+impl Timeouts {
+    pub const DEFAULT: Timeouts = Timeouts {
+        header: Duration::from_secs(20),
+        body_idle: Duration::from_secs(30),
+        request: Duration::from_secs(60),
+        upload: Duration::from_secs(900),
+    };
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +169,7 @@ pub struct Config {
     pub session_ttl_secs: i64,
     pub login_failures_per_account: u32,
     pub login_failures_per_address: u32,
+    pub timeouts: Timeouts,
     /// How often the trash can is purged while running (also on start).
     pub purge_interval: Duration,
     /// The first start's `admin` password (`ROSTER_ADMIN_PASSWORD`).
@@ -139,6 +189,7 @@ impl Config {
             session_ttl_secs: 12 * 3600,
             login_failures_per_account: 5,
             login_failures_per_address: 20,
+            timeouts: Timeouts::DEFAULT,
             purge_interval: Duration::from_secs(24 * 3600),
             admin_password: None,
             password: PasswordPolicy::default(),
@@ -174,23 +225,50 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
 
 impl Prepared {
     /// Serves on `listener` until the future `shutdown` completes, purging
-    /// the trash can every `purge_interval`.
+    /// the trash can every `purge_interval`; then lets the requests under
+    /// way finish.
     pub async fn serve(
         self,
-        listener: tokio::net::TcpListener,
+        mut listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        use axum::serve::Listener;
         let purger = tokio::spawn(purge_loop(self.db.clone(), self.config.clone()));
-        let result = axum::serve(
-            listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        // hyper's own HTTP/1 server rather than `axum::serve`, which gives
+        // it no timer and so no timeout on a request's head: a client that
+        // sent half a head kept its connection for good.
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.config.timeouts.header);
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, address) = tokio::select! {
+                accepted = Listener::accept(&mut listener) => accepted,
+                () = &mut shutdown => break,
+            };
+            let router = self.router.clone();
+            // The client's address, for the sign-in limiter (as
+            // `into_make_service_with_connect_info` gives it).
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(address));
+                tower::ServiceExt::oneshot(router.clone(), request)
+            });
+            let connection = graceful
+                .watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, %address, "a connection ended in error");
+                }
+            });
+        }
+        drop(listener);
+        graceful.shutdown().await;
         purger.abort();
         self.db.close().await;
-        result.context("the server stopped")
+        Ok(())
     }
 }
 
@@ -263,6 +341,12 @@ async fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
         session_ttl_secs: i64::from(args.session_hours.max(1)) * 3600,
         login_failures_per_account: args.login_failures_per_account.max(1),
         login_failures_per_address: args.login_failures_per_address.max(1),
+        timeouts: Timeouts {
+            header: Duration::from_secs(args.header_timeout_secs),
+            body_idle: Duration::from_secs(args.body_timeout_secs),
+            request: Duration::from_secs(args.request_timeout_secs),
+            upload: Duration::from_secs(args.upload_timeout_secs),
+        },
         admin_password,
         ..Config::new(args.database_url)
     };

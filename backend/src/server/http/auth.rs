@@ -24,7 +24,6 @@ use super::ApiContext;
 use super::json::Json;
 use super::roles::RoleOut;
 use super::users::{self, UserOut};
-use crate::CookieSecure;
 use crate::db::username_key;
 use crate::error::{Error, Result};
 use crate::password::{hex, random_hex};
@@ -332,13 +331,7 @@ async fn session_info(ctx: &ApiContext, user_pk: i64, csrf_token: String) -> Res
 }
 
 fn cookie_is_secure(ctx: &ApiContext, headers: &HeaderMap) -> bool {
-    match ctx.config.cookie_secure {
-        CookieSecure::Always => true,
-        CookieSecure::Never => false,
-        CookieSecure::Auto => headers
-            .get("x-forwarded-proto")
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")),
-    }
+    super::came_over_https(&ctx.config, headers)
 }
 
 fn set_cookie(value: &str, max_age: i64, secure: bool) -> Result<HeaderValue> {

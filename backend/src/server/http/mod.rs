@@ -13,17 +13,18 @@ pub mod users;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::Error;
-use crate::{Config, Db};
+use crate::{Config, CookieSecure, Db, Timeouts};
 
 /// The state every handler gets.
 #[derive(Clone)]
@@ -58,6 +59,7 @@ impl ApiContext {
 pub fn router(ctx: ApiContext) -> Router {
     let max_body = ctx.config.max_body_bytes;
     let static_dir = ctx.config.static_dir.clone();
+    let timeouts = ctx.config.timeouts;
     // Every route but the imports' (which have their own, larger limit)
     // takes at most `max_body_bytes`.
     let limited = Router::new()
@@ -71,8 +73,10 @@ pub fn router(ctx: ApiContext) -> Router {
         .layer(RequestBodyLimitLayer::new(max_body));
     let api = limited
         .merge(imports::router())
+        // After routing, so that the time limit can tell the routes apart.
+        .route_layer(middleware::from_fn_with_state(timeouts, time_limit))
         .fallback(|| async { Error::not_found("no such API endpoint") })
-        .with_state(ctx)
+        .with_state(ctx.clone())
         .layer(middleware::from_fn(json_errors))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -86,19 +90,96 @@ pub fn router(ctx: ApiContext) -> Router {
         }
         None => app,
     };
-    app.layer(SetResponseHeaderLayer::overriding(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    ))
-    .layer(SetResponseHeaderLayer::overriding(
-        header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("DENY"),
-    ))
-    .layer(SetResponseHeaderLayer::overriding(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    ))
-    .layer(TraceLayer::new_for_http())
+    app.layer(RequestBodyTimeoutLayer::new(timeouts.body_idle))
+        .layer(middleware::from_fn_with_state(ctx.config, security_headers))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// What the browser may load and run for the app: its own scripts, styles
+/// and wasm (`'wasm-unsafe-eval'` lets it compile WebAssembly), no inline
+/// script (index.html's loader is a file: Trunk.toml), style attributes
+/// (the pages set a few), the inline SVG icon (`data:`), the check worker
+/// from this server, and no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+     script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; style-src-attr 'unsafe-inline'; \
+     img-src 'self' data:; \
+     worker-src 'self'; \
+     connect-src 'self'; \
+     object-src 'none'; \
+     base-uri 'none'; \
+     form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// The security headers of every answer, pages and API alike; HSTS only
+/// over HTTPS (a browser ignores it over plain HTTP, and a site that is
+/// reached by plain HTTP must stay reachable).
+async fn security_headers(
+    State(config): State<Arc<Config>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let https = came_over_https(&config, request.headers());
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
+/// Whether the request came over HTTPS, for the cookie's `Secure` and HSTS:
+/// as `--cookie-secure` says, and by default as a reverse proxy's
+/// `X-Forwarded-Proto: https` says.
+pub(crate) fn came_over_https(config: &Config, headers: &HeaderMap) -> bool {
+    match config.cookie_secure {
+        CookieSecure::Always => true,
+        CookieSecure::Never => false,
+        CookieSecure::Auto => headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")),
+    }
+}
+
+/// Bounds the time of a request, its body included: 408 after. Try
+/// Import's upload gets longer; an import's commit is not cut, as it can
+/// take long (passwords to hash) and its work goes on in a task of its own
+/// anyway: the answer would be lost, not the work.
+async fn time_limit(
+    State(timeouts): State<Timeouts>,
+    path: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limit = match (request.method(), path.as_str()) {
+        (&Method::POST, "/api/imports/{id}/commit" | "/imports/{id}/commit") => {
+            return next.run(request).await;
+        }
+        (&Method::POST, "/api/imports" | "/imports") => timeouts.upload,
+        _ => timeouts.request,
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Error::Rejected {
+            status: StatusCode::REQUEST_TIMEOUT,
+            message: format!(
+                "the request took longer than {} seconds and was stopped",
+                limit.as_secs()
+            ),
+        }
+        .into_response(),
+    }
 }
 
 /// Gives the error shape to the answers that layers and axum make on their
