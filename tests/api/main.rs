@@ -21,5 +21,6 @@ mod scale;
 mod search;
 mod sessions;
 mod settings;
+mod sign_in_limits;
 mod trash;
 mod users;

@@ -33,6 +33,9 @@ pub enum Error {
     Rejected { status: StatusCode, message: String },
     #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: i64 },
+    /// Every password hasher is busy (they are bounded): 503, retry soon.
+    #[error("the server is busy checking other passwords; try again in a moment")]
+    Busy,
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error")]
@@ -65,6 +68,18 @@ pub struct ErrorDetail {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `Retry-After` of a 503 `busy`: a hasher frees up within a second or so.
+const BUSY_RETRY_AFTER_SECS: i64 = 2;
+
+impl From<crate::password::HashError> for Error {
+    fn from(e: crate::password::HashError) -> Self {
+        match e {
+            crate::password::HashError::Busy => Error::Busy,
+            crate::password::HashError::Failed(e) => Error::Internal(e),
+        }
+    }
+}
 
 impl Error {
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -112,6 +127,7 @@ impl Error {
                 },
             ),
             Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Error::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Error::Database(_) | Error::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -139,8 +155,13 @@ impl IntoResponse for Error {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let Error::TooManyAttempts { retry_after_secs } = self
-            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        let retry_after_secs = match self {
+            Error::TooManyAttempts { retry_after_secs } => Some(retry_after_secs),
+            Error::Busy => Some(BUSY_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after_secs
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
