@@ -104,6 +104,11 @@ async fn roster_serve_starts_bootstraps_and_obeys_set_password(kind: Kind) {
     let short = set_password(bin, &url, "admin", "short");
     assert_eq!(short.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+    // Issue 13.13: nor a common one.
+    let common = set_password(bin, &url, "admin", "password123");
+    assert_eq!(common.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&common.stderr).contains("too common"));
+    assert_eq!(sign_in(&base, "a-fresh-password").await, StatusCode::OK);
 
     drop(server);
     drop(db);

@@ -23,6 +23,7 @@ mod scale;
 mod search;
 mod sessions;
 mod settings;
+mod sign_in_limits;
 mod transport;
 mod trash;
 mod usernames;

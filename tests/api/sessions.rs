@@ -4,7 +4,9 @@ use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, SET_COOKIE};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, Kind, assert_error, ok_json, spawn_app, spawn_app_with};
+use crate::helpers::{
+    ADMIN_PASSWORD, Kind, assert_error, ok_json, spawn_app, spawn_app_with, user_body,
+};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -16,6 +18,8 @@ on_both_databases!(
     secure_cookie_behind_https,
     an_administrator_ends_a_users_sessions,
     anyone_changes_their_own_password,
+    a_session_unused_for_the_idle_time_ends,
+    new_passwords_must_not_be_common,
 );
 
 fn cookie_value(set_cookie: &str) -> String {
@@ -321,5 +325,102 @@ async fn anyone_changes_their_own_password(kind: Kind) {
         StatusCode::UNAUTHORIZED
     );
     app.signed_in("pat", "pat-new-password").await;
+    app.finish().await;
+}
+
+/// Issue 13.13: besides lasting `--session-hours`, a session ends when
+/// unused for `--session-idle-minutes` (30 by default).
+async fn a_session_unused_for_the_idle_time_ends(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let client = app.admin().await;
+    // Used every 20 minutes, it goes on: each use counts.
+    for _ in 0..3 {
+        app.clock.advance(20 * 60);
+        client.get_ok("/api/me").await;
+    }
+    app.clock.advance(30 * 60);
+    assert_error(
+        client.get("/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    // It stays ended, and a new sign-in works.
+    app.clock.advance(60);
+    assert_error(
+        client.get("/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    app.admin().await.get_ok("/api/me").await;
+    app.finish().await;
+
+    // The idle time is a setting.
+    let app = spawn_app_with(kind, |c| c.session_idle_secs = 5 * 60).await;
+    let client = app.admin().await;
+    app.clock.advance(4 * 60);
+    client.get_ok("/api/me").await;
+    app.clock.advance(5 * 60);
+    let response = client.post("/api/logout", json!({})).await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    app.finish().await;
+}
+
+/// Issue 13.13: a new password on the list of common passwords shipped
+/// with the server is refused, whoever sets it.
+async fn new_passwords_must_not_be_common(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let too_common = "Password: too common, choose another";
+
+    let body = user_body(
+        json!({"username": "cora", "user_id": "C-1", "password": "Password123"}),
+        &admin,
+    )
+    .await;
+    let message = assert_error(
+        admin.post("/api/users", body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert_eq!(message, too_common);
+
+    let cora = admin
+        .create_user(
+            json!({"username": "cora", "user_id": "C-1", "password": "cora-long-password"}),
+        )
+        .await;
+    let id = cora["id"].as_i64().expect("an id");
+    let body = user_body(
+        json!({"username": "cora", "user_id": "C-1", "password": "qwertyuiop"}),
+        &admin,
+    )
+    .await;
+    let response = admin.put(&format!("/api/users/{id}"), body).await;
+    let body = ok_json(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["error"]["details"][0]["field"], "password");
+    assert_eq!(body["error"]["details"][0]["code"], "too_common");
+    assert_eq!(body["error"]["details"][0]["message"], too_common);
+
+    let response = admin
+        .post(
+            "/api/me/password",
+            json!({"current_password": ADMIN_PASSWORD, "new_password": "iloveyou123"}),
+        )
+        .await;
+    let body = ok_json(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["error"]["details"][0]["field"], "new_password");
+    assert_eq!(body["error"]["details"][0]["code"], "too_common");
+    // The old password still works; a long uncommon one is taken.
+    app.signed_in("admin", ADMIN_PASSWORD).await;
+    let response = admin
+        .post(
+            "/api/me/password",
+            json!({"current_password": ADMIN_PASSWORD, "new_password": "violet-anchor-57-drift"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
     app.finish().await;
 }

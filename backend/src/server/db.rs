@@ -400,8 +400,13 @@ pub async fn set_password(
         policy.min_len
     );
     anyhow::ensure!(
-        password.chars().count() <= 128,
-        "the password must be at most 128 characters"
+        password.chars().count() <= crate::password::MAX_LEN,
+        "the password must be at most {} characters",
+        crate::password::MAX_LEN
+    );
+    anyhow::ensure!(
+        !crate::password::is_common(password),
+        "the password is too common, choose another"
     );
     let hash = policy.hash_async(password.to_string()).await?;
     let mut tx = begin(db).await?;

@@ -72,6 +72,22 @@ pub struct ErrorDetail {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `Retry-After` when every hasher is busy: one frees up within a second or so.
+const HASHERS_RETRY_AFTER_SECS: i64 = 2;
+
+impl From<crate::password::HashError> for Error {
+    fn from(e: crate::password::HashError) -> Self {
+        match e {
+            crate::password::HashError::Busy => Error::Busy {
+                message: "the server is busy checking other passwords; try again in a moment"
+                    .into(),
+                retry_after_secs: HASHERS_RETRY_AFTER_SECS,
+            },
+            crate::password::HashError::Failed(e) => Error::Internal(e),
+        }
+    }
+}
+
 impl Error {
     pub fn forbidden(message: impl Into<String>) -> Self {
         Error::Forbidden(message.into())

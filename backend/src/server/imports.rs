@@ -970,7 +970,11 @@ async fn hash_passwords(
     while !rest.is_empty() {
         let tail = rest.split_off(per.min(rest.len()));
         let part = std::mem::replace(&mut rest, tail);
+        // One of the process's bounded hashers per chunk (waiting its turn):
+        // sign-ins keep the others.
+        let permit = crate::password::hashing_permit().await;
         tasks.push(tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             part.into_iter()
                 .map(|(row, p)| policy.hash(&p).map(|h| (row, h)))
                 .collect::<anyhow::Result<Vec<_>>>()

@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// Hours a session lasts after sign-in.
     #[arg(long, env = "ROSTER_SESSION_HOURS", default_value_t = 12)]
     pub session_hours: u32,
+    /// Minutes a session may go unused before it ends (sign in again).
+    #[arg(long, env = "ROSTER_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u32,
     /// Failed sign-ins allowed per account in 15 minutes before 429.
     #[arg(long, env = "ROSTER_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 5)]
     pub login_failures_per_account: u32,
@@ -167,6 +170,8 @@ pub struct Config {
     /// The database pool's size (`None`: the default of [`db::connect`]).
     pub max_db_connections: Option<u32>,
     pub session_ttl_secs: i64,
+    /// A session unused this long ends.
+    pub session_idle_secs: i64,
     pub login_failures_per_account: u32,
     pub login_failures_per_address: u32,
     pub timeouts: Timeouts,
@@ -187,6 +192,7 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             max_db_connections: None,
             session_ttl_secs: 12 * 3600,
+            session_idle_secs: 30 * 60,
             login_failures_per_account: 5,
             login_failures_per_address: 20,
             timeouts: Timeouts::DEFAULT,
@@ -339,6 +345,7 @@ async fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         max_db_connections: args.db_max_connections.filter(|n| *n > 0),
         session_ttl_secs: i64::from(args.session_hours.max(1)) * 3600,
+        session_idle_secs: i64::from(args.session_idle_minutes.max(1)) * 60,
         login_failures_per_account: args.login_failures_per_account.max(1),
         login_failures_per_address: args.login_failures_per_address.max(1),
         timeouts: Timeouts {

@@ -1,8 +1,63 @@
 //! Argon2id password hashes (SPEC section 7). Hashing runs on the blocking
-//! pool: it takes tens of milliseconds and 19 MiB by design.
+//! pool: it takes tens of milliseconds and 19 MiB by design, so how many run
+//! at once in the whole process is bounded ([`hashing_permit`]).
+
+use std::sync::LazyLock;
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Hashes and verifications running at once, process-wide: two per core.
+/// Unbounded, 200 parallel sign-ins took 200 × 19 MiB.
+static HASHING: LazyLock<std::sync::Arc<Semaphore>> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::sync::Arc::new(Semaphore::new(2 * cores))
+});
+
+/// How long a request waits for a free hasher before it is answered 503.
+const HASH_WAIT: Duration = Duration::from_secs(3);
+
+/// A hash could not be made or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Every hasher stayed busy for [`HASH_WAIT`]: try again shortly.
+    #[error("the server is busy checking other passwords")]
+    Busy,
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// A hasher, waiting as long as it takes (the import commit's hashing,
+/// which must not fail because sign-ins are busy).
+pub async fn hashing_permit() -> OwnedSemaphorePermit {
+    loop {
+        // The semaphore is never closed; the loop only satisfies the type.
+        if let Ok(permit) = HASHING.clone().acquire_owned().await {
+            return permit;
+        }
+    }
+}
+
+/// A hasher within [`HASH_WAIT`], else [`HashError::Busy`].
+async fn hashing_permit_soon() -> Result<OwnedSemaphorePermit, HashError> {
+    match tokio::time::timeout(HASH_WAIT, HASHING.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(HashError::Busy),
+    }
+}
+
+/// The longest password accepted anywhere (the rules crate's field length):
+/// longer ones are refused before any hashing.
+pub const MAX_LEN: usize = roster_shared::fields::Field::Password.max_len();
+
+/// Whether `password` is on the list of common passwords shipped with the
+/// server (the `passwords` crate's, about 100,000), in any letter case.
+pub fn is_common(password: &str) -> bool {
+    use passwords::analyzer::is_common_password;
+    is_common_password(password) || is_common_password(password.to_lowercase())
+}
 
 /// Argon2id cost. The default is OWASP's first recommendation: 19 MiB, two
 /// passes, one lane. Tests may lower it; the server never does.
@@ -56,26 +111,42 @@ impl PasswordPolicy {
             .is_ok()
     }
 
-    /// [`PasswordPolicy::hash`] on the blocking pool.
-    pub async fn hash_async(&self, password: String) -> anyhow::Result<String> {
+    /// [`PasswordPolicy::hash`] on the blocking pool, once a hasher is free.
+    pub async fn hash_async(&self, password: String) -> Result<String, HashError> {
         let policy = *self;
-        tokio::task::spawn_blocking(move || policy.hash(&password)).await?
+        let permit = hashing_permit_soon().await?;
+        let hashed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            policy.hash(&password)
+        })
+        .await
+        .map_err(anyhow::Error::from)?;
+        Ok(hashed?)
     }
 
-    /// [`PasswordPolicy::verify`] on the blocking pool. With no hash (unknown
-    /// user, or a user without a password) a dummy hash is checked so the
-    /// answer takes as long, and `false` is returned.
-    pub async fn verify_async(&self, password: String, phc: Option<String>) -> bool {
+    /// [`PasswordPolicy::verify`] on the blocking pool, once a hasher is
+    /// free. With no hash (unknown user, or a user without a password) a
+    /// dummy hash is checked so the answer takes as long, and `false` is
+    /// returned.
+    pub async fn verify_async(
+        &self,
+        password: String,
+        phc: Option<String>,
+    ) -> Result<bool, HashError> {
         let policy = *self;
-        tokio::task::spawn_blocking(move || match phc {
-            Some(phc) => policy.verify(&password, &phc),
-            None => {
-                let _ = policy.hash(&password);
-                false
+        let permit = hashing_permit_soon().await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            match phc {
+                Some(phc) => policy.verify(&password, &phc),
+                None => {
+                    let _ = policy.hash(&password);
+                    false
+                }
             }
         })
         .await
-        .unwrap_or(false)
+        .map_err(|e| HashError::Failed(e.into()))
     }
 }
 
@@ -123,6 +194,39 @@ mod tests {
         assert!(PasswordPolicy::default().verify("correct horse", &phc));
         assert!(!PasswordPolicy::default().verify("wrong horse", &phc));
         assert!(!PasswordPolicy::default().verify("x", "not a hash"));
+    }
+
+    #[test]
+    fn common_passwords_are_known_in_any_case() {
+        assert!(is_common("password1"));
+        assert!(is_common("PassWord1"));
+        assert!(is_common("qwertyuiop"));
+        assert!(!is_common("violet-anchor-57-drift"));
+    }
+
+    #[tokio::test]
+    async fn at_most_two_hashers_per_core_run_at_once() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let held: Vec<_> = hold_hashers(2 * cores).await;
+        let policy = PasswordPolicy {
+            memory_kib: 64,
+            passes: 1,
+            min_len: 8,
+        };
+        let started = std::time::Instant::now();
+        let busy = policy.hash_async("violet-anchor".into()).await;
+        assert!(matches!(busy, Err(HashError::Busy)), "{busy:?}");
+        assert!(started.elapsed() >= HASH_WAIT);
+        drop(held);
+        assert!(policy.hash_async("violet-anchor".into()).await.is_ok());
+    }
+
+    async fn hold_hashers(n: usize) -> Vec<OwnedSemaphorePermit> {
+        let mut held = Vec::new();
+        for _ in 0..n {
+            held.push(hashing_permit().await);
+        }
+        held
     }
 
     #[test]

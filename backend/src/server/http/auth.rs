@@ -28,11 +28,15 @@ use crate::db::username_key;
 use crate::error::{Error, Result};
 use crate::password::{hex, random_hex};
 use crate::permissions::{Permission, Permissions};
+use roster_shared::Field;
 
 pub const COOKIE: &str = "roster_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The window in which failed sign-ins are counted.
 const WINDOW_SECS: i64 = 15 * 60;
+/// A session's last use is written at most once a minute: the idle timeout
+/// is that precise, and most requests write nothing.
+const LAST_SEEN_PRECISION_SECS: i64 = 60;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -172,19 +176,40 @@ impl FromRequestParts<ApiContext> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self> {
         let token = session_token(&parts.headers).ok_or(Error::Unauthorized)?;
         let id = session_id(&token);
-        let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
-            "SELECT s.user_pk, s.csrf_token, s.expires_at, r.permissions \
+        let row: Option<(i64, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.user_pk, s.csrf_token, s.expires_at, s.last_seen_at, r.permissions \
              FROM sessions s JOIN users u ON u.id = s.user_pk JOIN roles r ON r.id = u.role_id \
              WHERE s.id = $1 AND u.deleted_at IS NULL",
         )
         .bind(&id)
         .fetch_optional(&ctx.db)
         .await?;
-        let Some((user_pk, csrf_token, expires_at, permissions)) = row else {
+        let Some((user_pk, csrf_token, expires_at, last_seen_at, permissions)) = row else {
             return Err(Error::Unauthorized);
         };
-        if expires_at <= ctx.now() {
+        let now = ctx.now();
+        if expires_at <= now {
             return Err(Error::Unauthorized);
+        }
+        if now - last_seen_at >= ctx.config.session_idle_secs {
+            // Unused too long: the session ends (ASVS 7.3.1).
+            sqlx::query("DELETE FROM sessions WHERE id = $1")
+                .bind(&id)
+                .execute(&ctx.db)
+                .await?;
+            return Err(Error::Unauthorized);
+        }
+        if now - last_seen_at >= LAST_SEEN_PRECISION_SECS {
+            // Best effort: a failed write (SQLite busy with a long import
+            // commit) costs at most a minute of idle time, not the request.
+            if let Err(e) = sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&id)
+                .execute(&ctx.db)
+                .await
+            {
+                tracing::warn!(error = %e, "could not note a session's last use");
+            }
         }
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
@@ -208,12 +233,25 @@ impl FromRequestParts<ApiContext> for AuthUser {
 
 /// Counts failed sign-ins per account and per client address in a
 /// 15-minute window; past the limit, sign-in answers 429 before any
-/// password is checked. Kept in memory: a restart forgets it.
+/// password is checked. An attempt is counted (reserved) *before* its
+/// password is checked and given back if it succeeds, so parallel guesses
+/// cannot all pass the check before any is counted. Kept in memory, keyed
+/// by SHA-256 (a key costs 32 bytes whatever the client sent), at most
+/// [`MAX_TRACKED`] keys: a restart forgets it.
 pub struct LoginLimiter {
     per_account: u32,
     per_address: u32,
-    failures: Mutex<HashMap<String, (i64, u32)>>,
+    failures: Mutex<HashMap<[u8; 32], Window>>,
 }
+
+/// Failures counted since `start`.
+struct Window {
+    start: i64,
+    count: u32,
+}
+
+/// Most accounts and addresses tracked at once (about 6 MB).
+pub const MAX_TRACKED: usize = 100_000;
 
 impl LoginLimiter {
     pub fn new(per_account: u32, per_address: u32) -> Self {
@@ -224,59 +262,97 @@ impl LoginLimiter {
         }
     }
 
-    fn keys(account: &str, address: Option<IpAddr>) -> (String, Option<String>) {
-        (
-            format!("account:{account}"),
-            address.map(|a| format!("address:{a}")),
-        )
+    fn key(kind: &str, value: &str) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(kind)
+            .chain_update([0])
+            .chain_update(value)
+            .finalize()
+            .into()
     }
 
-    /// `Err` with the seconds to wait when either limit is reached.
-    fn check(&self, account: &str, address: Option<IpAddr>, now: i64) -> Result<()> {
-        let (account, address) = Self::keys(account, address);
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    fn keys(&self, account: &str, address: Option<IpAddr>) -> Vec<([u8; 32], u32)> {
+        let mut keys = vec![(Self::key("account", account), self.per_account)];
+        if let Some(a) = address {
+            keys.push((Self::key("address", &a.to_string()), self.per_address));
+        }
+        keys
+    }
+
+    /// Counts one attempt for the account and the address, or `Err` with
+    /// the seconds to wait when either limit is already reached.
+    pub fn reserve(&self, account: &str, address: Option<IpAddr>, now: i64) -> Result<()> {
+        let keys = self.keys(account, address);
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let mut wait = 0;
-        let limits = [
-            (Some(account), self.per_account),
-            (address, self.per_address),
-        ];
-        for (key, limit) in limits {
-            let Some(key) = key else { continue };
-            if let Some((start, count)) = map.get(&key)
-                && now - start < WINDOW_SECS
-                && *count >= limit
+        for (key, limit) in &keys {
+            if let Some(w) = map.get(key)
+                && now - w.start < WINDOW_SECS
+                && w.count >= *limit
             {
-                wait = wait.max(start + WINDOW_SECS - now);
+                wait = wait.max(w.start + WINDOW_SECS - now);
             }
         }
         if wait > 0 {
-            Err(Error::TooManyAttempts {
+            return Err(Error::TooManyAttempts {
                 retry_after_secs: wait,
-            })
-        } else {
-            Ok(())
+            });
         }
-    }
-
-    fn failed(&self, account: &str, address: Option<IpAddr>, now: i64) {
-        let (account, address) = Self::keys(account, address);
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now - *start < WINDOW_SECS);
-        }
-        for key in [Some(account), address].into_iter().flatten() {
-            let entry = map.entry(key).or_insert((now, 0));
-            if now - entry.0 >= WINDOW_SECS {
-                *entry = (now, 0);
+        make_room(&mut map, now);
+        for (key, _) in keys {
+            let w = map.entry(key).or_insert(Window {
+                start: now,
+                count: 0,
+            });
+            if now - w.start >= WINDOW_SECS {
+                *w = Window {
+                    start: now,
+                    count: 0,
+                };
             }
-            entry.1 += 1;
+            w.count += 1;
+        }
+        Ok(())
+    }
+
+    /// Gives back an attempt [`LoginLimiter::reserve`] counted: the password
+    /// was right, or was never checked.
+    pub fn release(&self, account: &str, address: Option<IpAddr>) {
+        let keys = self.keys(account, address);
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, _) in keys {
+            if let Some(w) = map.get_mut(&key) {
+                w.count = w.count.saturating_sub(1);
+                if w.count == 0 {
+                    map.remove(&key);
+                }
+            }
         }
     }
 
-    fn succeeded(&self, account: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&format!("account:{account}"));
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.failures.lock().map(|m| m.len()).unwrap_or(0)
     }
+}
+
+/// Keeps the map under [`MAX_TRACKED`]: expired windows go first; if live
+/// ones still fill three quarters (a spray over many accounts and
+/// addresses), the older half or more goes, nearest its end anyway. Each
+/// sweep frees a quarter at least, so its cost is spread over many sign-ins.
+fn make_room(map: &mut HashMap<[u8; 32], Window>, now: i64) {
+    if map.len() + 2 <= MAX_TRACKED {
+        return;
+    }
+    map.retain(|_, w| now - w.start < WINDOW_SECS);
+    if map.len() <= MAX_TRACKED / 4 * 3 {
+        return;
+    }
+    let mut starts: Vec<i64> = map.values().map(|w| w.start).collect();
+    let middle = starts.len() / 2;
+    let (_, median, _) = starts.select_nth_unstable(middle);
+    let median = *median;
+    map.retain(|_, w| w.start > median);
 }
 
 /// The client's IP address, when the server was started with connect info.
@@ -342,11 +418,96 @@ fn set_cookie(value: &str, max_age: i64, secure: bool) -> Result<HeaderValue> {
     .map_err(|e| Error::Internal(e.into()))
 }
 
+/// 422 when `value` is longer than the directory holds for `field`.
+fn check_len(key: &str, field: Field, value: &str) -> Result<()> {
+    let max = field.max_len();
+    // Counting stops past the limit: a megabyte costs no more than that.
+    if value.chars().nth(max).is_some() {
+        return Err(Error::invalid(
+            key,
+            "too_long",
+            format!("{}: at most {max} characters", field.label()),
+        ));
+    }
+    Ok(())
+}
+
+/// 422 unless `password` may become someone's password: long enough, not
+/// too long, not a common one. (Users' create and update check length with
+/// the row rules and call [`check_not_common`].)
+pub fn check_new_password(key: &str, password: &str, min_len: usize) -> Result<()> {
+    if password.chars().nth(min_len.saturating_sub(1)).is_none() {
+        return Err(Error::invalid(
+            key,
+            "password_too_short",
+            format!("Password: must be at least {min_len} characters"),
+        ));
+    }
+    check_len(key, Field::Password, password)?;
+    check_not_common(key, password)
+}
+
+/// 422 when `password` is on the list of common passwords.
+pub fn check_not_common(key: &str, password: &str) -> Result<()> {
+    if crate::password::is_common(password) {
+        return Err(Error::invalid(
+            key,
+            "too_common",
+            "Password: too common, choose another",
+        ));
+    }
+    Ok(())
+}
+
+/// An account as the log shows it: its first 40 characters (logged with
+/// `?`, so a line break in it is escaped, not a forged log line).
+fn shown(account: &str) -> String {
+    account.chars().take(40).collect()
+}
+
+/// Counts a sign-in attempt before its password is checked; 429 (logged)
+/// past the limit.
+fn reserve_attempt(
+    ctx: &ApiContext,
+    account: &str,
+    address: Option<IpAddr>,
+    now: i64,
+) -> Result<()> {
+    ctx.limiter.reserve(account, address, now).inspect_err(|_| {
+        tracing::warn!(account = ?shown(account), address = ?address,
+            "sign-in refused: too many failed attempts");
+    })
+}
+
+/// The user whose (active) account and password these are, if any. An
+/// unknown account costs a dummy hash, as long as a real one.
+async fn password_matches(
+    ctx: &ApiContext,
+    account: &str,
+    password: String,
+) -> Result<Option<i64>> {
+    let found: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT id, password_hash FROM users WHERE username_key = $1 AND deleted_at IS NULL",
+    )
+    .bind(account)
+    .fetch_optional(&ctx.db)
+    .await?;
+    let (user_pk, hash) = match found {
+        Some((id, hash)) => (Some(id), hash),
+        None => (None, None),
+    };
+    let ok = ctx.config.password.verify_async(password, hash).await?;
+    Ok(user_pk.filter(|_| ok))
+}
+
 /// Sign in. The old session of the browser, if any, ends: every sign-in
 /// gets a new session id.
 #[utoipa::path(post, path = "/api/login", tag = "sessions", request_body = LoginRequest, security(()),
     responses((status = 200, body = SessionInfo, description = "signed in; sets the session cookie"),
-        (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody, description = "longer than any account's"),
+        (status = 429, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody, description = "every password hasher busy; see Retry-After")))]
 pub async fn login(
     State(ctx): State<ApiContext>,
     ClientAddress(address): ClientAddress,
@@ -354,25 +515,25 @@ pub async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<Response> {
     let now = ctx.now();
-    let account = username_key(req.username.trim());
-    ctx.limiter.check(&account, address, now)?;
-    let found: Option<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT id, password_hash FROM users WHERE username_key = $1 AND deleted_at IS NULL",
-    )
-    .bind(&account)
-    .fetch_optional(&ctx.db)
-    .await?;
-    let (user_pk, hash) = match found {
-        Some((id, hash)) => (Some(id), hash),
-        None => (None, None),
+    // What no account can hold is refused before it costs a key or a hash.
+    let username = req.username.trim();
+    check_len("username", Field::Username, username)?;
+    check_len("password", Field::Password, &req.password)?;
+    let account = username_key(username);
+    reserve_attempt(&ctx, &account, address, now)?;
+    let user_pk = match password_matches(&ctx, &account, req.password).await {
+        Ok(Some(user_pk)) => user_pk,
+        Ok(None) => {
+            // The attempt stays counted: it is the failure.
+            tracing::warn!(account = ?shown(&account), address = ?address, "failed sign-in");
+            return Err(Error::BadCredentials);
+        }
+        Err(e) => {
+            ctx.limiter.release(&account, address);
+            return Err(e);
+        }
     };
-    let ok = ctx.config.password.verify_async(req.password, hash).await;
-    let Some(user_pk) = user_pk.filter(|_| ok) else {
-        ctx.limiter.failed(&account, address, now);
-        tracing::info!(address = ?address, "failed sign-in");
-        return Err(Error::BadCredentials);
-    };
-    ctx.limiter.succeeded(&account);
+    ctx.limiter.release(&account, address);
 
     let token = random_hex(32)?;
     let csrf_token = random_hex(32)?;
@@ -384,8 +545,8 @@ pub async fn login(
             .await?;
     }
     sqlx::query(
-        "INSERT INTO sessions (id, user_pk, csrf_token, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (id, user_pk, csrf_token, created_at, expires_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $4)",
     )
     .bind(session_id(&token))
     .bind(user_pk)
@@ -395,7 +556,7 @@ pub async fn login(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    tracing::info!(user = user_pk, "signed in");
+    tracing::info!(user = user_pk, address = ?address, "signed in");
 
     let info = session_info(&ctx, user_pk, csrf_token).await?;
     let cookie = set_cookie(
@@ -443,7 +604,7 @@ pub struct PasswordChange {
 #[utoipa::path(post, path = "/api/me/password", tag = "sessions", request_body = PasswordChange,
     responses((status = 204, description = "changed"), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
-        (status = 429, body = crate::error::ErrorBody)))]
+        (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn change_own_password(
     State(ctx): State<ApiContext>,
     ClientAddress(address): ClientAddress,
@@ -451,36 +612,35 @@ pub async fn change_own_password(
     Json(req): Json<PasswordChange>,
 ) -> Result<StatusCode> {
     let now = ctx.now();
+    check_len("current_password", Field::Password, &req.current_password)?;
+    check_new_password(
+        "new_password",
+        &req.new_password,
+        ctx.config.password.min_len,
+    )?;
     let (username, hash): (String, Option<String>) =
         sqlx::query_as("SELECT username_key, password_hash FROM users WHERE id = $1")
             .bind(auth.user_pk)
             .fetch_one(&ctx.db)
             .await?;
     // Guessing the current password is rate-limited like signing in.
-    ctx.limiter.check(&username, address, now)?;
-    let len = req.new_password.chars().count();
+    reserve_attempt(&ctx, &username, address, now)?;
     let policy = ctx.config.password;
-    if len < policy.min_len {
-        return Err(Error::invalid(
-            "new_password",
-            "password_too_short",
-            format!("Password: must be at least {} characters", policy.min_len),
-        ));
-    }
-    if len > 128 {
-        return Err(Error::invalid(
-            "new_password",
-            "too_long",
-            "Password: at most 128 characters",
-        ));
-    }
-    if !policy.verify_async(req.current_password, hash).await {
-        ctx.limiter.failed(&username, address, now);
-        return Err(Error::invalid(
-            "current_password",
-            "wrong_password",
-            "Current password: this is not your password",
-        ));
+    match policy.verify_async(req.current_password, hash).await {
+        Ok(true) => ctx.limiter.release(&username, address),
+        Ok(false) => {
+            tracing::warn!(account = ?shown(&username), address = ?address,
+                "wrong current password on a password change");
+            return Err(Error::invalid(
+                "current_password",
+                "wrong_password",
+                "Current password: this is not your password",
+            ));
+        }
+        Err(e) => {
+            ctx.limiter.release(&username, address);
+            return Err(e.into());
+        }
     }
     let new_hash = policy.hash_async(req.new_password).await?;
     let mut tx = crate::db::begin(&ctx.db).await?;
@@ -508,12 +668,46 @@ mod tests {
     fn limiter_blocks_after_the_limit_and_forgets_after_the_window() {
         let limiter = LoginLimiter::new(2, 10);
         let ip: Option<IpAddr> = "10.0.0.1".parse().ok();
-        assert!(limiter.check("ann", ip, 0).is_ok());
-        limiter.failed("ann", ip, 0);
-        limiter.failed("ann", ip, 1);
-        assert!(limiter.check("ann", ip, 2).is_err());
-        assert!(limiter.check("bob", ip, 2).is_ok());
-        assert!(limiter.check("ann", ip, WINDOW_SECS + 1).is_ok());
+        assert!(limiter.reserve("ann", ip, 0).is_ok());
+        assert!(limiter.reserve("ann", ip, 1).is_ok());
+        // Both attempts are counted before their passwords are checked.
+        assert!(limiter.reserve("ann", ip, 2).is_err());
+        assert!(limiter.reserve("bob", ip, 2).is_ok());
+        assert!(limiter.reserve("ann", ip, WINDOW_SECS + 1).is_ok());
+    }
+
+    #[test]
+    fn a_right_password_gives_its_attempt_back() {
+        let limiter = LoginLimiter::new(2, 10);
+        assert!(limiter.reserve("ann", None, 0).is_ok());
+        limiter.release("ann", None);
+        assert!(limiter.reserve("ann", None, 0).is_ok());
+        assert!(limiter.reserve("ann", None, 0).is_ok());
+        assert!(limiter.reserve("ann", None, 0).is_err());
+        assert_eq!(limiter.tracked(), 1);
+    }
+
+    #[test]
+    fn limiter_keeps_at_most_max_tracked_keys_whatever_is_sent() {
+        let limiter = LoginLimiter::new(5, 20);
+        for i in 0..3 * MAX_TRACKED {
+            let ip = IpAddr::from([10, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
+            // Some windows expire, most are live: both kinds are swept.
+            let now = i64::try_from(i / 200).unwrap_or(0);
+            let _ = limiter.reserve(&format!("user{i}"), Some(ip), now);
+            assert!(limiter.tracked() <= MAX_TRACKED);
+        }
+        assert!(limiter.tracked() > MAX_TRACKED / 4, "{}", limiter.tracked());
+        // A key is a hash, 32 bytes whatever its account's length.
+        let bytes = limiter.tracked() * (32 + std::mem::size_of::<Window>());
+        assert!(bytes < 10 << 20, "{bytes}");
+    }
+
+    #[test]
+    fn long_usernames_and_passwords_are_refused_by_length() {
+        assert!(check_len("username", Field::Username, &"a".repeat(100)).is_ok());
+        assert!(check_len("username", Field::Username, &"é".repeat(101)).is_err());
+        assert!(check_len("password", Field::Password, &"a".repeat(1 << 20)).is_err());
     }
 
     #[test]

@@ -424,7 +424,10 @@ struct Checked {
 async fn check_and_hash(ctx: &ApiContext, input: UserInput) -> Result<Checked> {
     let row = check_input(&input, ctx.config.password.min_len)?;
     let password_hash = match &input.password {
-        Some(p) => Some(ctx.config.password.hash_async(p.clone()).await?),
+        Some(p) => {
+            super::auth::check_not_common("password", p)?;
+            Some(ctx.config.password.hash_async(p.clone()).await?)
+        }
         None => None,
     };
     Ok(Checked {
