@@ -34,15 +34,27 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// One sentence for the page, without the trailing full stop.
+    /// One sentence for the page, without the trailing full stop. A 403
+    /// says the server's own reason (which permission, which role), not a
+    /// bare refusal.
     pub fn describe(&self) -> String {
         match self.status {
             0 => "The server could not be reached. Check your connection and try again".into(),
             401 => "Your session has ended. Sign in again".into(),
-            403 => "You are not allowed to do this".into(),
+            403 if self.message.is_empty() => "You are not allowed to do this".into(),
             _ if self.message.is_empty() => format!("The server answered {}", self.status),
-            _ => self.message.trim_end_matches('.').to_string(),
+            _ => sentence(self.message.trim_end_matches('.')),
         }
+    }
+}
+
+/// `text` with its first letter capitalised (the server's messages may
+/// start in lower case: "your role lacks the permission …").
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -157,3 +157,21 @@ pub fn people_to_import(dir: &Path) -> PathBuf {
     workbook.save(&path).expect("save import-people.xlsx");
     path
 }
+
+/// The passwords of [`people_with_passwords`], row by row (row 3's is too
+/// short; row 4 has none).
+pub const PASSWORDS: [(u32, &str); 2] = [(2, "Sesame-Street-42"), (3, "short7")];
+
+/// Three users with a Password column, as a CSV.
+pub fn people_with_passwords(dir: &Path) -> PathBuf {
+    let text = format!(
+        "First Name,Last Name,Username,Email,User ID,Password\n\
+         Ada,Lovelace,ada,ada@example.org,8001,{}\n\
+         Alan,Turing,aturing,alan@example.org,8002,{}\n\
+         Grace,Hopper,ghopper,grace@example.org,8003,\n",
+        PASSWORDS[0].1, PASSWORDS[1].1
+    );
+    let path = dir.join("passwords.csv");
+    std::fs::write(&path, text).expect("write passwords.csv");
+    path
+}

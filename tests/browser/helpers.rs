@@ -354,6 +354,15 @@ impl BrowserApp {
             .to_string()
     }
 
+    /// The whole page as HTML: text and attributes.
+    pub async fn page_html(&self) -> String {
+        self.script("return document.documentElement.outerHTML;")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// Waits for the element with this id to hold the focus (pages move it
     /// on the next frame, after the redraw).
     pub async fn wait_for_focus(&self, id: &str) {

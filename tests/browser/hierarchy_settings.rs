@@ -127,7 +127,7 @@ async fn hierarchy_and_time_zone_are_set_in_the_browser_and_an_import_uses_them(
     app.wait_for_text("[role=alertdialog]", "Delete the node North?")
         .await;
     app.type_into("#confirm-delete", ENTER).await;
-    app.wait_for_text("#hierarchy-error", "the node has child nodes")
+    app.wait_for_text("#hierarchy-error", "The node has child nodes")
         .await;
     app.wait_for_text("#hierarchy-table", "Root/North").await;
 

@@ -49,6 +49,7 @@ impl BrowserApp {
         self.wait_for_text("#import-role", "Administrator").await;
         self.wait_for_text("#import-node", "Root").await;
         self.select("#import-role", "Administrator").await;
+        self.select("#import-node", "Root").await;
         self.click("#try-import").await;
         self.wait_for_text("#preview-rows", "3").await;
     }

@@ -4,12 +4,12 @@
 
 use std::time::Instant;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::ScratchDir;
 use crate::admin::{Api, RosterServer};
 use crate::files;
-use crate::helpers::BrowserApp;
+use crate::helpers::{BrowserApp, ENTER};
 
 /// Records the method, URL and body of every `fetch` the page makes.
 const FETCH_RECORDER: &str = "\
@@ -94,7 +94,9 @@ async fn an_administrator_imports_a_file_skipping_the_row_with_an_error() {
 
     // Step 4: role and start hierarchy, Try Import, the preview.
     app.wait_for_text("#import-role", "Pupil").await;
+    app.wait_for_text("#import-node", "Root").await;
     app.select("#import-role", "Pupil").await;
+    app.select("#import-node", "Root").await;
     app.click("#try-import").await;
     app.wait_for_text("#preview-rows", "4").await;
     assert_eq!(app.text("#preview-create").await, "3");
@@ -162,4 +164,175 @@ async fn an_administrator_imports_a_file_skipping_the_row_with_an_error() {
     app.finish().await;
     drop(server);
     eprintln!("import test took {:?}", started.elapsed());
+}
+
+impl BrowserApp {
+    /// Signs in on the sign-in page as `username`; waits to leave it.
+    async fn sign_in_as(&self, server: &RosterServer, username: &str, password: &str) {
+        self.client
+            .goto(&server.url("/sign-in"))
+            .await
+            .expect("open /sign-in");
+        self.wait_for_text("main h1", "Sign in").await;
+        self.type_into("#username", username).await;
+        self.type_into("#password", &format!("{password}{ENTER}"))
+            .await;
+        self.wait_for_path("/users").await;
+    }
+
+    /// Opens "Import users" from the top bar, chooses `file` and waits for
+    /// its check and for the role and node pickers to be filled.
+    async fn check_for_import(&self, file: &std::path::Path) {
+        self.click(".topbar a[href='/import']").await;
+        self.wait_for_path("/import").await;
+        self.wait_for_text("#status", "No file chosen yet.").await;
+        self.choose_file(file).await;
+        self.wait_for_report().await;
+        self.wait_for_text("#import-role", "Administrator").await;
+        self.wait_for_text("#import-node", "Root").await;
+    }
+
+    /// An attribute of the first element matching `css` (null if none).
+    async fn attribute(&self, css: &str, name: &str) -> Value {
+        self.script(&format!(
+            "const e = document.querySelector({}); return e ? e.getAttribute({}) : null;",
+            json!(css),
+            json!(name)
+        ))
+        .await
+    }
+
+    /// How many `POST /api/imports` (Try Import) the page has sent.
+    async fn try_imports_sent(&self) -> usize {
+        self.resource_paths()
+            .await
+            .iter()
+            .filter(|p| *p == "/api/imports")
+            .count()
+    }
+}
+
+/// The import page chooses no role and no start node for the
+/// administrator: Try Import without them says, beside each picker, what
+/// is missing, and sends nothing. The grid masks passwords here too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_import_needs_a_role_and_a_node_chosen_by_hand() {
+    let _turn = crate::ONE_BROWSER_AT_A_TIME.lock().await;
+    let server = RosterServer::start().await;
+    let api = Api::sign_in(&server).await;
+    api.create_role("Pupil", &["restore_users"]).await;
+    let dir = ScratchDir::new("import-choices");
+    let file = files::people_with_passwords(&dir.0);
+
+    let app = BrowserApp::start_at(server.addr).await;
+    app.sign_in_as_admin(&server).await;
+    app.check_for_import(&file).await;
+    app.wait_for_text("#import-role", "Pupil").await;
+    assert_eq!(app.selected("#import-role").await, "Choose a role…");
+    assert_eq!(app.selected("#import-node").await, "Choose where…");
+    let page = app.page_html().await;
+    for (row, password) in files::PASSWORDS {
+        assert!(!page.contains(password), "row {row}'s password is shown");
+    }
+
+    // Neither chosen: both pickers say so, the role's takes the focus.
+    app.click("#try-import").await;
+    app.wait_for_text(
+        "#import-role-error",
+        "Choose the role every imported user gets",
+    )
+    .await;
+    app.wait_for_text(
+        "#import-node-error",
+        "Choose the hierarchy node the imported users go under",
+    )
+    .await;
+    for picker in ["import-role", "import-node"] {
+        let css = format!("#{picker}");
+        assert_eq!(app.attribute(&css, "aria-invalid").await, "true");
+        assert_eq!(
+            app.attribute(&css, "aria-describedby").await,
+            format!("{picker}-error")
+        );
+    }
+    assert_eq!(
+        app.script("return !!document.querySelector('#import-role-error svg.icon-error');")
+            .await,
+        true
+    );
+    app.wait_for_focus("import-role").await;
+    app.screenshot("import-5-choose-role-and-node").await;
+
+    // The role alone: only the node is asked for.
+    app.select("#import-role", "Pupil").await;
+    app.click("#try-import").await;
+    app.wait_for_focus("import-node").await;
+    assert_eq!(app.text("#import-role-error").await, "");
+    assert_eq!(
+        app.attribute("#import-role", "aria-invalid").await,
+        Value::Null
+    );
+    assert!(
+        app.text("#import-node-error")
+            .await
+            .contains("Choose the hierarchy node")
+    );
+    // Nothing was sent: no request, no preview on the server.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(app.try_imports_sent().await, 0);
+    assert_eq!(app.text("#import-preview").await, "");
+    assert_eq!(api.get_status("/api/imports/1").await, 404);
+
+    // Both chosen: the preview, for the role chosen.
+    app.select("#import-node", "Root").await;
+    assert_eq!(app.text("#import-node-error").await, "");
+    app.click("#try-import").await;
+    app.wait_for_text("#preview-rows", "3").await;
+    assert_eq!(app.try_imports_sent().await, 1);
+    let id = app
+        .script("return document.querySelector('#import-preview').dataset.importId;")
+        .await;
+    let id = id.as_str().expect("the preview's id");
+    assert_eq!(
+        api.get(&format!("/api/imports/{id}")).await["role_name"],
+        "Pupil"
+    );
+    app.finish().await;
+}
+
+/// A 403 shows the server's own reason, not a bare refusal: a user who may
+/// import but may not give the Administrator role is told so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_try_import_shows_the_servers_reason() {
+    const IMPORTER_PASSWORD: &str = "an-importer-password-9";
+    let _turn = crate::ONE_BROWSER_AT_A_TIME.lock().await;
+    let server = RosterServer::start().await;
+    let api = Api::sign_in(&server).await;
+    let importer = api.create_role("Importer", &["manage_users"]).await;
+    let (_, root) = api.role_and_root().await;
+    api.create_user(
+        (importer, root),
+        json!({
+            "first_name": "Ida", "last_name": "Importer", "username": "importer",
+            "email": "ida@example.org", "user_id": "9001", "password": IMPORTER_PASSWORD,
+        }),
+    )
+    .await;
+    let dir = ScratchDir::new("import-refused");
+    let file = files::people_with_passwords(&dir.0);
+
+    let app = BrowserApp::start_at(server.addr).await;
+    app.sign_in_as(&server, "importer", IMPORTER_PASSWORD).await;
+    app.check_for_import(&file).await;
+    app.select("#import-role", "Administrator").await;
+    app.select("#import-node", "Root").await;
+    app.click("#try-import").await;
+    app.wait_for_text(
+        "#import-error",
+        "You cannot give this role: it needs permissions your role lacks.",
+    )
+    .await;
+    assert!(!app.text("#import-error").await.contains("not allowed"));
+    app.screenshot("import-6-refused-role").await;
+    app.finish().await;
 }

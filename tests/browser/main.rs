@@ -536,3 +536,82 @@ async fn a_file_that_stops_the_reader_leaves_the_page_working() {
     assert_eq!(app.grid_rows().await.len(), 5);
     app.finish().await;
 }
+
+/// Passwords in the grid are masked (a fixed length, not theirs) until
+/// "Show passwords", which works from the keyboard; a wrong one is
+/// corrected in a password box; the corrected file holds the real values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_are_masked_in_the_grid_but_kept_in_the_corrected_file() {
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let scratch = ScratchDir::new("passwords");
+    let file = files::people_with_passwords(&scratch.0);
+    let app = BrowserApp::start().await;
+    app.open_check_page().await;
+    app.choose_file(&file).await;
+    app.wait_for_report().await;
+    app.wait_for_text(
+        "#status",
+        "passwords.csv: 3 rows checked, 1 with errors (1 error).",
+    )
+    .await;
+    assert_eq!(app.marked_cells().await, ["row 3: password_too_short"]);
+
+    // Nowhere in the page: not as text, not in an attribute.
+    let page = app.page_html().await;
+    for (row, password) in files::PASSWORDS {
+        assert!(!page.contains(password), "row {row}'s password is shown");
+        let text = app.text(&format!("#row-grid tr[data-row='{row}']")).await;
+        assert!(
+            text.contains("••••••••"),
+            "row {row} shows a mask: {text:?}"
+        );
+    }
+    // Row 4 has no password: nothing to mask.
+    assert!(!app.text("#row-grid tr[data-row='4']").await.contains('•'));
+    app.screenshot("passwords-1-masked").await;
+
+    // Shown and hidden again from the keyboard.
+    app.press_space_on("#show-passwords").await;
+    for (row, password) in files::PASSWORDS {
+        app.wait_for_text(&format!("#row-grid tr[data-row='{row}']"), password)
+            .await;
+    }
+    app.screenshot("passwords-2-shown").await;
+    app.press_space_on("#show-passwords").await;
+    app.wait_for_text("#row-grid tr[data-row='2']", "••••••••")
+        .await;
+    assert!(!app.page_html().await.contains(files::PASSWORDS[0].1));
+
+    // Corrected in a password box, then saved in the corrected file as
+    // typed.
+    app.click("#edit-3-password").await;
+    assert_eq!(
+        app.script("return document.querySelector('#input-3-password').type;")
+            .await,
+        "password"
+    );
+    app.type_into("#input-3-password", ESCAPE).await;
+    app.correct_cell(3, "password", "a-longer-password-now")
+        .await;
+    app.wait_for_text("#status", "passwords.csv: 3 rows checked, no errors.")
+        .await;
+    assert!(!app.page_html().await.contains("a-longer-password-now"));
+    app.click("#download-corrected").await;
+    let bytes = app.wait_for_download("passwords-corrected.csv").await;
+    let table = roster_shared::read_table(
+        &bytes,
+        Some("passwords-corrected.csv"),
+        &roster_shared::ReadOptions::default(),
+    )
+    .expect("the corrected file reads back");
+    let passwords: Vec<String> = table
+        .rows
+        .iter()
+        .map(|r| r.cells.get(5).map(|c| c.header_text()).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        passwords,
+        [files::PASSWORDS[0].1, "a-longer-password-now", ""]
+    );
+    app.finish().await;
+}

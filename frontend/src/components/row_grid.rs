@@ -11,9 +11,14 @@ use super::{ErrorIcon, focus_after_redraw, format};
 /// The cell being corrected: (row number, field).
 type Editing = RwSignal<Option<(u32, Field)>>;
 
+/// What a password cell shows until "Show passwords": always the same
+/// length, so that not even the password's length shows.
+const PASSWORD_MASK: &str = "••••••••";
+
 /// The rows, a page at a time (the worker holds them all); a wrong cell
 /// shows its message and an icon, and can be corrected. A filter keeps only
-/// the rows with errors.
+/// the rows with errors. Passwords are masked unless "Show passwords" is
+/// ticked (the corrected file still holds them: the worker writes it).
 #[component]
 pub fn RowGrid(
     file: Arc<CheckedFile>,
@@ -27,6 +32,8 @@ pub fn RowGrid(
     on_edit: Callback<(u32, Field, String)>,
 ) -> impl IntoView {
     let editing: Editing = RwSignal::new(None);
+    let reveal = RwSignal::new(false);
+    let has_passwords = file.columns.contains(&Field::Password);
     let counted = file.clone();
     let total = Memo::new(move |_| counted.row_count(wanted.get().only_errors));
     let range_text = move || {
@@ -73,7 +80,7 @@ pub fn RowGrid(
         }
         page.rows
             .iter()
-            .map(|row| grid_row(&shown, row, editing, on_edit))
+            .map(|row| grid_row(&shown, row, editing, reveal, on_edit))
             .collect_view()
             .into_any()
     };
@@ -81,21 +88,37 @@ pub fn RowGrid(
 
     view! {
         <div class="grid-tools">
-            <label class="checkbox">
-                <input
-                    type="checkbox"
-                    id="only-errors"
-                    prop:checked=move || wanted.get().only_errors
-                    on:change=move |ev| {
-                        on_request
-                            .run(PageRequest {
-                                only_errors: event_target_checked(&ev),
-                                start: 0,
-                            })
-                    }
-                />
-                "Only rows with errors"
-            </label>
+            <div class="grid-options">
+                <label class="checkbox">
+                    <input
+                        type="checkbox"
+                        id="only-errors"
+                        prop:checked=move || wanted.get().only_errors
+                        on:change=move |ev| {
+                            on_request
+                                .run(PageRequest {
+                                    only_errors: event_target_checked(&ev),
+                                    start: 0,
+                                })
+                        }
+                    />
+                    "Only rows with errors"
+                </label>
+                {has_passwords
+                    .then(|| {
+                        view! {
+                            <label class="checkbox">
+                                <input
+                                    type="checkbox"
+                                    id="show-passwords"
+                                    prop:checked=move || reveal.get()
+                                    on:change=move |ev| reveal.set(event_target_checked(&ev))
+                                />
+                                "Show passwords"
+                            </label>
+                        }
+                    })}
+            </div>
             <nav class="pager" aria-label="Pages of rows">
                 <button
                     type="button"
@@ -162,6 +185,7 @@ fn grid_row(
     file: &CheckedFile,
     row: &MappedRow,
     editing: Editing,
+    reveal: RwSignal<bool>,
     on_edit: Callback<(u32, Field, String)>,
 ) -> impl IntoView + use<> {
     let has_errors = file
@@ -175,9 +199,9 @@ fn grid_row(
             let value = row.get(*field).to_string();
             match file.error(row.row, *field) {
                 Some(error) => {
-                    invalid_cell(row.row, *field, value, error, editing, on_edit).into_any()
+                    invalid_cell(row.row, *field, value, error, editing, reveal, on_edit).into_any()
                 }
-                None => view! { <td>{value}</td> }.into_any(),
+                None => view! { <td>{cell_text(*field, value, reveal)}</td> }.into_any(),
             }
         })
         .collect_view();
@@ -191,6 +215,26 @@ fn grid_row(
     }
 }
 
+/// A cell's value as shown: a password masked unless revealed (an empty
+/// one stays empty: that it is missing is no secret).
+fn cell_text(field: Field, value: String, reveal: RwSignal<bool>) -> AnyView {
+    if field != Field::Password || value.is_empty() {
+        return value.into_any();
+    }
+    (move || {
+        if reveal.get() {
+            value.clone().into_any()
+        } else {
+            view! {
+                <span aria-hidden="true">{PASSWORD_MASK}</span>
+                <span class="visually-hidden">"hidden password"</span>
+            }
+            .into_any()
+        }
+    })
+    .into_any()
+}
+
 /// A wrong cell: its value, its message with an icon, and a button that
 /// turns the value into a text box.
 fn invalid_cell(
@@ -199,6 +243,7 @@ fn invalid_cell(
     value: String,
     error: &RowError,
     editing: Editing,
+    reveal: RwSignal<bool>,
     on_edit: Callback<(u32, Field, String)>,
 ) -> impl IntoView + use<> {
     let edit_id = format!("edit-{row}-{}", field.key());
@@ -208,9 +253,12 @@ fn invalid_cell(
         <td class="invalid" data-code=error.code.key()>
             {move || {
                 if is_editing() {
-                    cell_editor(row, field, value.clone(), editing, on_edit).into_any()
+                    cell_editor(row, field, value.clone(), editing, reveal, on_edit).into_any()
                 } else {
-                    view! { <span class="cell-value">{shown_value.clone()}</span> }.into_any()
+                    view! {
+                        <span class="cell-value">{cell_text(field, shown_value.clone(), reveal)}</span>
+                    }
+                        .into_any()
                 }
             }}
             <span class="cell-problem" id=format!("problem-{row}-{}", field.key())>
@@ -236,8 +284,11 @@ fn cell_editor(
     field: Field,
     value: String,
     editing: Editing,
+    reveal: RwSignal<bool>,
     on_edit: Callback<(u32, Field, String)>,
 ) -> impl IntoView {
+    // A password is typed into a password box unless passwords are shown.
+    let masked = move || field == Field::Password && !reveal.get();
     let input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         if let Some(input) = input.get() {
@@ -267,11 +318,11 @@ fn cell_editor(
                 {format!("{} in row {row}", field.label())}
             </label>
             <input
-                type="text"
+                type=move || if masked() { "password" } else { "text" }
                 id=input_id
                 node_ref=input
                 prop:value=value
-                autocomplete="off"
+                autocomplete=move || if masked() { "new-password" } else { "off" }
                 spellcheck="false"
                 aria-invalid="true"
                 aria-describedby=format!("problem-{row}-{}", field.key())

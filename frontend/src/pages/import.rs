@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{self, ApiError, Commit, CommitResult, Node, Preview, Role};
-use crate::components::format;
+use crate::components::{ErrorIcon, focus_element, format};
 use crate::session::{RequirePermission, use_session};
 
 use super::check::{CheckSteps, ImportRows};
@@ -71,6 +71,10 @@ pub fn ImportSteps(
     let nodes = RwSignal::new(Vec::<Node>::new());
     let role_id = RwSignal::new(None::<i64>);
     let node_id = RwSignal::new(None::<i64>);
+    // Set by Try Import without a role or a start hierarchy; cleared by
+    // choosing one.
+    let role_missing = RwSignal::new(false);
+    let node_missing = RwSignal::new(false);
     let phase = RwSignal::new(Phase::Idle);
     let error = RwSignal::new(None::<String>);
     let confirming = RwSignal::new(false);
@@ -85,26 +89,31 @@ pub fn ImportSteps(
         error.set(Some(format!("{}.", e.describe())));
     };
 
+    // Nothing is preselected: the first role is often Administrator, and
+    // two clicks would import a whole file as administrators.
     leptos::task::spawn_local(async move {
         match api::roles().await {
-            Ok(list) => {
-                role_id.set(list.first().map(|r| r.id));
-                roles.set(list);
-            }
+            Ok(list) => roles.set(list),
             Err(e) => fail(e),
         }
         match api::hierarchy().await {
-            Ok(list) => {
-                node_id.set(list.first().map(|n| n.id));
-                nodes.set(list);
-            }
+            Ok(list) => nodes.set(list),
             Err(e) => fail(e),
         }
     });
 
     let try_import = move |_| {
-        let (Some(role), Some(node)) = (role_id.get_untracked(), node_id.get_untracked()) else {
-            error.set(Some("Choose a role and a start hierarchy first.".into()));
+        let (role, node) = (role_id.get_untracked(), node_id.get_untracked());
+        role_missing.set(role.is_none());
+        node_missing.set(node.is_none());
+        let (Some(role), Some(node)) = (role, node) else {
+            // The first picker still to choose takes the focus; its
+            // message is its description.
+            focus_element(if role.is_none() {
+                "import-role"
+            } else {
+                "import-node"
+            });
             return;
         };
         error.set(None);
@@ -266,12 +275,17 @@ pub fn ImportSteps(
                     <select
                         id="import-role"
                         disabled=busy
+                        aria-invalid=move || role_missing.get().then_some("true")
+                        aria-describedby=move || role_missing.get().then_some("import-role-error")
                         on:change=move |ev| {
-                            role_id.set(event_target_value(&ev).parse().ok());
+                            let chosen = event_target_value(&ev).parse().ok();
+                            role_missing.update(|m| *m = *m && chosen.is_none());
+                            role_id.set(chosen);
                             discard();
                         }
                         prop:value=move || role_id.get().map(|id| id.to_string()).unwrap_or_default()
                     >
+                        <option value="">"Choose a role…"</option>
                         {move || {
                             roles
                                 .get()
@@ -280,18 +294,29 @@ pub fn ImportSteps(
                                 .collect_view()
                         }}
                     </select>
+                    <Show when=move || role_missing.get()>
+                        <p id="import-role-error" class="field-error with-icon">
+                            <ErrorIcon />
+                            <span>"Choose the role every imported user gets."</span>
+                        </p>
+                    </Show>
                 </div>
                 <div class="form-row">
                     <label for="import-node">"Start hierarchy"</label>
                     <select
                         id="import-node"
                         disabled=busy
+                        aria-invalid=move || node_missing.get().then_some("true")
+                        aria-describedby=move || node_missing.get().then_some("import-node-error")
                         on:change=move |ev| {
-                            node_id.set(event_target_value(&ev).parse().ok());
+                            let chosen = event_target_value(&ev).parse().ok();
+                            node_missing.update(|m| *m = *m && chosen.is_none());
+                            node_id.set(chosen);
                             discard();
                         }
                         prop:value=move || node_id.get().map(|id| id.to_string()).unwrap_or_default()
                     >
+                        <option value="">"Choose where…"</option>
                         {move || {
                             nodes
                                 .get()
@@ -300,6 +325,12 @@ pub fn ImportSteps(
                                 .collect_view()
                         }}
                     </select>
+                    <Show when=move || node_missing.get()>
+                        <p id="import-node-error" class="field-error with-icon">
+                            <ErrorIcon />
+                            <span>"Choose the hierarchy node the imported users go under."</span>
+                        </p>
+                    </Show>
                 </div>
                 <div class="form-actions">
                     <button
