@@ -255,8 +255,27 @@ impl<'a> RowCollector<'a> {
         }
     }
 
-    /// Refuses a cell of more than [`MAX_CELL_CHARS`] characters.
+    /// Refuses a cell of more than [`MAX_CELL_CHARS`] characters. Called for
+    /// every cell: a text of at most that many bytes is let through here,
+    /// before any call (no character is less than a byte).
+    #[inline]
     fn check_length(&mut self, row: u32, col: usize, value: &CellValue) -> Result<(), ReadError> {
+        match value {
+            CellValue::Text(s) if s.len() > MAX_CELL_CHARS => self.check_long_text(row, col, value),
+            CellValue::Error(s) if s.len() > MAX_CELL_CHARS => {
+                self.check_long_text(row, col, value)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    #[cold]
+    fn check_long_text(
+        &mut self,
+        row: u32,
+        col: usize,
+        value: &CellValue,
+    ) -> Result<(), ReadError> {
         let over = match value {
             CellValue::Text(s) if s.len() > MAX_CELL_CHARS => {
                 let address = s.as_ptr() as usize;

@@ -250,8 +250,9 @@ fn cell_value(
 
 /// A cell's value from its raw `<v>` text and its type attribute.
 fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<CellValue, ReadError> {
-    // `<v></v>`: some writers (Apache POI) write an empty cell so.
-    if raw.trim_ascii().is_empty() {
+    // `<v></v>`: some writers (Apache POI) write an empty cell so. (`all`
+    // stops at the first byte of a real value: this runs for every cell.)
+    if raw.iter().all(u8::is_ascii_whitespace) {
         return Ok(CellValue::Empty);
     }
     Ok(match kind {
