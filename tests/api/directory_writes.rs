@@ -21,6 +21,7 @@ on_both_databases!(
     a_damaged_tree_with_a_cycle_answers_instead_of_looping,
     restoring_needs_every_permission_of_the_users_role,
     ones_own_password_changes_only_with_the_current_one,
+    an_import_builds_no_deeper_than_64_levels,
 );
 
 /// Rounds of each race: enough for PostgreSQL to interleave two
@@ -573,5 +574,55 @@ async fn ones_own_password_changes_only_with_the_current_one(kind: Kind) {
     assert_eq!(changed["first_name"], "Ada");
     assert_eq!(changed["has_password"], true);
     app.admin().await;
+    app.finish().await;
+}
+
+/// An import's sub-levels are bound by the same depth as the API's nodes:
+/// under a node of level 62, two new levels fit and three do not (422).
+async fn an_import_builds_no_deeper_than_64_levels(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let mut level_62 = admin.root_node().await;
+    for level in 2..=62 {
+        level_62 = add_node(&admin, level_62, &format!("L{level}")).await;
+    }
+    let role = admin.administrator_role().await;
+    let body = |sub_levels: Value| {
+        let mut row = json!({"row": 2, "first_name": "Deep", "last_name": "Down",
+            "username": "deep", "email": "deep@example.com", "user_id": "D-1"});
+        for (key, value) in sub_levels.as_object().expect("sub-levels") {
+            row[key] = value.clone();
+        }
+        json!({"file_name": "deep.csv", "role_id": role,
+            "hierarchy_id": level_62, "rows": [row]})
+    };
+    let message = assert_error(
+        admin
+            .post(
+                "/api/imports",
+                body(json!({"sub_level_1": "L63", "sub_level_2": "L64", "sub_level_3": "L65"})),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert!(message.contains("64 levels"), "{message}");
+    let preview = ok_json(
+        admin
+            .post(
+                "/api/imports",
+                body(json!({"sub_level_1": "L63", "sub_level_2": "L64"})),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(preview["summary"]["to_create"], 1, "{preview}");
+    assert_eq!(
+        preview["hierarchy_to_create"].as_array().map(Vec::len),
+        Some(2),
+        "{preview}"
+    );
     app.finish().await;
 }

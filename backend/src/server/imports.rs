@@ -22,6 +22,7 @@ use utoipa::ToSchema;
 use crate::clock::Clock;
 use crate::db::{self, Tx, username_key};
 use crate::error::{Error, Result};
+use crate::http::hierarchy::MAX_DEPTH;
 use crate::password::{PasswordPolicy, hex};
 use crate::permissions::Permissions;
 use crate::search;
@@ -486,16 +487,29 @@ async fn load_memberships(
 struct Tree {
     children: HashMap<(i64, String), i64>,
     paths: HashMap<i64, String>,
+    /// The start node's level, the root being 1.
+    start_depth: usize,
 }
 
 async fn load_tree(conn: &mut AnyConnection, start: i64) -> Result<Tree> {
     let nodes = crate::http::hierarchy::all_nodes(&mut *conn).await?;
+    let parents: HashMap<i64, Option<i64>> = nodes.iter().map(|n| (n.id, n.parent_id)).collect();
+    // Counted up to one past the limit: a damaged table's cycle ends there.
+    let mut start_depth = 1;
+    let mut up = parents.get(&start).copied().flatten();
+    while let Some(parent) = up
+        && start_depth <= MAX_DEPTH
+    {
+        start_depth += 1;
+        up = parents.get(&parent).copied().flatten();
+    }
     let tree = Tree {
         children: nodes
             .iter()
             .filter_map(|n| n.parent_id.map(|p| ((p, n.name.to_lowercase()), n.id)))
             .collect(),
         paths: nodes.into_iter().map(|n| (n.id, n.path)).collect(),
+        start_depth,
     };
     if !tree.paths.contains_key(&start) {
         return Err(Error::invalid(
@@ -591,10 +605,21 @@ async fn classify(
         // The row's node: existing ones by name (any case), the rest new.
         let mut node = NodeRef::Existing(hierarchy_id);
         let mut path = start_path.clone();
-        for level in Field::SUB_LEVELS {
+        for (below, level) in Field::SUB_LEVELS.into_iter().enumerate() {
             let name = row.get(level);
             if name.is_empty() || has_error[i] {
                 break;
+            }
+            // The tree's depth bound holds for imported nodes too.
+            if tree.start_depth + below + 1 > MAX_DEPTH {
+                return Err(Error::invalid(
+                    "hierarchy_id",
+                    "too_deep",
+                    format!(
+                        "Row {}: its sub-levels would make the hierarchy deeper than {MAX_DEPTH} levels",
+                        row.row
+                    ),
+                ));
             }
             let key = name.to_lowercase();
             node = match node {
