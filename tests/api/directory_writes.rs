@@ -4,13 +4,12 @@
 //! tree, restoring from the trash can, one's own password.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, Kind, TestClient, TestDb, assert_error, ok_json, spawn_app};
+use crate::helpers::{Kind, RealServer, TestClient, TestDb, assert_error, ok_json, spawn_app};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -337,65 +336,12 @@ async fn the_tree_is_at_most_64_levels_deep(kind: Kind) {
     app.finish().await;
 }
 
-/// Kills the server even when an assertion fails.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The real `roster serve` as a process on `url`'s database, and a client
-/// signed in as `admin` that gives up on any answer after 30 s: a request
-/// stuck in a loop then fails the test instead of stopping it.
-async fn serve_binary(url: &str) -> (Server, TestClient) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let child = Command::new(roster_tests::roster_bin())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--static-dir", "/nonexistent/roster-dist"])
-        .env("DATABASE_URL", url)
-        .env("ROSTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start roster serve");
-    let server = Server(child);
-    let mut client = TestClient {
-        base: format!("http://127.0.0.1:{port}"),
-        http: reqwest::Client::builder()
-            .cookie_store(true)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("build a client"),
-        csrf: None,
-    };
-    for _ in 0..300 {
-        let signed_in = client
-            .http
-            .post(format!("{}/api/login", client.base))
-            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK);
-        if signed_in {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let me = client.get_ok("/api/me").await;
-    client.csrf = me["csrf_token"].as_str().map(str::to_string);
-    (server, client)
-}
-
 async fn a_damaged_tree_with_a_cycle_answers_instead_of_looping(kind: Kind) {
     let (db, url) = TestDb::create(kind).await;
-    let (server, admin) = serve_binary(&url).await;
+    // The real binary: a request looping in the server would otherwise
+    // stop the test process itself.
+    let server = RealServer::start(&url, &[]).await;
+    let admin = server.admin(Duration::from_secs(30)).await;
     let root = admin.root_node().await;
     let x = add_node(&admin, root, "X").await;
     let y = add_node(&admin, x, "Y").await;

@@ -442,3 +442,106 @@ where
     }
     false
 }
+
+/// The real `roster serve` as a process on a database's URL, for what the
+/// in-process server cannot show: the process's own memory, SIGKILL, a
+/// request that never ends. Its log (at `info`) goes to a file; it is
+/// killed when dropped, also when an assertion fails.
+pub struct RealServer {
+    child: std::process::Child,
+    pub base: String,
+    log: PathBuf,
+}
+
+impl Drop for RealServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+impl RealServer {
+    /// Starts `roster serve` on `url` with `args` added (admin's password
+    /// [`ADMIN_PASSWORD`]) and waits until it answers.
+    pub async fn start(url: &str, args: &[&str]) -> RealServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let log = std::env::temp_dir().join(format!("roster_real_server_{port}.log"));
+        let log_file = std::fs::File::create(&log).expect("create the log file");
+        let child = std::process::Command::new(roster_tests::roster_bin())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--static-dir", "/nonexistent/roster-dist"])
+            .args(args)
+            .env("DATABASE_URL", url)
+            .env("ROSTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("start roster serve");
+        let server = RealServer {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        for _ in 0..300 {
+            let up = reqwest::get(format!("{}/api/openapi.json", server.base))
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK);
+            if up {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("roster serve did not start: {}", server.log());
+    }
+
+    /// A client signed in as `admin` that gives up on any answer after
+    /// `timeout`: a request stuck in a loop then fails the test instead of
+    /// stopping it.
+    pub async fn admin(&self, timeout: Duration) -> TestClient {
+        let mut client = TestClient {
+            base: self.base.clone(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .timeout(timeout)
+                .build()
+                .expect("build a client"),
+            csrf: None,
+        };
+        let response = client.login("admin", ADMIN_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK, "sign in as admin");
+        client
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A line of /proc/PID/status in MiB (`VmHWM:` the peak, `VmRSS:` now).
+    pub fn memory_mib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map(|kib| kib / 1024)
+            .unwrap_or_else(|| panic!("no {field} in {status}"))
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}

@@ -10,13 +10,12 @@
 //! classifies its rows again under the lock, finds its preview stale and
 //! writes nothing (409 `stale_preview`, with the fresh preview).
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, TestClient, TestDb, ok_json};
+use crate::helpers::{Kind, RealServer, TestClient, TestDb, ok_json};
 use crate::on_both_databases;
 
 on_both_databases!(a_killed_commit_writes_all_or_nothing);
@@ -122,64 +121,12 @@ async fn two_servers_commit_overlapping_previews_once() {
 }
 
 const ROWS: usize = 50_000;
-const PASSWORD: &str = "fault-test-password";
-
-/// Kills the server (SIGKILL) also when an assertion fails.
-pub(crate) struct Server(pub(crate) Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// `roster serve` on `url`, and a client signed in as `admin`.
-pub(crate) async fn serve(url: &str) -> (Server, TestClient) {
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(roster_tests::roster_bin())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--static-dir", "/nonexistent/roster-dist"])
-        .env("DATABASE_URL", url)
-        .env("ROSTER_ADMIN_PASSWORD", PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start roster serve");
-    let server = Server(child);
-    let mut client = TestClient {
-        base,
-        http: reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .expect("build a client"),
-        csrf: None,
-    };
-    for _ in 0..200 {
-        let signed_in = client
-            .http
-            .post(format!("{}/api/login", client.base))
-            .json(&json!({"username": "admin", "password": PASSWORD}))
-            .send()
-            .await
-            .is_ok();
-        if signed_in {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let response = client.login("admin", PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::OK, "sign in as admin");
-    (server, client)
+/// `roster serve` on `url`, and a client signed in as `admin` (a commit of
+/// 50,000 rows may take minutes on a busy machine).
+pub(crate) async fn serve(url: &str) -> (RealServer, TestClient) {
+    let server = RealServer::start(url, &[]).await;
+    let admin = server.admin(Duration::from_secs(600)).await;
+    (server, admin)
 }
 
 async fn commit(client: &TestClient, preview: &Value) -> reqwest::Response {
@@ -249,8 +196,7 @@ async fn a_killed_commit_writes_all_or_nothing(kind: Kind) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    server.0.kill().expect("SIGKILL the server");
-    server.0.wait().expect("the server is gone");
+    server.kill();
     let answer = committing.await.expect("the commit request task");
     drop(server);
 

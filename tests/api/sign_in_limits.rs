@@ -3,13 +3,10 @@
 //! usernames, and what the log says. Memory is the process's own, read from
 //! /proc (VmHWM: peak; VmRSS: now).
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, TestDb};
+use crate::helpers::{ADMIN_PASSWORD, Kind, RealServer, TestDb};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -18,84 +15,6 @@ on_both_databases!(
     huge_usernames_are_refused_and_not_kept,
     failed_sign_ins_are_logged_with_account_and_address_never_the_password,
 );
-
-const PASSWORD: &str = "limits-admin-password";
-
-/// `roster serve`, killed when dropped (also when an assertion fails).
-struct RealServer {
-    child: Child,
-    base: String,
-    log: std::path::PathBuf,
-}
-
-impl Drop for RealServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-impl RealServer {
-    /// Starts `roster serve` on `url` with `args`, logging at `info` to a
-    /// file, and waits until it answers.
-    async fn start(url: &str, args: &[&str]) -> RealServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let log = std::env::temp_dir().join(format!("roster_limits_{port}.log"));
-        let log_file = std::fs::File::create(&log).expect("create the log file");
-        let child = Command::new(roster_tests::roster_bin())
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--static-dir", "/nonexistent/roster-dist"])
-            .args(args)
-            .env("DATABASE_URL", url)
-            .env("ROSTER_ADMIN_PASSWORD", PASSWORD)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("start roster serve");
-        let server = RealServer {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        for _ in 0..300 {
-            let up = reqwest::get(format!("{}/api/openapi.json", server.base))
-                .await
-                .is_ok_and(|r| r.status() == StatusCode::OK);
-            if up {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("roster serve did not start");
-    }
-
-    /// A line of /proc/PID/status, in MiB.
-    fn memory_mib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("read /proc/PID/status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-            .map(|kib| kib / 1024)
-            .unwrap_or_else(|| panic!("no {field} in {status}"))
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
 
 /// `n` sign-ins sent at once; each one's status and body.
 async fn sign_in_at_once(
@@ -271,7 +190,7 @@ async fn failed_sign_ins_are_logged_with_account_and_address_never_the_password(
     );
     assert!(!log.contains(guess), "the password is in the log:\n{log}");
     assert!(
-        !log.contains(PASSWORD),
+        !log.contains(ADMIN_PASSWORD),
         "the password is in the log:\n{log}"
     );
     drop(server);
