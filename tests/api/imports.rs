@@ -31,7 +31,7 @@ on_both_databases!(
 );
 
 /// Try Import of `rows` with the Administrator role at the root.
-async fn preview(admin: &TestClient, rows: Value) -> Value {
+pub(crate) async fn preview(admin: &TestClient, rows: Value) -> Value {
     let body = json!({
         "file_name": "users.xlsx",
         "role_id": admin.administrator_role().await,

@@ -5,7 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Kind, assert_error, ok_json, spawn_app, user_body};
+use crate::helpers::{Kind, assert_error, spawn_app, user_body};
+use crate::imports::preview;
 use crate::on_both_databases;
 
 on_both_databases!(titlecase_usernames_are_one_username);
@@ -31,31 +32,19 @@ async fn titlecase_usernames_are_one_username(kind: Kind) {
     .await;
     assert!(message.contains("Username"), "{message}");
 
-    let preview = |rows: serde_json::Value| {
-        let admin = &admin;
-        async move {
-            let body = json!({
-                "file_name": "users.xlsx",
-                "role_id": admin.administrator_role().await,
-                "hierarchy_id": admin.root_node().await,
-                "rows": rows,
-            });
-            ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await
-        }
-    };
     let row = |n: u32, username: &str| {
         json!({"row": n, "first_name": "Cemal", "last_name": "Kaya",
             "username": username, "email": "cemal@example.com", "user_id": "300"})
     };
 
     // An import row `ǆemal` is the existing user: a sync, not a new user.
-    let p = preview(json!([row(2, "ǆemal")])).await;
+    let p = preview(&admin, json!([row(2, "ǆemal")])).await;
     assert_eq!(p["summary"]["to_sync"], 1, "{p}");
     assert_eq!(p["summary"]["to_create"], 0, "{p}");
     assert_eq!(p["errors"], json!([]));
 
     // Two rows `ǅemal` and `ǆemal` in one file are duplicates.
-    let p = preview(json!([row(2, "ǅemal"), row(3, "ǆemal")])).await;
+    let p = preview(&admin, json!([row(2, "ǅemal"), row(3, "ǆemal")])).await;
     let dup = "Username: This value is used more than once in the file (rows 2, 3)";
     let username_errors: Vec<_> = p["errors"]
         .as_array()
