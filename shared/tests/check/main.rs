@@ -54,24 +54,10 @@ pub fn write_text_rows(sheet: &mut Worksheet, headers: &[&str], rows: &[Vec<Stri
 /// A copy of the workbook `xlsx` with `from` replaced by `to` in the part
 /// `name`: a real writer's file with one thing only an XML edit can make.
 pub fn with_part_edited(xlsx: &[u8], name: &str, from: &str, to: &str) -> Vec<u8> {
-    use std::io::{Cursor, Read, Write};
-    let mut archive = zip::ZipArchive::new(Cursor::new(xlsx)).unwrap();
-    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).unwrap();
-        let entry_name = entry.name().unwrap().to_string();
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).unwrap();
-        if entry_name == name {
-            let xml = String::from_utf8(data).unwrap();
-            assert!(xml.contains(from), "{name} holds no {from:?}");
-            data = xml.replace(from, to).into_bytes();
-        }
-        out.start_file(entry_name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        out.write_all(&data).unwrap();
-    }
-    out.finish().unwrap().into_inner()
+    with_part(xlsx, name, |xml| {
+        assert!(xml.contains(from), "{name} holds no {from:?}");
+        xml.replace(from, to)
+    })
 }
 
 pub fn check(bytes: &[u8], name: &str) -> Report {
