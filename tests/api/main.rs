@@ -19,6 +19,7 @@ mod import_scale;
 mod imports;
 mod jobs;
 mod misc;
+mod processes;
 mod roles;
 mod scale;
 mod search;
