@@ -10,6 +10,7 @@ mod helpers;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod access;
+mod backup;
 mod binary;
 mod directory_writes;
 mod hierarchy;
