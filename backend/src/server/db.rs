@@ -443,19 +443,33 @@ pub async fn purge_trash(db: &Db, now: i64) -> sqlx::Result<u64> {
 
 /// Deletes the sessions expired at `now` (see [`clean_up`]).
 pub async fn delete_expired_sessions(db: &Db, now: i64) -> sqlx::Result<u64> {
-    clean_up(db, "DELETE FROM sessions WHERE expires_at <= $1", now).await
+    clean_up(
+        db,
+        CleanUp::Sessions,
+        "DELETE FROM sessions WHERE expires_at <= $1",
+        now,
+    )
+    .await
 }
 
-/// The PostgreSQL advisory lock key of the periodic clean-ups.
-const CLEAN_UP_LOCK_KEY: i64 = 0x0052_6f73_7465_7201; // "Roster", 1
+/// The periodic clean-ups, each with its own PostgreSQL advisory lock key
+/// (one shared key let a process skip the sessions' clean-up because
+/// another was deleting sign-in windows).
+#[derive(Clone, Copy)]
+pub enum CleanUp {
+    Sessions = 1,
+    SignInWindows = 2,
+}
 
 /// Runs one clean-up `delete` (its `$1` bound to `bound`) in one process at
-/// a time on PostgreSQL: a process that finds another at it skips, as the
-/// other deletes the same rows. The statement alone would be idempotent,
-/// but two multi-row deletes that meet the same rows in different orders
-/// can deadlock. SQLite writes one at a time anyway. How many rows went
-/// (0 when skipped).
-pub async fn clean_up(db: &Db, delete: &str, bound: i64) -> sqlx::Result<u64> {
+/// a time on PostgreSQL: a process that finds another running the same
+/// clean-up skips, as the other deletes the same rows. The statement alone
+/// would be idempotent, but two multi-row deletes that meet the same rows
+/// in different orders can deadlock. SQLite writes one at a time anyway.
+/// How many rows went (0 when skipped).
+pub async fn clean_up(db: &Db, which: CleanUp, delete: &str, bound: i64) -> sqlx::Result<u64> {
+    // "Roster" and the clean-up's number.
+    let lock_key: i64 = 0x0052_6f73_7465_7200 + which as i64;
     if is_sqlite(db) {
         return Ok(sqlx::query(delete)
             .bind(bound)
@@ -467,7 +481,7 @@ pub async fn clean_up(db: &Db, delete: &str, bound: i64) -> sqlx::Result<u64> {
     let alone: i64 = sqlx::query_scalar(
         "SELECT CAST(CASE WHEN pg_try_advisory_xact_lock($1) THEN 1 ELSE 0 END AS BIGINT)",
     )
-    .bind(CLEAN_UP_LOCK_KEY)
+    .bind(lock_key)
     .fetch_one(&mut *tx)
     .await?;
     if alone == 0 {

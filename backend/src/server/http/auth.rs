@@ -457,6 +457,7 @@ impl LoginLimiter {
 pub async fn delete_expired_sign_in_windows(db: &Db, now: i64) -> sqlx::Result<u64> {
     crate::db::clean_up(
         db,
+        crate::db::CleanUp::SignInWindows,
         "DELETE FROM sign_in_attempts WHERE window_start <= $1 OR attempts <= 0",
         now - WINDOW_SECS,
     )
