@@ -481,7 +481,7 @@ impl RealServer {
             .stderr(log_file)
             .spawn()
             .expect("start roster serve");
-        let server = RealServer {
+        let mut server = RealServer {
             child,
             base: format!("http://127.0.0.1:{port}"),
             log,
@@ -493,9 +493,42 @@ impl RealServer {
             if up {
                 return server;
             }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!(
+                    "roster serve ended ({status}) before it answered: {}",
+                    server.log()
+                );
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("roster serve did not start: {}", server.log());
+    }
+
+    /// The address it listens on, `127.0.0.1:PORT`.
+    pub fn address(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`), as a service manager would.
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits up to `timeout` for the process to end; its exit status.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let start = std::time::Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 
     /// A client signed in as `admin` that gives up on any answer after

@@ -5,6 +5,10 @@
 //! same database. The import's transaction either committed whole or not
 //! at all: all of its users or none, and no partial history.
 //!
+//! The same with SIGTERM and a grace period of one second, shorter than
+//! the commit: the process exits 0 when the grace ends, and the commit
+//! still writes all or nothing.
+//!
 //! Two servers on one PostgreSQL database commit overlapping previews at
 //! once: `pg_advisory_xact_lock` lets one commit at a time, the second
 //! classifies its rows again under the lock, finds its preview stale and
@@ -18,7 +22,10 @@ use serde_json::{Value, json};
 use crate::helpers::{Kind, RealServer, TestClient, TestDb, ok_json};
 use crate::on_both_databases;
 
-on_both_databases!(a_killed_commit_writes_all_or_nothing);
+on_both_databases!(
+    a_killed_commit_writes_all_or_nothing,
+    a_commit_cut_short_by_the_shutdown_grace_writes_all_or_nothing,
+);
 
 #[tokio::test]
 async fn two_servers_commit_overlapping_previews_once() {
@@ -147,8 +154,34 @@ async fn count(db: &roster_server::db::Db, sql: &str) -> i64 {
 }
 
 async fn a_killed_commit_writes_all_or_nothing(kind: Kind) {
+    commit_then_stop(kind, Stop::Kill).await
+}
+
+/// Issue 15: the grace period ends a commit's task with the process; its
+/// transaction never commits.
+async fn a_commit_cut_short_by_the_shutdown_grace_writes_all_or_nothing(kind: Kind) {
+    commit_then_stop(kind, Stop::Terminate).await
+}
+
+/// How the server is stopped mid-commit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stop {
+    /// SIGKILL.
+    Kill,
+    /// SIGTERM, with `--shutdown-grace-secs 1`.
+    Terminate,
+}
+
+async fn commit_then_stop(kind: Kind, stop: Stop) {
     let (db, url) = TestDb::create(kind).await;
-    let (mut server, admin) = serve(&url).await;
+    let (mut server, admin) = match stop {
+        Stop::Kill => serve(&url).await,
+        Stop::Terminate => {
+            let server = RealServer::start(&url, &["--shutdown-grace-secs", "1"]).await;
+            let admin = server.admin(Duration::from_secs(600)).await;
+            (server, admin)
+        }
+    };
     let rows: Vec<Value> = (0..ROWS)
         .map(|i| {
             json!({
@@ -196,7 +229,18 @@ async fn a_killed_commit_writes_all_or_nothing(kind: Kind) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    server.kill();
+    match stop {
+        Stop::Kill => server.kill(),
+        Stop::Terminate => {
+            server.signal("TERM");
+            let status = server
+                .wait_exit(Duration::from_secs(20))
+                .await
+                .unwrap_or_else(|| panic!("still running after SIGTERM: {}", server.log()));
+            assert!(status.success(), "exit status {status}: {}", server.log());
+        }
+    }
+    let log = server.log();
     let answer = committing.await.expect("the commit request task");
     drop(server);
 
@@ -228,6 +272,9 @@ async fn a_killed_commit_writes_all_or_nothing(kind: Kind) {
     .await;
     let n = i64::try_from(ROWS).expect("rows fit");
     if users == 0 {
+        if stop == Stop::Terminate && seen_running {
+            assert!(log.contains("cut short"), "the log says nothing: {log}");
+        }
         assert_eq!(changes, 0, "no history without users");
         assert_eq!(done, 0, "the import is not recorded as done");
         assert_eq!(terms, 0, "no search terms without users");
@@ -244,7 +291,8 @@ async fn a_killed_commit_writes_all_or_nothing(kind: Kind) {
         assert_eq!(import["created"], n, "{import}");
     }
     eprintln!(
-        "killed commit on {kind:?}: seen running {seen_running}, users {users}, answer {answer:?}"
+        "{stop:?} mid-commit on {kind:?}: seen running {seen_running}, users {users}, \
+         answer {answer:?}"
     );
     direct.close().await;
     drop(server);

@@ -10,6 +10,7 @@ mod helpers;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod access;
+mod backup;
 mod binary;
 mod directory_writes;
 mod hierarchy;
@@ -17,7 +18,9 @@ mod import_fault;
 mod import_memory;
 mod import_scale;
 mod imports;
+mod jobs;
 mod misc;
+mod processes;
 mod roles;
 mod scale;
 mod search;

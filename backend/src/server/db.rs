@@ -124,6 +124,59 @@ pub async fn connect_with(url: &str, max_connections: Option<u32>) -> anyhow::Re
     Ok(pool)
 }
 
+/// `roster admin backup`: a consistent copy of a SQLite database, also one
+/// servers are writing to (`VACUUM INTO` reads one snapshot), into `file`,
+/// which must not exist and is created readable by its owner only (it
+/// holds password hashes). The database is neither created nor migrated.
+/// On PostgreSQL: an error that says to use pg_dump. The copy's size.
+pub async fn backup(url: &str, file: &std::path::Path) -> anyhow::Result<u64> {
+    use sqlx::Connection;
+    use std::str::FromStr;
+    if DbKind::of_url(url)? == DbKind::Postgres {
+        anyhow::bail!(
+            "this is a PostgreSQL database: back it up with pg_dump \
+             (e.g. `pg_dump --format=custom --file=FILE DATABASE`, restored with pg_restore); \
+             `roster admin backup` copies SQLite databases"
+        );
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .context("cannot read the database URL")?
+        .create_if_missing(false);
+    let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&options)
+        .await
+        .context("cannot open the database")?;
+    // Made empty and private first (VACUUM INTO fills an empty file, and
+    // would make a missing one by the umask); `create_new` never overwrites.
+    let mut new_file = std::fs::OpenOptions::new();
+    new_file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut new_file, 0o600);
+    new_file.open(file).with_context(|| {
+        format!(
+            "cannot create {} (a backup never overwrites a file)",
+            file.display()
+        )
+    })?;
+    // Absolute, so that SQLite never reads the name as a `file:` URI.
+    let target = std::path::absolute(file)
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_string));
+    let copied = match target {
+        Some(target) => sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&mut conn)
+            .await
+            .context("the copy failed"),
+        None => Err(anyhow::anyhow!("the file's path is not UTF-8")),
+    };
+    let _ = conn.close().await;
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(file);
+        return Err(e);
+    }
+    Ok(std::fs::metadata(file)?.len())
+}
+
 /// Begins a transaction that will write. On SQLite it takes the write lock
 /// at once (`BEGIN IMMEDIATE`): a deferred transaction that read first could
 /// fail to upgrade when another wrote meanwhile, while a waiting `IMMEDIATE`
@@ -168,14 +221,14 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// First start of an empty database (SPEC section 7): the Administrator
 /// role, a root node, the regional settings and the user `admin`. Returns
 /// the generated password when `ROSTER_ADMIN_PASSWORD` was not given.
+///
+/// Processes started together on an empty database all find it empty; the
+/// first to take the directory's write lock fills it, the others find it
+/// filled under the lock and leave it.
 pub async fn bootstrap(db: &Db, config: &Config) -> anyhow::Result<Option<String>> {
-    let roles: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roles")
-        .fetch_one(db)
-        .await?;
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(db)
-        .await?;
-    if roles > 0 || users > 0 {
+    const FILLED: &str = "SELECT (SELECT COUNT(*) FROM roles) + (SELECT COUNT(*) FROM users)";
+    let filled: i64 = sqlx::query_scalar(FILLED).fetch_one(db).await?;
+    if filled > 0 {
         return Ok(None);
     }
     let (password, generated) = match &config.admin_password {
@@ -191,7 +244,11 @@ pub async fn bootstrap(db: &Db, config: &Config) -> anyhow::Result<Option<String
     };
     let hash = config.password.hash_async(password.clone()).await?;
     let now = config.clock.now();
-    let mut tx = begin(db).await?;
+    let mut tx = begin_directory_write(db).await?;
+    let filled: i64 = sqlx::query_scalar(FILLED).fetch_one(&mut *tx).await?;
+    if filled > 0 {
+        return Ok(None);
+    }
     let role_id: i64 = sqlx::query_scalar(
         "INSERT INTO roles (name, name_key, permissions) VALUES ($1, $2, $3) RETURNING id",
     )
@@ -357,9 +414,15 @@ pub async fn set_memberships(tx: &mut Tx, user_pk: i64, nodes: &[i64]) -> sqlx::
 
 /// Deletes for good the users who entered the trash can more than 30 days
 /// before `now`; their username and user ID are free again.
+///
+/// A directory write ([`begin_directory_write`]): every process runs it, and
+/// it must not interleave with a restore or an import that touches the same
+/// users (a user restored between the deletion of their memberships and of
+/// their row came back with neither memberships nor search terms). Under
+/// the lock, a second purge finds nothing left to do.
 pub async fn purge_trash(db: &Db, now: i64) -> sqlx::Result<u64> {
     let cutoff = now - TRASH_RETENTION_DAYS * 86_400;
-    let mut tx = begin(db).await?;
+    let mut tx = begin_directory_write(db).await?;
     for table in ["user_search_terms", "user_memberships", "sessions"] {
         sqlx::query(&format!(
             "DELETE FROM {table} WHERE user_pk IN \
@@ -378,12 +441,63 @@ pub async fn purge_trash(db: &Db, now: i64) -> sqlx::Result<u64> {
     Ok(purged)
 }
 
+/// Deletes the sessions expired at `now` (see [`clean_up`]).
 pub async fn delete_expired_sessions(db: &Db, now: i64) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(db)
+    clean_up(
+        db,
+        CleanUp::Sessions,
+        "DELETE FROM sessions WHERE expires_at <= $1",
+        now,
+    )
+    .await
+}
+
+/// The periodic clean-ups, each with its own PostgreSQL advisory lock key
+/// (one shared key let a process skip the sessions' clean-up because
+/// another was deleting sign-in windows).
+#[derive(Clone, Copy)]
+pub enum CleanUp {
+    Sessions = 1,
+    SignInWindows = 2,
+}
+
+/// Runs one clean-up `delete` (its `$1` bound to `bound`) in one process at
+/// a time on PostgreSQL: a process that finds another running the same
+/// clean-up skips, as the other deletes the same rows. The statement alone
+/// would be idempotent, but two multi-row deletes that meet the same rows
+/// in different orders can deadlock. SQLite writes one at a time anyway.
+/// How many rows went (0 when skipped).
+pub async fn clean_up(db: &Db, which: CleanUp, delete: &str, bound: i64) -> sqlx::Result<u64> {
+    // "Roster" and the clean-up's number.
+    let lock_key: i64 = 0x0052_6f73_7465_7200 + which as i64;
+    if is_sqlite(db) {
+        return Ok(sqlx::query(delete)
+            .bind(bound)
+            .execute(db)
+            .await?
+            .rows_affected());
+    }
+    let mut tx = db.begin().await?;
+    let alone: i64 = sqlx::query_scalar(
+        "SELECT CAST(CASE WHEN pg_try_advisory_xact_lock($1) THEN 1 ELSE 0 END AS BIGINT)",
+    )
+    .bind(lock_key)
+    .fetch_one(&mut *tx)
+    .await?;
+    if alone == 0 {
+        return Ok(0);
+    }
+    let deleted = sqlx::query(delete)
+        .bind(bound)
+        .execute(&mut *tx)
         .await?
-        .rows_affected())
+        .rows_affected();
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+fn is_sqlite(db: &Db) -> bool {
+    db.connect_options().database_url.scheme() == "sqlite"
 }
 
 /// `roster admin set-password`: sets the password of a user (also one in the

@@ -81,6 +81,20 @@ pub struct ServeArgs {
     /// Failed sign-ins allowed per client address in 15 minutes before 429.
     #[arg(long, env = "ROSTER_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 20)]
     pub login_failures_per_address: u32,
+    /// Take the client's address from the last address of the last
+    /// `X-Forwarded-For` header (the one the reverse proxy in front adds)
+    /// rather than from the connection, which behind a proxy is the proxy's.
+    /// Only when every request reaches Roster through that one proxy: a
+    /// client that can connect directly could then name any address.
+    #[arg(long, env = "ROSTER_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// On SIGTERM or SIGINT the server stops accepting connections and lets
+    /// the requests under way (an import's commit included) end for at most
+    /// this many seconds; then it exits, and a commit cut short rolls back
+    /// whole.
+    #[arg(long, env = "ROSTER_SHUTDOWN_GRACE_SECS", default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub shutdown_grace_secs: u64,
     /// Seconds a client has to send a request's head (request line and
     /// headers), and the longest a kept-alive connection waits for the next
     /// one; then the connection is closed.
@@ -157,6 +171,17 @@ pub enum AdminCommand {
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://roster.db")]
         database_url: String,
     },
+    /// Copy a SQLite database, also while servers use it, into a new file
+    /// (readable by its owner only; an existing file is never overwritten).
+    /// Start `roster serve` on the copy to restore it. On PostgreSQL, use
+    /// pg_dump.
+    Backup {
+        /// The file to create.
+        file: PathBuf,
+        /// The database, as for `roster serve`.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://roster.db")]
+        database_url: String,
+    },
 }
 
 /// Everything the server is told; built from [`ServeArgs`] or by tests.
@@ -174,9 +199,15 @@ pub struct Config {
     pub session_idle_secs: i64,
     pub login_failures_per_account: u32,
     pub login_failures_per_address: u32,
+    /// The client's address is the proxy's `X-Forwarded-For` (see ServeArgs).
+    pub trust_forwarded_for: bool,
     pub timeouts: Timeouts,
     /// How often the trash can is purged while running (also on start).
     pub purge_interval: Duration,
+    /// How often expired sessions and sign-in windows are deleted.
+    pub clean_up_interval: Duration,
+    /// How long a shutdown waits for the requests under way.
+    pub shutdown_grace: Duration,
     /// The first start's `admin` password (`ROSTER_ADMIN_PASSWORD`).
     pub admin_password: Option<String>,
     pub password: PasswordPolicy,
@@ -195,8 +226,11 @@ impl Config {
             session_idle_secs: 30 * 60,
             login_failures_per_account: 5,
             login_failures_per_address: 20,
+            trust_forwarded_for: false,
             timeouts: Timeouts::DEFAULT,
             purge_interval: Duration::from_secs(24 * 3600),
+            clean_up_interval: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(30),
             admin_password: None,
             password: PasswordPolicy::default(),
             clock: Clock::system(),
@@ -209,6 +243,8 @@ pub struct Prepared {
     pub router: axum::Router,
     pub db: Db,
     config: Config,
+    /// The work that runs in tasks of its own (imports), for the shutdown.
+    tasks: tokio_util::task::TaskTracker,
 }
 
 /// Connects, migrates, bootstraps an empty database and purges the trash can.
@@ -225,21 +261,30 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
     if purged > 0 {
         tracing::info!(purged, "purged users deleted more than 30 days ago");
     }
-    let router = http::router(http::ApiContext::new(db.clone(), config.clone()));
-    Ok(Prepared { router, db, config })
+    let ctx = http::ApiContext::new(db.clone(), config.clone());
+    let tasks = ctx.tasks.clone();
+    let router = http::router(ctx);
+    Ok(Prepared {
+        router,
+        db,
+        config,
+        tasks,
+    })
 }
 
 impl Prepared {
-    /// Serves on `listener` until the future `shutdown` completes, purging
-    /// the trash can every `purge_interval`; then lets the requests under
-    /// way finish.
+    /// Serves on `listener` until the future `shutdown` completes, running
+    /// the background jobs; then stops accepting connections and lets the
+    /// requests under way, and the imports' tasks, finish within
+    /// `shutdown_grace`. Past it they are dropped: a commit's transaction
+    /// then rolls back whole.
     pub async fn serve(
         self,
         mut listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         use axum::serve::Listener;
-        let purger = tokio::spawn(purge_loop(self.db.clone(), self.config.clone()));
+        let jobs = tokio::spawn(background_jobs(self.db.clone(), self.config.clone()));
         // hyper's own HTTP/1 server rather than `axum::serve`, which gives
         // it no timer and so no timeout on a request's head: a client that
         // sent half a head kept its connection for good.
@@ -270,29 +315,83 @@ impl Prepared {
                 }
             });
         }
+        // New connections are refused from here on.
         drop(listener);
-        graceful.shutdown().await;
-        purger.abort();
-        self.db.close().await;
+        jobs.abort();
+        self.tasks.close();
+        let grace = self.config.shutdown_grace;
+        let drained = tokio::time::timeout(grace, async {
+            graceful.shutdown().await;
+            self.tasks.wait().await;
+        })
+        .await
+        .is_ok();
+        if drained {
+            self.db.close().await;
+        } else {
+            // Closing the pool would wait for the connections still in use.
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "the shutdown's grace period ended with requests under way: they are cut short \
+                 (an import's commit rolls back whole)"
+            );
+        }
         Ok(())
     }
 }
 
-async fn purge_loop(db: Db, config: Config) {
-    let mut ticker = tokio::time::interval(config.purge_interval);
-    ticker.tick().await; // the first tick is immediate; start already purged
+/// The trash can's purge every `purge_interval`; expired sessions and
+/// sign-in windows every `clean_up_interval`. Every process runs them: each
+/// is safe to run in several at once (`db::purge_trash`, `db::clean_up`).
+async fn background_jobs(db: Db, config: Config) {
+    use tokio::time::{MissedTickBehavior, interval};
+    let mut purge = interval(config.purge_interval);
+    let mut clean_up = interval(config.clean_up_interval);
+    purge.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    clean_up.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    purge.tick().await; // the first tick is immediate; start already purged
     loop {
-        ticker.tick().await;
-        let now = config.clock.now();
-        match db::purge_trash(&db, now).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "purged the trash can"),
-            Err(e) => tracing::error!(error = %e, "purging the trash can failed"),
-        }
-        if let Err(e) = db::delete_expired_sessions(&db, now).await {
-            tracing::error!(error = %e, "deleting expired sessions failed");
+        tokio::select! {
+            _ = purge.tick() => match db::purge_trash(&db, config.clock.now()).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "purged the trash can"),
+                Err(e) => tracing::error!(error = %e, "purging the trash can failed"),
+            },
+            _ = clean_up.tick() => {
+                let now = config.clock.now();
+                if let Err(e) = db::delete_expired_sessions(&db, now).await {
+                    tracing::error!(error = %e, "deleting expired sessions failed");
+                }
+                if let Err(e) = http::auth::delete_expired_sign_in_windows(&db, now).await {
+                    tracing::error!(error = %e, "deleting expired sign-in windows failed");
+                }
+            }
         }
     }
+}
+
+/// Completes on SIGTERM (what service managers and container runtimes send)
+/// or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stopping: no new connections; letting the requests under way end");
 }
 
 fn init_tracing() {
@@ -317,7 +416,11 @@ pub fn run_serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(serve_main(args)) {
+    let result = runtime.block_on(serve_main(args));
+    // Work cut short by the grace period (hashing on the blocking pool)
+    // must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("roster: {e:#}");
@@ -348,6 +451,8 @@ async fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
         session_idle_secs: i64::from(args.session_idle_minutes.max(1)) * 60,
         login_failures_per_account: args.login_failures_per_account.max(1),
         login_failures_per_address: args.login_failures_per_address.max(1),
+        trust_forwarded_for: args.trust_forwarded_for,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         timeouts: Timeouts {
             header: Duration::from_secs(args.header_timeout_secs),
             body_idle: Duration::from_secs(args.body_timeout_secs),
@@ -362,11 +467,7 @@ async fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %args.listen, "roster is listening");
-    prepared
-        .serve(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    prepared.serve(listener, stop_signal()).await
 }
 
 /// `roster admin …`.
@@ -410,6 +511,23 @@ pub fn run_admin(args: AdminArgs) -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+        AdminCommand::Backup { file, database_url } => run_backup(&runtime, &file, &database_url),
+    }
+}
+
+fn run_backup(runtime: &tokio::runtime::Runtime, file: &std::path::Path, url: &str) -> ExitCode {
+    match runtime.block_on(db::backup(url, file)) {
+        Ok(bytes) => {
+            println!(
+                "roster: backed up the database into {} ({bytes} bytes)",
+                file.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("roster: {e:#}");
+            ExitCode::from(1)
         }
     }
 }

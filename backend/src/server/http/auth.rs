@@ -5,10 +5,8 @@
 //! a copy of the database opens no session. Each session has its own CSRF
 //! token, sent back in `X-CSRF-Token` on every state-changing request.
 
-use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -24,6 +22,7 @@ use super::ApiContext;
 use super::json::Json;
 use super::roles::RoleOut;
 use super::users::{self, UserOut};
+use crate::Db;
 use crate::db::username_key;
 use crate::error::{Error, Result};
 use crate::password::{hex, random_hex};
@@ -235,144 +234,270 @@ impl FromRequestParts<ApiContext> for AuthUser {
 /// 15-minute window; past the limit, sign-in answers 429 before any
 /// password is checked. An attempt is counted (reserved) *before* its
 /// password is checked and given back if it succeeds, so parallel guesses
-/// cannot all pass the check before any is counted. Kept in memory, keyed
-/// by SHA-256 (a key costs 32 bytes whatever the client sent), at most
-/// [`MAX_TRACKED`] keys: a restart forgets it.
+/// cannot all pass the check before any is counted.
+///
+/// The counts live in the database (`sign_in_attempts`), so every process
+/// on it counts the same attempts: one atomic upsert per key reserves an
+/// attempt only while its window is under the limit. Keys are SHA-256
+/// digests (never the username or address in clear), at most
+/// `max_tracked` rows; past that a new key is counted in one of 256 shared
+/// overflow rows of its kind, with the same limit, so a table filled by a
+/// spray makes limits stricter for the keys it could not hold, never looser,
+/// and the table never grows past the cap and those rows.
 pub struct LoginLimiter {
+    db: Db,
     per_account: u32,
     per_address: u32,
-    failures: Mutex<HashMap<[u8; 32], Window>>,
+    max_tracked: i64,
 }
 
-/// Failures counted since `start`.
-struct Window {
-    start: i64,
-    count: u32,
+/// Most keys counted at once (rows of about 100 bytes).
+pub const MAX_TRACKED: i64 = 100_000;
+
+/// The attempts [`LoginLimiter::reserve`] counted, to give back with
+/// [`LoginLimiter::release`] when the password was right or never checked.
+#[must_use = "a reservation not given back stays counted as a failure"]
+pub struct Reservation {
+    keys: Vec<String>,
 }
 
-/// Most accounts and addresses tracked at once (about 6 MB).
-pub const MAX_TRACKED: usize = 100_000;
+/// One key's answer to a reservation.
+enum Counted {
+    /// Counted under this key (the key itself, or its overflow row).
+    Yes(String),
+    /// The key's window is full: seconds to wait.
+    Full(i64),
+}
 
 impl LoginLimiter {
-    pub fn new(per_account: u32, per_address: u32) -> Self {
+    pub fn new(db: Db, per_account: u32, per_address: u32) -> Self {
+        Self::with_max_tracked(db, per_account, per_address, MAX_TRACKED)
+    }
+
+    /// A limiter that keeps at most `max_tracked` keys (tests use a few).
+    pub fn with_max_tracked(db: Db, per_account: u32, per_address: u32, max_tracked: i64) -> Self {
         LoginLimiter {
+            db,
             per_account,
             per_address,
-            failures: Mutex::new(HashMap::new()),
+            max_tracked,
         }
     }
 
-    fn key(kind: &str, value: &str) -> [u8; 32] {
-        Sha256::new()
+    fn key(kind: &str, value: &str) -> String {
+        hex(&Sha256::new()
             .chain_update(kind)
             .chain_update([0])
             .chain_update(value)
-            .finalize()
-            .into()
+            .finalize())
     }
 
-    fn keys(&self, account: &str, address: Option<IpAddr>) -> Vec<([u8; 32], u32)> {
-        let mut keys = vec![(Self::key("account", account), self.per_account)];
+    /// The shared row a key of `kind` is counted in when the table is full:
+    /// one of 256, by the key's first byte.
+    fn overflow_key(kind: &str, key: &str) -> String {
+        Self::key(
+            &format!("overflow {kind}"),
+            key.get(..2).unwrap_or_default(),
+        )
+    }
+
+    fn keys(&self, account: &str, address: Option<IpAddr>) -> Vec<(&'static str, String, u32)> {
+        let mut keys = vec![("account", Self::key("account", account), self.per_account)];
         if let Some(a) = address {
-            keys.push((Self::key("address", &a.to_string()), self.per_address));
+            keys.push((
+                "address",
+                Self::key("address", &a.to_string()),
+                self.per_address,
+            ));
         }
         keys
     }
 
     /// Counts one attempt for the account and the address, or `Err` with
-    /// the seconds to wait when either limit is already reached.
-    pub fn reserve(&self, account: &str, address: Option<IpAddr>, now: i64) -> Result<()> {
-        let keys = self.keys(account, address);
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let mut wait = 0;
-        for (key, limit) in &keys {
-            if let Some(w) = map.get(key)
-                && now - w.start < WINDOW_SECS
-                && w.count >= *limit
-            {
-                wait = wait.max(w.start + WINDOW_SECS - now);
-            }
-        }
-        if wait > 0 {
-            return Err(Error::TooManyAttempts {
-                retry_after_secs: wait,
-            });
-        }
-        make_room(&mut map, now);
-        for (key, _) in keys {
-            let w = map.entry(key).or_insert(Window {
-                start: now,
-                count: 0,
-            });
-            if now - w.start >= WINDOW_SECS {
-                *w = Window {
-                    start: now,
-                    count: 0,
-                };
-            }
-            w.count += 1;
-        }
-        Ok(())
-    }
-
-    /// Gives back an attempt [`LoginLimiter::reserve`] counted: the password
-    /// was right, or was never checked.
-    pub fn release(&self, account: &str, address: Option<IpAddr>) {
-        let keys = self.keys(account, address);
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, _) in keys {
-            if let Some(w) = map.get_mut(&key) {
-                w.count = w.count.saturating_sub(1);
-                if w.count == 0 {
-                    map.remove(&key);
+    /// the seconds to wait when either limit is already reached (then
+    /// neither is counted).
+    pub async fn reserve(
+        &self,
+        account: &str,
+        address: Option<IpAddr>,
+        now: i64,
+    ) -> Result<Reservation> {
+        let mut reservation = Reservation { keys: Vec::new() };
+        for (kind, key, limit) in self.keys(account, address) {
+            let counted = self.count(kind, key, limit, now).await;
+            match counted {
+                Ok(Counted::Yes(key)) => reservation.keys.push(key),
+                Ok(Counted::Full(wait)) => {
+                    self.release(reservation).await;
+                    return Err(Error::TooManyAttempts {
+                        retry_after_secs: wait,
+                    });
+                }
+                Err(e) => {
+                    self.release(reservation).await;
+                    return Err(e.into());
                 }
             }
         }
+        Ok(reservation)
     }
 
-    #[cfg(test)]
-    fn tracked(&self) -> usize {
-        self.failures.lock().map(|m| m.len()).unwrap_or(0)
+    /// Counts one attempt under `key`, or under its overflow row when the
+    /// table holds `max_tracked` keys and `key` is not one of them.
+    async fn count(&self, kind: &str, key: String, limit: u32, now: i64) -> sqlx::Result<Counted> {
+        // A few rounds: a row may appear or expire between two statements.
+        for _ in 0..3 {
+            if self
+                .upsert(&key, limit, now, Some(self.max_tracked))
+                .await?
+            {
+                return Ok(Counted::Yes(key));
+            }
+            if let Some(wait) = self.wait(&key, limit, now).await? {
+                return Ok(Counted::Full(wait));
+            }
+            // No row for the key and no room for it: expired windows go
+            // first (the background job may not have run yet).
+            if delete_expired_sign_in_windows(&self.db, now).await? > 0 {
+                continue;
+            }
+            let overflow = Self::overflow_key(kind, &key);
+            if self.upsert(&overflow, limit, now, None).await? {
+                return Ok(Counted::Yes(overflow));
+            }
+            if let Some(wait) = self.wait(&overflow, limit, now).await? {
+                return Ok(Counted::Full(wait));
+            }
+        }
+        // Rows that keep changing under us: refuse rather than count nothing.
+        Ok(Counted::Full(1))
+    }
+
+    /// One atomic statement: counts an attempt under `key` if its window is
+    /// under `limit` (a new or expired window starts at `now` with 1); a
+    /// new key only while the table holds fewer than `cap` rows. Whether it
+    /// counted.
+    async fn upsert(
+        &self,
+        key: &str,
+        limit: u32,
+        now: i64,
+        cap: Option<i64>,
+    ) -> sqlx::Result<bool> {
+        let counted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO sign_in_attempts (key, window_start, attempts) \
+             SELECT $1, $2, 1 \
+             WHERE EXISTS (SELECT 1 FROM sign_in_attempts WHERE key = $1) \
+                OR (SELECT COUNT(*) FROM sign_in_attempts) < $4 \
+             ON CONFLICT (key) DO UPDATE SET \
+                window_start = CASE WHEN sign_in_attempts.window_start <= $5 \
+                    THEN $2 ELSE sign_in_attempts.window_start END, \
+                attempts = CASE WHEN sign_in_attempts.window_start <= $5 \
+                    THEN 1 ELSE sign_in_attempts.attempts + 1 END \
+             WHERE sign_in_attempts.window_start <= $5 OR sign_in_attempts.attempts < $3 \
+             RETURNING attempts",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(cap.unwrap_or(i64::MAX))
+        .bind(now - WINDOW_SECS)
+        .fetch_optional(&self.db)
+        .await?;
+        Ok(counted.is_some())
+    }
+
+    /// The seconds until `key`'s window ends, if it is live and full.
+    async fn wait(&self, key: &str, limit: u32, now: i64) -> sqlx::Result<Option<i64>> {
+        let start: Option<i64> = sqlx::query_scalar(
+            "SELECT window_start FROM sign_in_attempts \
+             WHERE key = $1 AND attempts >= $2 AND window_start > $3",
+        )
+        .bind(key)
+        .bind(i64::from(limit))
+        .bind(now - WINDOW_SECS)
+        .fetch_optional(&self.db)
+        .await?;
+        Ok(start.map(|start| (start + WINDOW_SECS - now).max(1)))
+    }
+
+    /// Gives back the attempts of a reservation: the password was right,
+    /// or was never checked. A row back to no attempt is deleted. Best
+    /// effort: an attempt not given back stays counted (logged).
+    pub async fn release(&self, reservation: Reservation) {
+        for key in reservation.keys {
+            if let Err(e) = self.release_key(&key).await {
+                tracing::warn!(error = %e, "could not give back a sign-in attempt");
+            }
+        }
+    }
+
+    async fn release_key(&self, key: &str) -> sqlx::Result<()> {
+        let deleted = sqlx::query("DELETE FROM sign_in_attempts WHERE key = $1 AND attempts <= 1")
+            .bind(key)
+            .execute(&self.db)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            sqlx::query(
+                "UPDATE sign_in_attempts SET attempts = attempts - 1 \
+                 WHERE key = $1 AND attempts > 0",
+            )
+            .bind(key)
+            .execute(&self.db)
+            .await?;
+        }
+        Ok(())
     }
 }
 
-/// Keeps the map under [`MAX_TRACKED`]: expired windows go first; if live
-/// ones still fill three quarters (a spray over many accounts and
-/// addresses), the older half or more goes, nearest its end anyway. Each
-/// sweep frees a quarter at least, so its cost is spread over many sign-ins.
-fn make_room(map: &mut HashMap<[u8; 32], Window>, now: i64) {
-    if map.len() + 2 <= MAX_TRACKED {
-        return;
-    }
-    map.retain(|_, w| now - w.start < WINDOW_SECS);
-    if map.len() <= MAX_TRACKED / 4 * 3 {
-        return;
-    }
-    let mut starts: Vec<i64> = map.values().map(|w| w.start).collect();
-    let middle = starts.len() / 2;
-    let (_, median, _) = starts.select_nth_unstable(middle);
-    let median = *median;
-    map.retain(|_, w| w.start > median);
+/// Deletes the sign-in windows that ended by `now` (and rows given back to
+/// no attempt); safe in every process at once (`db::clean_up`). How many
+/// went.
+pub async fn delete_expired_sign_in_windows(db: &Db, now: i64) -> sqlx::Result<u64> {
+    crate::db::clean_up(
+        db,
+        crate::db::CleanUp::SignInWindows,
+        "DELETE FROM sign_in_attempts WHERE window_start <= $1 OR attempts <= 0",
+        now - WINDOW_SECS,
+    )
+    .await
 }
 
-/// The client's IP address, when the server was started with connect info.
-/// (Behind a reverse proxy this is the proxy's; see docs/SERVER.md.)
+/// The client's IP address, for the sign-in limiter and the log: the
+/// connection's (behind a reverse proxy, the proxy's), or with
+/// `--trust-forwarded-for` the address the proxy appended to
+/// `X-Forwarded-For`: the last of its last header, which a client cannot
+/// forge (it can only add addresses before it). `None` without connect info.
 pub struct ClientAddress(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<ApiContext> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        _: &S,
+        ctx: &ApiContext,
     ) -> std::result::Result<Self, Self::Rejection> {
-        Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+        let connection = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if !ctx.config.trust_forwarded_for {
+            return Ok(ClientAddress(connection));
+        }
+        Ok(ClientAddress(forwarded_for(&parts.headers).or(connection)))
     }
+}
+
+/// The last address of the last `X-Forwarded-For` header, if it is one.
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
+    let address = last.to_str().ok()?.rsplit(',').next()?.trim();
+    address
+        .parse::<IpAddr>()
+        .ok()
+        // Some proxies add the port; IPv6 then comes in brackets.
+        .or_else(|| address.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -467,16 +592,21 @@ fn shown(account: &str) -> String {
 
 /// Counts a sign-in attempt before its password is checked; 429 (logged)
 /// past the limit.
-fn reserve_attempt(
+async fn reserve_attempt(
     ctx: &ApiContext,
     account: &str,
     address: Option<IpAddr>,
     now: i64,
-) -> Result<()> {
-    ctx.limiter.reserve(account, address, now).inspect_err(|_| {
-        tracing::warn!(account = ?shown(account), address = ?address,
-            "sign-in refused: too many failed attempts");
-    })
+) -> Result<Reservation> {
+    ctx.limiter
+        .reserve(account, address, now)
+        .await
+        .inspect_err(|e| {
+            if matches!(e, Error::TooManyAttempts { .. }) {
+                tracing::warn!(account = ?shown(account), address = ?address,
+                    "sign-in refused: too many failed attempts");
+            }
+        })
 }
 
 /// The user whose (active) account and password these are, if any. An
@@ -520,7 +650,7 @@ pub async fn login(
     check_len("username", Field::Username, username)?;
     check_len("password", Field::Password, &req.password)?;
     let account = username_key(username);
-    reserve_attempt(&ctx, &account, address, now)?;
+    let reservation = reserve_attempt(&ctx, &account, address, now).await?;
     let user_pk = match password_matches(&ctx, &account, req.password).await {
         Ok(Some(user_pk)) => user_pk,
         Ok(None) => {
@@ -529,11 +659,11 @@ pub async fn login(
             return Err(Error::BadCredentials);
         }
         Err(e) => {
-            ctx.limiter.release(&account, address);
+            ctx.limiter.release(reservation).await;
             return Err(e);
         }
     };
-    ctx.limiter.release(&account, address);
+    ctx.limiter.release(reservation).await;
 
     let token = random_hex(32)?;
     let csrf_token = random_hex(32)?;
@@ -624,10 +754,10 @@ pub async fn change_own_password(
             .fetch_one(&ctx.db)
             .await?;
     // Guessing the current password is rate-limited like signing in.
-    reserve_attempt(&ctx, &username, address, now)?;
+    let reservation = reserve_attempt(&ctx, &username, address, now).await?;
     let policy = ctx.config.password;
     match policy.verify_async(req.current_password, hash).await {
-        Ok(true) => ctx.limiter.release(&username, address),
+        Ok(true) => ctx.limiter.release(reservation).await,
         Ok(false) => {
             tracing::warn!(account = ?shown(&username), address = ?address,
                 "wrong current password on a password change");
@@ -638,7 +768,7 @@ pub async fn change_own_password(
             ));
         }
         Err(e) => {
-            ctx.limiter.release(&username, address);
+            ctx.limiter.release(reservation).await;
             return Err(e.into());
         }
     }
@@ -665,49 +795,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limiter_blocks_after_the_limit_and_forgets_after_the_window() {
-        let limiter = LoginLimiter::new(2, 10);
-        let ip: Option<IpAddr> = "10.0.0.1".parse().ok();
-        assert!(limiter.reserve("ann", ip, 0).is_ok());
-        assert!(limiter.reserve("ann", ip, 1).is_ok());
-        // Both attempts are counted before their passwords are checked.
-        assert!(limiter.reserve("ann", ip, 2).is_err());
-        assert!(limiter.reserve("bob", ip, 2).is_ok());
-        assert!(limiter.reserve("ann", ip, WINDOW_SECS + 1).is_ok());
-    }
-
-    #[test]
-    fn a_right_password_gives_its_attempt_back() {
-        let limiter = LoginLimiter::new(2, 10);
-        assert!(limiter.reserve("ann", None, 0).is_ok());
-        limiter.release("ann", None);
-        assert!(limiter.reserve("ann", None, 0).is_ok());
-        assert!(limiter.reserve("ann", None, 0).is_ok());
-        assert!(limiter.reserve("ann", None, 0).is_err());
-        assert_eq!(limiter.tracked(), 1);
-    }
-
-    #[test]
-    fn limiter_keeps_at_most_max_tracked_keys_whatever_is_sent() {
-        let limiter = LoginLimiter::new(5, 20);
-        for i in 0..3 * MAX_TRACKED {
-            let ip = IpAddr::from([10, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
-            // Some windows expire, most are live: both kinds are swept.
-            let now = i64::try_from(i / 200).unwrap_or(0);
-            let _ = limiter.reserve(&format!("user{i}"), Some(ip), now);
-            assert!(limiter.tracked() <= MAX_TRACKED);
-        }
-        assert!(limiter.tracked() > MAX_TRACKED / 4, "{}", limiter.tracked());
-        // A key is a hash, 32 bytes whatever its account's length.
-        let bytes = limiter.tracked() * (32 + std::mem::size_of::<Window>());
-        assert!(bytes < 10 << 20, "{bytes}");
-    }
-
-    #[test]
     fn long_usernames_and_passwords_are_refused_by_length() {
         assert!(check_len("username", Field::Username, &"a".repeat(100)).is_ok());
         assert!(check_len("username", Field::Username, &"é".repeat(101)).is_err());
         assert!(check_len("password", Field::Password, &"a".repeat(1 << 20)).is_err());
+    }
+
+    #[test]
+    fn the_forwarded_address_is_the_last_one_the_proxy_added() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(forwarded_for(&headers), None);
+        // What the client sent first, then the proxy's own addition.
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 7.7.7.7"),
+        );
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("10.0.0.9 , 203.0.113.7"),
+        );
+        assert_eq!(forwarded_for(&headers), "203.0.113.7".parse().ok());
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("[2001:db8::1]:4711"),
+        );
+        assert_eq!(forwarded_for(&headers), "2001:db8::1".parse().ok());
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.2.3.4, unknown"),
+        );
+        assert_eq!(forwarded_for(&headers), None);
     }
 
     #[test]

@@ -132,12 +132,13 @@ pub async fn create_import(
     let now = ctx.now();
     // The classification is CPU work on up to 250,000 rows; a task of its
     // own keeps it going if the client leaves.
-    let preview = tokio::spawn(async move {
+    let tasks = ctx.tasks.clone();
+    let preview = tokio::spawn(tasks.track_future(async move {
         let preview =
             imports::create_preview(&ctx.db, &ctx.imports, &rules, actor, request, now).await;
         drop(permit);
         preview
-    })
+    }))
     .await
     .map_err(anyhow::Error::from)??;
     tracing::info!(
@@ -240,7 +241,8 @@ pub async fn commit_import(
     let rules = rules(&ctx);
     let now = ctx.now();
     let task_ctx = ctx.clone();
-    let outcome = tokio::spawn(async move {
+    // Tracked: a graceful shutdown waits for it too.
+    let outcome = tokio::spawn(ctx.tasks.track_future(async move {
         let ctx = task_ctx;
         imports::commit(
             &ctx.db,
@@ -253,7 +255,7 @@ pub async fn commit_import(
             now,
         )
         .await
-    })
+    }))
     .await
     .map_err(anyhow::Error::from)?;
     match outcome {

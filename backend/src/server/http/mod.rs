@@ -35,17 +35,23 @@ pub struct ApiContext {
     /// The passwords of stored previews (never written to the database),
     /// the running commits, the previews being built.
     pub imports: Arc<crate::imports::ImportRegistry>,
+    /// The tasks that outlive their request's client (a preview's
+    /// classification, a commit), which a graceful shutdown waits for.
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 impl ApiContext {
     pub fn new(db: Db, config: Config) -> Self {
+        let limiter = Arc::new(auth::LoginLimiter::new(
+            db.clone(),
+            config.login_failures_per_account,
+            config.login_failures_per_address,
+        ));
         ApiContext {
             db,
             imports: crate::imports::ImportRegistry::with_sweeper(config.clock.clone()),
-            limiter: Arc::new(auth::LoginLimiter::new(
-                config.login_failures_per_account,
-                config.login_failures_per_address,
-            )),
+            limiter,
+            tasks: tokio_util::task::TaskTracker::new(),
             config: Arc::new(config),
         }
     }
