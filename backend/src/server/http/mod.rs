@@ -32,16 +32,20 @@ pub struct ApiContext {
     pub db: Db,
     pub config: Arc<Config>,
     pub limiter: Arc<auth::LoginLimiter>,
-    /// The passwords of stored previews (never written to the database),
-    /// the running commits, the previews being built.
+    /// The key sealing previews' passwords, the previews being built (and
+    /// on SQLite the running commits).
     pub imports: Arc<crate::imports::ImportRegistry>,
 }
 
 impl ApiContext {
-    pub fn new(db: Db, config: Config) -> Self {
+    pub fn new(db: Db, config: Config, key: crate::secret::SecretKey) -> Self {
         ApiContext {
+            imports: crate::imports::ImportRegistry::with_sweeper(
+                db.clone(),
+                config.clock.clone(),
+                key,
+            ),
             db,
-            imports: crate::imports::ImportRegistry::with_sweeper(config.clock.clone()),
             limiter: Arc::new(auth::LoginLimiter::new(
                 config.login_failures_per_account,
                 config.login_failures_per_address,
