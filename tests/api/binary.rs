@@ -50,6 +50,8 @@ async fn roster_serve_starts_bootstraps_and_obeys_set_password(kind: Kind) {
         .args(["--static-dir", "/nonexistent/roster-dist"])
         .env("DATABASE_URL", &url)
         .env_remove("ROSTER_ADMIN_PASSWORD")
+        // Else on PostgreSQL a key file is made in the working directory.
+        .env("ROSTER_SECRET_KEY", crate::helpers::SECRET_KEY)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -15,6 +15,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub const ADMIN_PASSWORD: &str = "first-admin-password";
+/// The `ROSTER_SECRET_KEY` of the real servers the tests start: one key, so
+/// that several processes on one database share it, as a deployment does.
+pub const SECRET_KEY: &str = "5eca1ed0c0ffee005eca1ed0c0ffee005eca1ed0c0ffee005eca1ed0c0ffee00";
 
 /// Every story runs on both databases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +106,8 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         match self {
             TestDb::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
+                // The key file `roster serve` makes beside it, if it did.
+                for suffix in ["", "-wal", "-shm", ".secret-key"] {
                     let mut p = path.clone().into_os_string();
                     p.push(suffix);
                     let _ = std::fs::remove_file(p);
@@ -191,6 +195,9 @@ pub async fn spawn_app_with(kind: Kind, change: impl FnOnce(&mut Config)) -> Tes
     config.password = test_password_policy();
     // Many tests run at once against one PostgreSQL (100 connections).
     config.max_db_connections = Some(4);
+    // One key for the test's life, so a restart keeps it, as a deployment's.
+    config.secret_key =
+        Some(roster_server::secret::SecretKey::from_hex(SECRET_KEY).expect("a usable key"));
     change(&mut config);
     let mut app = TestApp {
         address: String::new(),
@@ -462,21 +469,42 @@ impl Drop for RealServer {
 
 impl RealServer {
     /// Starts `roster serve` on `url` with `args` added (admin's password
-    /// [`ADMIN_PASSWORD`]) and waits until it answers.
+    /// [`ADMIN_PASSWORD`], the secret key [`SECRET_KEY`]) and waits until
+    /// it answers.
     pub async fn start(url: &str, args: &[&str]) -> RealServer {
+        RealServer::start_with_env(url, args, &[("ROSTER_SECRET_KEY", Some(SECRET_KEY))]).await
+    }
+
+    /// [`start`](Self::start) with these environment variables set
+    /// (`Some`) or removed (`None`) instead of the secret key.
+    pub async fn start_with_env(
+        url: &str,
+        args: &[&str],
+        env: &[(&str, Option<&str>)],
+    ) -> RealServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
         let log = std::env::temp_dir().join(format!("roster_real_server_{port}.log"));
         let log_file = std::fs::File::create(&log).expect("create the log file");
-        let child = std::process::Command::new(roster_tests::roster_bin())
+        let mut command = std::process::Command::new(roster_tests::roster_bin());
+        command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--static-dir", "/nonexistent/roster-dist"])
             .args(args)
             .env("DATABASE_URL", url)
             .env("ROSTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "info")
+            .env_remove("ROSTER_SECRET_KEY")
+            .env_remove("ROSTER_SECRET_KEY_FILE");
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let child = command
             .stdout(std::process::Stdio::null())
             .stderr(log_file)
             .spawn()
@@ -535,6 +563,11 @@ impl RealServer {
     /// `timeout`: a request stuck in a loop then fails the test instead of
     /// stopping it.
     pub async fn admin(&self, timeout: Duration) -> TestClient {
+        self.signed_in("admin", ADMIN_PASSWORD, timeout).await
+    }
+
+    /// A client signed in as `username`, giving up after `timeout`.
+    pub async fn signed_in(&self, username: &str, password: &str, timeout: Duration) -> TestClient {
         let mut client = TestClient {
             base: self.base.clone(),
             http: reqwest::Client::builder()
@@ -544,8 +577,8 @@ impl RealServer {
                 .expect("build a client"),
             csrf: None,
         };
-        let response = client.login("admin", ADMIN_PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::OK, "sign in as admin");
+        let response = client.login(username, password).await;
+        assert_eq!(response.status(), StatusCode::OK, "sign in as {username}");
         client
     }
 

@@ -26,6 +26,7 @@ mod scale;
 mod search;
 mod sessions;
 mod settings;
+mod shared_state;
 mod sign_in_limits;
 mod transport;
 mod trash;

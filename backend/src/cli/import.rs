@@ -90,7 +90,8 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         .await?
         .with_context(|| format!("there is no hierarchy node {:?}", args.hierarchy))?;
 
-    let registry = ImportRegistry::default();
+    // The preview lives only as long as this command: a key of its own.
+    let registry = ImportRegistry::new(roster_server::secret::SecretKey::generate()?);
     let rules = RuleOptions::default();
     let actor = Actor {
         user_pk: 0,
@@ -109,7 +110,7 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         .map_err(describe)?;
     print_preview(&preview);
     if !args.commit {
-        imports::discard_preview(&db, &registry, preview.id)
+        imports::discard_preview(&db, preview.id)
             .await
             .map_err(describe)?;
         db.close().await;
@@ -137,13 +138,13 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         }
         Err(CommitRefused::Stale(fresh)) => {
             eprintln!("roster: the directory changed meanwhile; nothing was imported");
-            imports::discard_preview(&db, &registry, fresh.id)
+            imports::discard_preview(&db, fresh.id)
                 .await
                 .map_err(describe)?;
             ExitCode::from(1)
         }
         Err(CommitRefused::Error(e)) => {
-            imports::discard_preview(&db, &registry, preview.id)
+            imports::discard_preview(&db, preview.id)
                 .await
                 .map_err(describe)?;
             eprintln!("roster: {:#}", describe(e));

@@ -40,6 +40,15 @@ impl DbKind {
             anyhow::bail!("unsupported database URL (use sqlite://PATH or postgres://…)")
         }
     }
+
+    /// The database behind a pool.
+    pub fn of_pool(db: &Db) -> DbKind {
+        if db.connect_options().database_url.scheme() == "sqlite" {
+            DbKind::Sqlite
+        } else {
+            DbKind::Postgres
+        }
+    }
 }
 
 /// A SQLite URL that creates its file when missing.
@@ -182,7 +191,7 @@ pub async fn backup(url: &str, file: &std::path::Path) -> anyhow::Result<u64> {
 /// fail to upgrade when another wrote meanwhile, while a waiting `IMMEDIATE`
 /// one just waits (busy timeout) for its turn.
 pub async fn begin(db: &Db) -> sqlx::Result<Tx> {
-    if db.connect_options().database_url.scheme() == "sqlite" {
+    if DbKind::of_pool(db) == DbKind::Sqlite {
         db.begin_with("BEGIN IMMEDIATE").await
     } else {
         db.begin().await
@@ -202,7 +211,7 @@ const DIRECTORY_LOCK_KEY: i64 = 0x526f_7374_6572; // "Roster"
 /// every earlier change.
 pub async fn begin_directory_write(db: &Db) -> sqlx::Result<Tx> {
     let mut tx = begin(db).await?;
-    if db.connect_options().database_url.scheme() != "sqlite" {
+    if DbKind::of_pool(db) == DbKind::Postgres {
         sqlx::query("SELECT CAST(1 AS BIGINT) FROM pg_advisory_xact_lock($1)")
             .bind(DIRECTORY_LOCK_KEY)
             .fetch_one(&mut *tx)

@@ -15,7 +15,7 @@ use roster_shared::{CheckedRows, Field, MappedRow, RowError, RuleOptions, check_
 use serde::Serialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 
@@ -26,6 +26,7 @@ use crate::http::hierarchy::MAX_DEPTH;
 use crate::password::{PasswordPolicy, hex};
 use crate::permissions::Permissions;
 use crate::search;
+use crate::secret::SecretKey;
 
 /// Most rows one import holds (SPEC section 3's limit).
 pub const MAX_ROWS: usize = 250_000;
@@ -33,7 +34,7 @@ pub const MAX_ROWS: usize = 250_000;
 pub const PREVIEW_TTL_SECS: i64 = 3600;
 /// Previews built at once (each may hold a 64 MiB body and 250,000 rows).
 const PREVIEWS_AT_ONCE: usize = 2;
-/// How often expired previews' passwords are looked for.
+/// How often expired previews (and their sealed passwords) are deleted.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long a Try Import waits for a place before 503.
 const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
@@ -94,38 +95,18 @@ pub struct CommitResult {
     pub skipped: usize,
 }
 
-/// What the server holds in memory about imports: the passwords of stored
-/// previews (the stored preview leaves them out: SPEC section 5, never
-/// stored in clear) until commit, cancel or expiry, the progress of the
-/// commits running now, and how many previews may be built at once.
+/// What one process holds about imports: the secret key that seals stored
+/// previews' passwords (the sealed passwords are in the database, with the
+/// preview), the commits it runs on SQLite (see [`CommitTracker`]), and how
+/// many previews it may build at once.
 pub struct ImportRegistry {
-    passwords: Mutex<HashMap<i64, HeldPasswords>>,
-    running: Mutex<HashMap<i64, Arc<Progress>>>,
-    /// Each preview being built holds up to 64 MiB of body and its rows.
+    key: SecretKey,
+    /// SQLite only: import id → rows written, while this process commits it.
+    running: Mutex<HashMap<i64, Arc<AtomicUsize>>>,
+    /// Each preview being built holds up to 64 MiB of body and its rows in
+    /// this process's memory: a bound on the process's own resources, so it
+    /// is kept per process on purpose (N processes build up to N × 2).
     building: Arc<Semaphore>,
-}
-
-/// A preview's passwords and when the preview expires.
-struct HeldPasswords {
-    expires_at: i64,
-    passwords: Arc<HashMap<u32, String>>,
-}
-
-impl Default for ImportRegistry {
-    fn default() -> Self {
-        ImportRegistry {
-            passwords: Mutex::default(),
-            running: Mutex::default(),
-            building: Arc::new(Semaphore::new(PREVIEWS_AT_ONCE)),
-        }
-    }
-}
-
-/// A running commit's progress: rows written of `total`.
-#[derive(Default)]
-pub struct Progress {
-    pub done: AtomicUsize,
-    pub total: usize,
 }
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -133,10 +114,19 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl ImportRegistry {
-    /// A registry that forgets expired previews' passwords every minute
-    /// (and at each new preview), for as long as it lives.
-    pub fn with_sweeper(clock: Clock) -> Arc<Self> {
-        let registry = Arc::new(ImportRegistry::default());
+    /// A registry sealing with `key`.
+    pub fn new(key: SecretKey) -> Self {
+        ImportRegistry {
+            key,
+            running: Mutex::default(),
+            building: Arc::new(Semaphore::new(PREVIEWS_AT_ONCE)),
+        }
+    }
+
+    /// A registry whose process deletes expired previews (and so their
+    /// sealed passwords) every minute, for as long as it lives.
+    pub fn with_sweeper(db: db::Db, clock: Clock, key: SecretKey) -> Arc<Self> {
+        let registry = Arc::new(ImportRegistry::new(key));
         let weak = Arc::downgrade(&registry);
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(SWEEP_EVERY);
@@ -145,31 +135,12 @@ impl ImportRegistry {
                 let Some(registry) = weak.upgrade() else {
                     break;
                 };
-                registry.sweep(clock.now());
+                if let Err(e) = delete_expired_previews(&db, &registry, clock.now()).await {
+                    tracing::error!(error = %e, "deleting expired previews failed");
+                }
             }
         });
         registry
-    }
-
-    fn put_passwords(&self, id: i64, passwords: HashMap<u32, String>, expires_at: i64) {
-        if !passwords.is_empty() {
-            let held = HeldPasswords {
-                expires_at,
-                passwords: Arc::new(passwords),
-            };
-            locked(&self.passwords).insert(id, held);
-        }
-    }
-
-    fn passwords(&self, id: i64) -> Option<Arc<HashMap<u32, String>>> {
-        locked(&self.passwords)
-            .get(&id)
-            .map(|held| held.passwords.clone())
-    }
-
-    /// Forgets the passwords of every preview expired at `now`.
-    pub fn sweep(&self, now: i64) {
-        locked(&self.passwords).retain(|_, held| held.expires_at > now);
     }
 
     /// A place among the previews built at once: waits a little for one,
@@ -183,47 +154,246 @@ impl ImportRegistry {
             }),
         }
     }
+}
 
-    fn forget(&self, id: i64) {
-        locked(&self.passwords).remove(&id);
+/// Deletes the previews expired at `now`, their sealed passwords with them
+/// (`ON DELETE CASCADE`), but not one whose commit runs now: a commit that
+/// began before the hour was up finishes. One idempotent statement: every
+/// process may run it at once (a row another deletes first is skipped).
+pub async fn delete_expired_previews(
+    db: &db::Db,
+    registry: &ImportRegistry,
+    now: i64,
+) -> Result<u64> {
+    let running = running_commits(db, registry).await?;
+    if db::DbKind::of_pool(db) == db::DbKind::Sqlite && !running.is_empty() {
+        // The commit holds SQLite's one write lock: a DELETE would only
+        // wait for it and time out. The next sweep deletes.
+        return Ok(0);
     }
-
-    /// The progress of the commit of `id`, if one runs in this process.
-    pub fn progress(&self, id: i64) -> Option<Arc<Progress>> {
-        locked(&self.running).get(&id).cloned()
+    let mut sql = "DELETE FROM imports WHERE state = 'preview' AND expires_at <= $1".to_string();
+    if !running.is_empty() {
+        let ids: Vec<String> = running.keys().map(i64::to_string).collect();
+        sql.push_str(&format!(" AND id NOT IN ({})", ids.join(", ")));
     }
+    let deleted = sqlx::query(&sql).bind(now).execute(db).await?;
+    Ok(deleted.rows_affected())
+}
 
-    /// Registers a running commit until the guard is dropped.
-    fn start(&self, id: i64, total: usize) -> RunningGuard<'_> {
-        let progress = Arc::new(Progress {
-            done: AtomicUsize::new(0),
-            total,
-        });
-        locked(&self.running).insert(id, progress.clone());
-        RunningGuard {
-            registry: self,
+/// The associated data of a preview's sealed passwords: its id, so a blob
+/// copied to another preview does not open there.
+fn sealed_context(id: i64) -> Vec<u8> {
+    format!("roster preview {id} passwords").into_bytes()
+}
+
+/// Seals a preview's passwords and keeps them with it (in its transaction).
+async fn seal_passwords(
+    tx: &mut Tx,
+    key: &SecretKey,
+    id: i64,
+    passwords: &HashMap<u32, String>,
+) -> Result<()> {
+    if passwords.is_empty() {
+        return Ok(());
+    }
+    let plain = serde_json::to_vec(passwords).map_err(anyhow::Error::from)?;
+    let sealed = key.seal(&sealed_context(id), &plain)?;
+    sqlx::query("INSERT INTO preview_secrets (import_id, sealed) VALUES ($1, $2)")
+        .bind(id)
+        .bind(sealed)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A preview's passwords, opened. 409 when they cannot be: sealed with
+/// another key (another process's, or a key changed since), or gone.
+async fn open_passwords(db: &db::Db, key: &SecretKey, id: i64) -> Result<HashMap<u32, String>> {
+    let sealed: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT sealed FROM preview_secrets WHERE import_id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    let sealed = sealed.ok_or_else(|| {
+        Error::conflict("this preview's passwords are no longer kept: run Try Import again")
+    })?;
+    let plain = key.open(&sealed_context(id), &sealed).ok_or_else(|| {
+        Error::conflict("this preview was made with another secret key: run Try Import again")
+    })?;
+    Ok(serde_json::from_slice(&plain).map_err(anyhow::Error::from)?)
+}
+
+/// The PostgreSQL advisory lock class of "this import is being committed"
+/// (the two-key form; the second key is the import's id).
+const COMMIT_LOCK_CLASS: i64 = 0x526f_7374; // "Rost"
+
+/// How every process sees a commit run (docs/SERVER.md, "Imports").
+///
+/// PostgreSQL: a connection of the commit's own, outside its transaction,
+/// holds the import's advisory lock from the commit's start (before the
+/// passwords are hashed) to its end, and writes the rows done to
+/// `imports.progress_done` at most once a second. "Running" is "that lock
+/// is held" (`pg_locks`, read by any process): a commit cut short, its
+/// process killed, stops looking running as soon as PostgreSQL closes the
+/// dead process's connections, which also rolls its transaction back.
+///
+/// SQLite: the commit's transaction holds the database's one write lock,
+/// so no other connection could write its progress; and SQLite is served
+/// by one process, which keeps it in memory.
+enum CommitTracker<'a> {
+    Postgres {
+        conn: AnyConnection,
+        id: i64,
+        done: usize,
+        written: std::time::Instant,
+    },
+    Sqlite(SqliteRunning<'a>),
+}
+
+/// A commit this process runs on SQLite, until dropped.
+struct SqliteRunning<'a> {
+    registry: &'a ImportRegistry,
+    id: i64,
+    done: Arc<AtomicUsize>,
+}
+
+impl Drop for SqliteRunning<'_> {
+    fn drop(&mut self) {
+        locked(&self.registry.running).remove(&self.id);
+    }
+}
+
+/// How often a running commit writes its progress on PostgreSQL.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn being_imported() -> Error {
+    Error::conflict("this preview is being imported already")
+}
+
+impl<'a> CommitTracker<'a> {
+    /// Marks the commit of `id` running; 409 if it runs already.
+    async fn start(db: &db::Db, registry: &'a ImportRegistry, id: i64) -> Result<Self> {
+        if db::DbKind::of_pool(db) == db::DbKind::Sqlite {
+            let done = Arc::new(AtomicUsize::new(0));
+            let mut running = locked(&registry.running);
+            if running.contains_key(&id) {
+                return Err(being_imported());
+            }
+            running.insert(id, done.clone());
+            return Ok(CommitTracker::Sqlite(SqliteRunning { registry, id, done }));
+        }
+        // Detached: should the commit end without `finish` (a panic), the
+        // connection is closed rather than pooled, which frees the lock.
+        let mut conn = db.acquire().await?.detach();
+        // Booleans travel as integers through the `Any` driver.
+        let locked: i64 = sqlx::query_scalar(
+            "SELECT CAST(CASE WHEN pg_try_advisory_lock(CAST($1 AS INTEGER), \
+             CAST($2 AS INTEGER)) THEN 1 ELSE 0 END AS BIGINT)",
+        )
+        .bind(COMMIT_LOCK_CLASS)
+        .bind(commit_lock_key(id)?)
+        .fetch_one(&mut conn)
+        .await?;
+        if locked == 0 {
+            return Err(being_imported());
+        }
+        sqlx::query("UPDATE imports SET progress_done = 0 WHERE id = $1")
+            .bind(id)
+            .execute(&mut conn)
+            .await?;
+        Ok(CommitTracker::Postgres {
+            conn,
             id,
-            progress,
+            done: 0,
+            written: std::time::Instant::now(),
+        })
+    }
+
+    /// `rows` more are written.
+    async fn advance(&mut self, rows: usize) {
+        match self {
+            CommitTracker::Sqlite(running) => {
+                running.done.fetch_add(rows, Ordering::Relaxed);
+            }
+            CommitTracker::Postgres {
+                conn,
+                id,
+                done,
+                written,
+            } => {
+                *done += rows;
+                if written.elapsed() < PROGRESS_EVERY {
+                    return;
+                }
+                *written = std::time::Instant::now();
+                // Progress is a courtesy: failing to show it must not fail
+                // the commit.
+                if let Err(e) = sqlx::query("UPDATE imports SET progress_done = $1 WHERE id = $2")
+                    .bind(*done as i64)
+                    .bind(*id)
+                    .execute(&mut *conn)
+                    .await
+                {
+                    tracing::warn!(import = *id, error = %e, "writing an import's progress failed");
+                }
+            }
+        }
+    }
+
+    /// The commit ended (written, refused or failed): it no longer runs.
+    async fn finish(self) {
+        if let CommitTracker::Postgres { mut conn, id, .. } = self {
+            let key = commit_lock_key(id).unwrap_or_default();
+            let _ = sqlx::query(
+                "SELECT CAST(CASE WHEN pg_advisory_unlock(CAST($1 AS INTEGER), \
+                 CAST($2 AS INTEGER)) THEN 1 ELSE 0 END AS BIGINT)",
+            )
+            .bind(COMMIT_LOCK_CLASS)
+            .bind(key)
+            .execute(&mut conn)
+            .await;
+            // Closing the session frees the lock even if the unlock failed.
+            let _ = conn.close().await;
         }
     }
 }
 
-struct RunningGuard<'a> {
-    registry: &'a ImportRegistry,
-    id: i64,
-    progress: Arc<Progress>,
+/// The second key of an import's commit lock: its id, which PostgreSQL
+/// takes as an `integer` (an id beyond it is never reached: one per Try
+/// Import).
+fn commit_lock_key(id: i64) -> Result<i64> {
+    i32::try_from(id).map(i64::from).map_err(|_| {
+        Error::Internal(anyhow::anyhow!(
+            "import id {id} is beyond the commit lock's keys"
+        ))
+    })
 }
 
-impl RunningGuard<'_> {
-    fn advance(&self, rows: usize) {
-        self.progress.done.fetch_add(rows, Ordering::Relaxed);
+/// The imports whose commit runs now, with the rows written so far: in any
+/// process on PostgreSQL (its commit lock is held), in this one on SQLite.
+pub async fn running_commits(
+    db: &db::Db,
+    registry: &ImportRegistry,
+) -> Result<HashMap<i64, usize>> {
+    if db::DbKind::of_pool(db) == db::DbKind::Sqlite {
+        return Ok(locked(&registry.running)
+            .iter()
+            .map(|(id, done)| (*id, done.load(Ordering::Relaxed)))
+            .collect());
     }
-}
-
-impl Drop for RunningGuard<'_> {
-    fn drop(&mut self) {
-        locked(&self.registry.running).remove(&self.id);
-    }
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, progress_done FROM imports WHERE state = 'preview' AND id IN \
+         (SELECT CAST(objid AS BIGINT) FROM pg_locks WHERE locktype = 'advisory' \
+          AND granted AND objsubid = 2 AND CAST(classid AS BIGINT) = $1 \
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+    )
+    .bind(COMMIT_LOCK_CLASS)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, done)| (id, usize::try_from(done).unwrap_or(0)))
+        .collect())
 }
 
 /// What an import is asked to do, before classification.
@@ -849,12 +1019,8 @@ pub async fn create_preview(
         .fetch_optional(db)
         .await?
         .unwrap_or_else(|| "(command line)".to_string());
+    delete_expired_previews(db, registry, now).await?;
     let mut tx = db::begin(db).await?;
-    sqlx::query("DELETE FROM imports WHERE state = 'preview' AND expires_at <= $1")
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    registry.sweep(now);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO imports (state, created_by, created_by_name, created_at, expires_at, \
          file_name, sha256, role_id, role_name, hierarchy_id, hierarchy_path, rows_json, \
@@ -880,8 +1046,8 @@ pub async fn create_preview(
     .bind(plan.summary.rows as i64)
     .fetch_one(&mut *tx)
     .await?;
+    seal_passwords(&mut tx, &registry.key, id, &passwords).await?;
     tx.commit().await?;
-    registry.put_passwords(id, passwords, now + PREVIEW_TTL_SECS);
     Ok(plan.preview(id))
 }
 
@@ -929,12 +1095,7 @@ async fn load_preview(db: &db::Db, id: i64, now: i64, actor: Actor) -> Result<St
 
 /// Cancel by an administrator: discards their own preview. Returns whether
 /// there was one.
-pub async fn cancel_preview(
-    db: &db::Db,
-    registry: &ImportRegistry,
-    id: i64,
-    actor: Actor,
-) -> Result<bool> {
+pub async fn cancel_preview(db: &db::Db, id: i64, actor: Actor) -> Result<bool> {
     let owner: Option<i64> =
         sqlx::query_scalar("SELECT created_by FROM imports WHERE id = $1 AND state = 'preview'")
             .bind(id)
@@ -944,14 +1105,14 @@ pub async fn cancel_preview(
         None => Ok(false),
         Some(owner) => {
             owned_by(owner, actor)?;
-            discard_preview(db, registry, id).await
+            discard_preview(db, id).await
         }
     }
 }
 
 /// Discards a preview. Returns whether there was one.
-pub async fn discard_preview(db: &db::Db, registry: &ImportRegistry, id: i64) -> Result<bool> {
-    registry.forget(id);
+/// Its sealed passwords go with it (`ON DELETE CASCADE`).
+pub async fn discard_preview(db: &db::Db, id: i64) -> Result<bool> {
     let deleted = sqlx::query("DELETE FROM imports WHERE id = $1 AND state = 'preview'")
         .bind(id)
         .execute(db)
@@ -1042,16 +1203,44 @@ pub async fn commit(
     let mut rows: Vec<MappedRow> = serde_json::from_str(&stored.rows_json)
         .map_err(anyhow::Error::from)
         .map_err(Error::from)?;
-    if stored.passwords > 0 {
-        let Some(passwords) = registry.passwords(id) else {
-            return Err(Error::conflict(
-                "the preview's passwords are no longer held (the server restarted): try import again",
-            )
-            .into());
-        };
-        put_passwords(&mut rows, &passwords);
-    }
-    let running = registry.start(id, rows.len());
+    let passwords = if stored.passwords > 0 {
+        open_passwords(db, &registry.key, id).await?
+    } else {
+        HashMap::new()
+    };
+    put_passwords(&mut rows, &passwords);
+    let mut tracker = CommitTracker::start(db, registry, id).await?;
+    let outcome = commit_running(
+        db,
+        registry,
+        rules,
+        policy,
+        actor,
+        (id, stored),
+        rows,
+        &passwords,
+        now,
+        &mut tracker,
+    )
+    .await;
+    tracker.finish().await;
+    outcome
+}
+
+/// The commit once marked running: hashes, then writes in one transaction.
+#[allow(clippy::too_many_arguments)]
+async fn commit_running(
+    db: &db::Db,
+    registry: &ImportRegistry,
+    rules: &RuleOptions,
+    policy: PasswordPolicy,
+    actor: Actor,
+    (id, stored): (i64, StoredPreview),
+    rows: Vec<MappedRow>,
+    passwords: &HashMap<u32, String>,
+    now: i64,
+    tracker: &mut CommitTracker<'_>,
+) -> std::result::Result<CommitResult, CommitRefused> {
     // Hash before the transaction: the passwords of rows without rule errors
     // (a row that turns out `in_use` makes the preview stale anyway).
     let checked_once = check_rows(rows.clone(), rules);
@@ -1081,9 +1270,7 @@ pub async fn commit(
     if plan.fingerprint != stored.fingerprint {
         tx.rollback().await?;
         let mut rows = plan.checked.rows;
-        if let Some(passwords) = registry.passwords(id) {
-            put_passwords(&mut rows, &passwords);
-        }
+        put_passwords(&mut rows, passwords);
         let fresh = create_preview(
             db,
             registry,
@@ -1099,12 +1286,12 @@ pub async fn commit(
             now,
         )
         .await?;
-        discard_preview(db, registry, id).await?;
+        discard_preview(db, id).await?;
         return Err(CommitRefused::Stale(Box::new(fresh)));
     }
     check_access(&mut tx, actor, role_permissions, &plan).await?;
 
-    let result = write(&mut tx, &plan, stored.role_id, &hashes, id, now, &running).await?;
+    let result = write(&mut tx, &plan, stored.role_id, &hashes, id, now, tracker).await?;
     crate::http::users::ensure_full_administrator_remains(&mut tx).await?;
     sqlx::query(
         "UPDATE imports SET state = 'done', created = $1, synced = $2, skipped = $3, \
@@ -1118,8 +1305,12 @@ pub async fn commit(
     .bind(id)
     .execute(&mut *tx)
     .await?;
+    // The passwords were needed until now only: the import keeps none.
+    sqlx::query("DELETE FROM preview_secrets WHERE import_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await.map_err(unique_conflict)?;
-    registry.forget(id);
     Ok(result)
 }
 
@@ -1168,7 +1359,7 @@ async fn write(
     hashes: &HashMap<u32, String>,
     import_id: i64,
     now: i64,
-    running: &RunningGuard<'_>,
+    tracker: &mut CommitTracker<'_>,
 ) -> std::result::Result<CommitResult, CommitRefused> {
     let bulk = style(tx);
     // Nodes: one statement per new node, parents first (they are few).
@@ -1288,7 +1479,7 @@ async fn write(
             };
             history.push((row.row, user_pk, "create", None, json(&after)));
         }
-        running.advance(part.len());
+        tracker.advance(part.len()).await;
     }
 
     // Synchronised users: one UPDATE … FROM (VALUES …) per chunk.
@@ -1376,7 +1567,7 @@ async fn write(
             };
             history.push((row.row, user_pk, "sync", Some(json(&before)), json(&after)));
         }
-        running.advance(part.len());
+        tracker.advance(part.len()).await;
     }
     for (table, pks) in [
         ("user_search_terms", &synced_pks),
@@ -1434,7 +1625,9 @@ async fn write(
         }
         query.execute(&mut **tx).await?;
     }
-    running.advance(result.skipped + result.synced - syncs.len());
+    tracker
+        .advance(result.skipped + result.synced - syncs.len())
+        .await;
     Ok(result)
 }
 
@@ -1649,27 +1842,6 @@ mod tests {
     use roster_shared::{ErrorCode, ReadOptions, read_table};
 
     use super::*;
-
-    #[test]
-    fn an_expired_previews_passwords_are_forgotten() {
-        let clock = Clock::system();
-        let registry = ImportRegistry::default();
-        let held = |p: &str| HashMap::from([(2, p.to_string())]);
-        registry.put_passwords(1, held("first-secret"), clock.now() + PREVIEW_TTL_SECS);
-        clock.advance(PREVIEW_TTL_SECS / 2);
-        registry.put_passwords(2, held("second-secret"), clock.now() + PREVIEW_TTL_SECS);
-        registry.sweep(clock.now());
-        assert!(registry.passwords(1).is_some(), "not expired yet");
-
-        clock.advance(PREVIEW_TTL_SECS / 2);
-        registry.sweep(clock.now());
-        assert!(registry.passwords(1).is_none(), "expired: forgotten");
-        assert_eq!(
-            registry.passwords(2).as_deref(),
-            Some(&held("second-secret")),
-            "a younger preview keeps its passwords"
-        );
-    }
 
     #[test]
     fn the_errors_file_reads_back_and_keeps_formulas_as_text() {

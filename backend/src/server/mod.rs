@@ -7,7 +7,8 @@
 //! Map: [`db`] (one pool for both databases, migrations, first-start
 //! bootstrap, the trash can's purge), [`http`] (one router per resource, the
 //! session extractor, the error type), [`search`] (the accent-free search
-//! terms), [`password`] (Argon2id), [`clock`] (the injectable clock).
+//! terms), [`password`] (Argon2id), [`secret`] (the secret key sealing
+//! preview passwords), [`clock`] (the injectable clock).
 
 #![forbid(unsafe_code)]
 
@@ -19,6 +20,7 @@ pub mod imports;
 pub mod password;
 pub mod permissions;
 pub mod search;
+pub mod secret;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +42,9 @@ Environment:
   DATABASE_URL            same as --database-url
   ROSTER_ADMIN_PASSWORD   the first start's `admin` password; if unset, one is
                           generated and printed once on standard output
+  ROSTER_SECRET_KEY       64 hex characters sealing Try Import's passwords in the
+                          database; every process of one database needs the same
+                          (else see --secret-key-file)
   RUST_LOG                log filter (default: info)
 
 On the first start of an empty database Roster creates the Administrator
@@ -117,6 +122,13 @@ pub struct ServeArgs {
     #[arg(long, env = "ROSTER_UPLOAD_TIMEOUT_SECS",
         default_value_t = Timeouts::DEFAULT.upload.as_secs(), value_parser = secs())]
     pub upload_timeout_secs: u64,
+    /// The file holding the secret key (64 hex characters) that seals Try
+    /// Import's passwords, created (0600) with a fresh key if missing. Without
+    /// it or ROSTER_SECRET_KEY: `DATABASE.secret-key` beside a SQLite file,
+    /// `roster.secret-key` here on PostgreSQL (with a warning: every process
+    /// of one database needs the same key).
+    #[arg(long, env = "ROSTER_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
 }
 
 /// A number of seconds from 1 to a day.
@@ -212,6 +224,9 @@ pub struct Config {
     pub admin_password: Option<String>,
     pub password: PasswordPolicy,
     pub clock: Clock,
+    /// Seals stored previews' passwords; `None`: a random key of this
+    /// process (`roster serve` always resolves one: [`secret::KeySource`]).
+    pub secret_key: Option<secret::SecretKey>,
 }
 
 impl Config {
@@ -234,6 +249,7 @@ impl Config {
             admin_password: None,
             password: PasswordPolicy::default(),
             clock: Clock::system(),
+            secret_key: None,
         }
     }
 }
@@ -261,7 +277,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
     if purged > 0 {
         tracing::info!(purged, "purged users deleted more than 30 days ago");
     }
-    let ctx = http::ApiContext::new(db.clone(), config.clone());
+    let key = match &config.secret_key {
+        Some(key) => key.clone(),
+        None => secret::SecretKey::generate()?,
+    };
+    let ctx = http::ApiContext::new(db.clone(), config.clone(), key);
     let tasks = ctx.tasks.clone();
     let router = http::router(ctx);
     Ok(Prepared {
@@ -442,6 +462,13 @@ async fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
     let admin_password = std::env::var("ROSTER_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
+    // Read from the environment, not a flag: a command line is visible to
+    // every local user.
+    let key_text = std::env::var(secret::KEY_ENV)
+        .ok()
+        .filter(|k| !k.is_empty());
+    let secret_key = secret::KeySource::choose(key_text, args.secret_key_file, &args.database_url)?
+        .load(&args.database_url)?;
     let config = Config {
         static_dir,
         cookie_secure: args.cookie_secure,
@@ -460,6 +487,7 @@ async fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
             upload: Duration::from_secs(args.upload_timeout_secs),
         },
         admin_password,
+        secret_key: Some(secret_key),
         ..Config::new(args.database_url)
     };
     let prepared = prepare(config).await?;

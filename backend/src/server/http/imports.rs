@@ -1,6 +1,8 @@
 //! Try Import and Import (SPEC sections 5, 6 and 9). The work is in
 //! `crate::imports`; this is the HTTP face, with its own body limit.
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
@@ -296,7 +298,7 @@ pub async fn cancel_import(
     auth: Can<perm::ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    if imports::cancel_preview(&ctx.db, &ctx.imports, id, actor(&auth)).await? {
+    if imports::cancel_preview(&ctx.db, id, actor(&auth)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::not_found("no such preview"))
@@ -400,14 +402,21 @@ struct ImportRow {
     created: i64,
     synced: i64,
     skipped: i64,
+    total_rows: i64,
 }
 
 const IMPORT_COLUMNS: &str = "id, state, file_name, sha256, created_by_name, created_at, \
     committed_at, role_id, role_name, hierarchy_id, hierarchy_path, summary_json, created, \
-    synced, skipped";
+    synced, skipped, total_rows";
 
-fn import_out(ctx: &ApiContext, row: ImportRow) -> ImportOut {
-    let progress = ctx.imports.progress(row.id);
+/// `running`: the commits running now, in any process, and their rows
+/// written (`imports::running_commits`).
+fn import_out(row: ImportRow, running: &HashMap<i64, usize>) -> ImportOut {
+    let total = usize::try_from(row.total_rows).unwrap_or(0);
+    let progress = running.get(&row.id).map(|&done| ProgressOut {
+        done: done.min(total),
+        total,
+    });
     ImportOut {
         id: row.id,
         state: if progress.is_some() {
@@ -428,13 +437,7 @@ fn import_out(ctx: &ApiContext, row: ImportRow) -> ImportOut {
         created: row.created,
         synced: row.synced,
         skipped: row.skipped,
-        progress: progress.map(|p| ProgressOut {
-            done: p
-                .done
-                .load(std::sync::atomic::Ordering::Relaxed)
-                .min(p.total),
-            total: p.total,
-        }),
+        progress,
     }
 }
 
@@ -455,8 +458,14 @@ pub async fn list_imports(
 ) -> Result<Json<ImportList>> {
     let offset = check_page(params.page)? * PAGE_SIZE;
     // History is what was written (or is being written): previews, which
-    // wrote nothing and expire by themselves, are not listed.
-    let history = "state <> 'preview'";
+    // wrote nothing and expire by themselves, are not listed. A running
+    // commit is still a preview in the table until its transaction ends.
+    let running = imports::running_commits(&ctx.db, &ctx.imports).await?;
+    let mut history = "state <> 'preview'".to_string();
+    if !running.is_empty() {
+        let ids: Vec<String> = running.keys().map(i64::to_string).collect();
+        history = format!("({history} OR id IN ({}))", ids.join(", "));
+    }
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM imports WHERE {history}"))
         .fetch_one(&ctx.db)
         .await?;
@@ -468,7 +477,7 @@ pub async fn list_imports(
     .fetch_all(&ctx.db)
     .await?;
     Ok(Json(ImportList {
-        imports: rows.into_iter().map(|r| import_out(&ctx, r)).collect(),
+        imports: rows.into_iter().map(|r| import_out(r, &running)).collect(),
         total,
         page: params.page,
     }))
@@ -493,6 +502,7 @@ pub async fn get_import(
     .fetch_optional(&ctx.db)
     .await?;
     let row = row.ok_or_else(|| Error::not_found("no such import"))?;
+    let running = imports::running_commits(&ctx.db, &ctx.imports).await?;
     let changes_total: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM import_changes WHERE import_id = $1")
             .bind(id)
@@ -509,7 +519,7 @@ pub async fn get_import(
     .await?;
     let parse = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
     Ok(Json(ImportDetail {
-        import: import_out(&ctx, row),
+        import: import_out(row, &running),
         changes: changes
             .into_iter()
             .map(|(row, user, action, before, after)| ChangeOut {

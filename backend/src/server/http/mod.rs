@@ -32,8 +32,8 @@ pub struct ApiContext {
     pub db: Db,
     pub config: Arc<Config>,
     pub limiter: Arc<auth::LoginLimiter>,
-    /// The passwords of stored previews (never written to the database),
-    /// the running commits, the previews being built.
+    /// The key sealing previews' passwords, the previews being built (and
+    /// on SQLite the running commits).
     pub imports: Arc<crate::imports::ImportRegistry>,
     /// The tasks that outlive their request's client (a preview's
     /// classification, a commit), which a graceful shutdown waits for.
@@ -41,15 +41,19 @@ pub struct ApiContext {
 }
 
 impl ApiContext {
-    pub fn new(db: Db, config: Config) -> Self {
+    pub fn new(db: Db, config: Config, key: crate::secret::SecretKey) -> Self {
         let limiter = Arc::new(auth::LoginLimiter::new(
             db.clone(),
             config.login_failures_per_account,
             config.login_failures_per_address,
         ));
         ApiContext {
+            imports: crate::imports::ImportRegistry::with_sweeper(
+                db.clone(),
+                config.clock.clone(),
+                key,
+            ),
             db,
-            imports: crate::imports::ImportRegistry::with_sweeper(config.clock.clone()),
             limiter,
             tasks: tokio_util::task::TaskTracker::new(),
             config: Arc::new(config),
