@@ -464,6 +464,11 @@ impl RealServer {
     /// Starts `roster serve` on `url` with `args` added (admin's password
     /// [`ADMIN_PASSWORD`]) and waits until it answers.
     pub async fn start(url: &str, args: &[&str]) -> RealServer {
+        Self::start_with_env(url, args, &[]).await
+    }
+
+    /// [`RealServer::start`] with environment variables added.
+    pub async fn start_with_env(url: &str, args: &[&str], env: &[(&str, &str)]) -> RealServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -477,6 +482,7 @@ impl RealServer {
             .env("DATABASE_URL", url)
             .env("ROSTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(log_file)
             .spawn()

@@ -18,6 +18,7 @@ mod import_memory;
 mod import_scale;
 mod imports;
 mod misc;
+mod multi_process;
 mod roles;
 mod scale;
 mod search;
