@@ -20,6 +20,7 @@ mod import_scale;
 mod imports;
 mod jobs;
 mod misc;
+mod multi_process;
 mod processes;
 mod roles;
 mod scale;
