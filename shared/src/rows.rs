@@ -113,6 +113,10 @@ fn mapped_columns(mapping: &Mapping) -> Vec<(Field, usize)> {
 }
 
 impl MappedRow {
+    // Runs for every mapped cell. LLVM stopped inlining it into the row
+    // loops when cells.rs gained the date parsers, though this code did not
+    // change: 20 M more instructions on the 100,000-row bench.
+    #[inline]
     fn fill(&mut self, field: Field, cell: CellValue) {
         if cell.is_blank() {
             return;

@@ -2,7 +2,8 @@
 //! wasm-bindgen-test: the same files give the same report as natively.
 #![cfg(target_arch = "wasm32")]
 
-use roster_shared::{CheckOptions, ReadError, check_file};
+use roster_shared::read::read_sheet;
+use roster_shared::{CheckOptions, ReadError, ReadOptions, check_file};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -75,4 +76,33 @@ fn a_cell_longer_than_excel_allows_stops_the_read_in_the_browser() {
             limit: 32_767,
         }
     );
+}
+
+#[wasm_bindgen_test]
+fn dates_times_and_durations_read_alike_in_the_browser() {
+    // tests/check/dates.rs natively: the same cases from four writers.
+    let expected = [
+        ("date", "1900-01-11"),
+        ("date-time", "2024-05-01 13:30:00"),
+        ("midnight", "2024-05-01"),
+        ("time of day", "09:30:00"),
+        ("time with seconds", "10:10:10"),
+        ("elapsed", "26:30:00"),
+        ("milliseconds", "2009-01-01 11:00:00"),
+    ]
+    .map(|(case, value)| (case.to_string(), value.to_string()));
+    let files: [(&str, &[u8]); 4] = [
+        ("dates.xlsx", include_bytes!("fixtures/dates.xlsx")),
+        ("dates-iso.xlsx", include_bytes!("fixtures/dates-iso.xlsx")),
+        ("dates.xls", include_bytes!("fixtures/dates.xls")),
+        ("dates.ods", include_bytes!("fixtures/dates.ods")),
+    ];
+    for (name, bytes) in files {
+        let sheet = read_sheet(bytes, Some(name), &ReadOptions::default()).unwrap();
+        let read: Vec<(String, String)> = sheet.rows[1..]
+            .iter()
+            .map(|r| (r.cells[0].header_text(), r.cells[1].header_text()))
+            .collect();
+        assert_eq!(read, expected, "{name}");
+    }
 }

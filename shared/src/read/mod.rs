@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::cells::CellValue;
+use crate::cells::{self, CellValue};
 use crate::error::{ReadError, column_letters};
 use crate::limits::{Limits, MAX_CELL_CHARS, over_cell_limit};
 
@@ -467,16 +467,10 @@ pub(crate) fn from_calamine(value: calamine::DataRef<'_>) -> CellValue {
         DataRef::Float(f) => CellValue::Number(f),
         DataRef::Int(i) => CellValue::Int(i),
         DataRef::Bool(b) => CellValue::Bool(b),
-        DataRef::DateTime(dt) => {
-            if dt.is_duration() {
-                CellValue::Text(crate::cells::number_text(dt.as_f64()).text.into())
-            } else {
-                let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
-                CellValue::Date(crate::cells::date_text(y, mo, d, h, mi, s).into())
-            }
-        }
-        DataRef::DateTimeIso(s) => CellValue::Date(s.replace('T', " ").into()),
-        DataRef::DurationIso(s) => CellValue::Text(s.into()),
+        DataRef::DateTime(dt) => cells::serial(dt).unwrap_or(CellValue::Number(dt.as_f64())),
+        // calamine gives these for .ods only (Roster reads .xlsx itself).
+        DataRef::DateTimeIso(s) => cells::iso_date(&s, cells::Shown::Date, false),
+        DataRef::DurationIso(s) => cells::ods_time(&s),
         DataRef::Error(e) => CellValue::Error(e.to_string().into()),
     }
 }

@@ -4,6 +4,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod conversion;
+mod dates;
 mod formats;
 mod hostile;
 mod real_files;

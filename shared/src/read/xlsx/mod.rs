@@ -51,13 +51,13 @@ pub(super) fn read(
         Some(xml) => SharedStrings::parse(&xml, limits.max_shared_strings)?,
         None => SharedStrings::parse(b"", 0)?,
     };
-    let date_styles = match package.read("xl/styles.xml")? {
-        Some(xml) => styles::date_styles(&xml),
+    let number_formats = match package.read("xl/styles.xml")? {
+        Some(xml) => styles::number_formats(&xml),
         None => Vec::new(),
     };
     let context = sheet::Context {
         strings: &strings,
-        date_styles: &date_styles,
+        number_formats: &number_formats,
         is_1904: workbook.is_1904,
         strings_size,
     };

@@ -9,16 +9,23 @@ use std::sync::Arc;
 use super::package::PartReader;
 use super::shared_strings::SharedStrings;
 use super::xml::{Scanner, after_prefix, decoded, escaped_text, wrapped_text};
-use crate::cells::{CellValue, date_text, written_number};
+use crate::cells::{self, CellValue, Shown, written_number};
 use crate::error::ReadError;
 use crate::read::{Reporter, RowCollector};
 
 pub(super) struct Context<'a> {
     pub strings: &'a SharedStrings,
-    pub date_styles: &'a [bool],
+    /// How each style's number format shows a number.
+    pub number_formats: &'a [Shown],
     pub is_1904: bool,
     /// Progress units before the sheet: the shared strings' XML.
     pub strings_size: u64,
+}
+
+impl Context<'_> {
+    fn shown(&self, style: usize) -> Shown {
+        self.number_formats.get(style).copied().unwrap_or_default()
+    }
 }
 
 /// Inflated bytes handed to the scanner at a time: the sheet is never held
@@ -272,7 +279,7 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
         b"str" => text(&escaped_text(raw)),
         b"b" => CellValue::Bool(raw == b"1" || raw == b"true"),
         b"e" => CellValue::Error(decoded(raw).into()),
-        b"d" => CellValue::Date(decoded(raw).replace('T', " ").into()),
+        b"d" => cells::iso_date(&decoded(raw), cx.shown(style), cx.is_1904),
         _ => {
             let (n, number) = match whole_number(raw) {
                 Some(i) => (i as f64, CellValue::Int(i)),
@@ -286,16 +293,12 @@ fn value(raw: &[u8], kind: &[u8], style: usize, cx: &Context<'_>) -> Result<Cell
                     (n, written_number(s, n))
                 }
             };
-            if cx.date_styles.get(style).copied().unwrap_or(false)
-                && (0.0..2_958_466.0).contains(&n)
-            {
-                let (y, mo, d, h, mi, s, _) =
-                    ExcelDateTime::new(n, ExcelDateTimeType::DateTime, cx.is_1904)
-                        .to_ymd_hms_milli();
-                CellValue::Date(date_text(y, mo, d, h, mi, s).into())
-            } else {
-                number
-            }
+            let kind = match cx.shown(style) {
+                Shown::Number => return Ok(number),
+                Shown::Date => ExcelDateTimeType::DateTime,
+                Shown::Elapsed => ExcelDateTimeType::TimeDelta,
+            };
+            cells::serial(ExcelDateTime::new(n, kind, cx.is_1904)).unwrap_or(number)
         }
     })
 }
@@ -414,7 +417,7 @@ mod tests {
         let strings = SharedStrings::parse(b"<sst><si><t>Zo\xc3\xab</t></si></sst>", 1).unwrap();
         let cx = Context {
             strings: &strings,
-            date_styles: &[false, true],
+            number_formats: &[Shown::Number, Shown::Date],
             is_1904: false,
             strings_size: 0,
         };

@@ -1,13 +1,15 @@
-//! Which cell styles are dates: a number in a date-formatted cell is a date
-//! (Excel stores dates as numbers), which matters for section 3's
-//! `wrong_type`.
+//! Which cell styles show dates or times: a number in a date-formatted cell
+//! is a date (Excel stores dates as numbers), which matters for section 3's
+//! conversion and its `wrong_type`.
 
 use quick_xml::events::Event;
 
-/// `is_date[style index]`, from styles.xml's `cellXfs`.
-pub(super) fn date_styles(styles: &[u8]) -> Vec<bool> {
-    let mut custom: Vec<(u32, bool)> = Vec::new();
-    let mut is_date = Vec::new();
+use crate::cells::Shown;
+
+/// `shown[style index]`, from styles.xml's `cellXfs`.
+pub(super) fn number_formats(styles: &[u8]) -> Vec<Shown> {
+    let mut custom: Vec<(u32, Shown)> = Vec::new();
+    let mut shown = Vec::new();
     let mut in_cell_xfs = false;
     let mut reader = quick_xml::Reader::from_reader(styles);
     let mut buf = Vec::new();
@@ -25,7 +27,7 @@ pub(super) fn date_styles(styles: &[u8]) -> Vec<bool> {
                     if let (Some(id), Some(code)) = (attr(&e, "numFmtId"), attr(&e, "formatCode"))
                         && let Ok(id) = id.parse()
                     {
-                        custom.push((id, is_date_format(&code)));
+                        custom.push((id, shown_by(&code)));
                     }
                 }
                 "cellXfs" => in_cell_xfs = true,
@@ -33,11 +35,11 @@ pub(super) fn date_styles(styles: &[u8]) -> Vec<bool> {
                     let id: u32 = attr(&e, "numFmtId")
                         .and_then(|v| v.parse().ok())
                         .unwrap_or(0);
-                    let date = custom
+                    let format = custom
                         .iter()
                         .find(|(c, _)| *c == id)
-                        .map_or_else(|| is_builtin_date(id), |(_, d)| *d);
-                    is_date.push(date);
+                        .map_or_else(|| builtin(id), |(_, d)| *d);
+                    shown.push(format);
                 }
                 _ => {}
             },
@@ -47,18 +49,24 @@ pub(super) fn date_styles(styles: &[u8]) -> Vec<bool> {
         }
         buf.clear();
     }
-    is_date
+    shown
 }
 
-/// Built-in number formats that show a date or time (ECMA-376 18.8.30).
-fn is_builtin_date(id: u32) -> bool {
-    matches!(id, 14..=22 | 27..=36 | 45..=47 | 50..=58)
+/// Built-in number formats that show a date or time (ECMA-376 18.8.30);
+/// 46 is `[h]:mm:ss`.
+fn builtin(id: u32) -> Shown {
+    match id {
+        46 => Shown::Elapsed,
+        14..=22 | 27..=36 | 45 | 47 | 50..=58 => Shown::Date,
+        _ => Shown::Number,
+    }
 }
 
-/// A custom format is a date if its first section uses a date or time
-/// letter outside quotes, brackets and escapes (`yyyy-mm-dd`, `h:mm`), or
-/// is an elapsed time (`[h]:mm`).
-pub(super) fn is_date_format(code: &str) -> bool {
+/// A custom format shows a date if its first section uses a date or time
+/// letter outside quotes, brackets and escapes (`yyyy-mm-dd`, `h:mm`), and
+/// an elapsed time if an `[h]`, `[mm]` or `[ss]` comes first (`[h]:mm`),
+/// as calamine decides for .xls.
+pub(super) fn shown_by(code: &str) -> Shown {
     let section = code.split(';').next().unwrap_or("");
     let mut chars = section.chars().peekable();
     let mut quoted = false;
@@ -73,14 +81,14 @@ pub(super) fn is_date_format(code: &str) -> bool {
                 let inner: String = chars.by_ref().take_while(|&c| c != ']').collect();
                 let lower = inner.to_ascii_lowercase();
                 if !lower.is_empty() && lower.chars().all(|c| matches!(c, 'h' | 'm' | 's')) {
-                    return true;
+                    return Shown::Elapsed;
                 }
             }
-            'd' | 'D' | 'm' | 'M' | 'y' | 'Y' | 'h' | 'H' | 's' | 'S' => return true,
+            'd' | 'D' | 'm' | 'M' | 'y' | 'Y' | 'h' | 'H' | 's' | 'S' => return Shown::Date,
             _ => {}
         }
     }
-    false
+    Shown::Number
 }
 
 #[cfg(test)]
@@ -92,14 +100,20 @@ mod tests {
         for code in [
             "yyyy-mm-dd",
             "d/m/yy h:mm",
-            "[h]:mm:ss",
+            "h:mm:ss",
             "[$-409]mmm d",
             "dd\\.mm",
         ] {
-            assert!(is_date_format(code), "{code}");
+            assert_eq!(shown_by(code), Shown::Date, "{code}");
+        }
+        for code in ["[h]:mm:ss", "[hh]:mm", "[Red][mm]:ss", "[s]"] {
+            assert_eq!(shown_by(code), Shown::Elapsed, "{code}");
         }
         for code in ["0.00", "#,##0", "\"days\" 0", "[Red]0.0", "General", "@"] {
-            assert!(!is_date_format(code), "{code}");
+            assert_eq!(shown_by(code), Shown::Number, "{code}");
         }
+        assert_eq!(builtin(46), Shown::Elapsed, "[h]:mm:ss");
+        assert_eq!(builtin(21), Shown::Date, "h:mm:ss");
+        assert_eq!(builtin(3), Shown::Number);
     }
 }
