@@ -86,7 +86,7 @@ async fn three_processes_on_one_database_answer_as_one() {
     // The session made on A is known to B and C.
     for _ in 0..3 {
         let me = admin.next().get_ok("/api/me").await;
-        assert_eq!(me["username"], "admin");
+        assert_eq!(me["user"]["username"], "admin");
     }
     let role = admin.next().administrator_role().await;
     let root = admin.next().root_node().await;
