@@ -7,6 +7,7 @@ mod conversion;
 mod formats;
 mod hostile;
 mod real_files;
+mod real_formats;
 mod rules;
 mod xml_text;
 
