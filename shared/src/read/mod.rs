@@ -4,6 +4,7 @@
 //! limits allow.
 
 mod archive;
+mod compound;
 mod csv;
 mod ods;
 mod xls;

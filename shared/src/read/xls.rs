@@ -3,10 +3,11 @@
 //! walked here first (cheap: a few bytes per cell) to bound that grid, and to
 //! tell an encrypted file or an encrypted .xlsx from a damaged one.
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use calamine::{Reader, Xls, XlsError};
 
+use super::compound::Compound;
 use super::{Format, ReadOptions, Reporter, Sheet, choose_calamine_sheet, collect_range};
 use crate::error::ReadError;
 use crate::limits::Limits;
@@ -16,7 +17,7 @@ pub(super) fn read(
     options: &ReadOptions,
     progress: &mut Reporter<'_>,
 ) -> Result<Sheet, ReadError> {
-    prescan(bytes, &options.limits)?;
+    let _biff = prescan(bytes, &options.limits)?;
     let (name, range) = super::guard_calamine(".xls", || {
         let mut workbook: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(damaged)?;
         let name = choose_calamine_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
@@ -51,23 +52,46 @@ const BOF: u16 = 0x0809;
 const BOUNDSHEET: u16 = 0x0085;
 const FILEPASS: u16 = 0x002F;
 
-fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
-    let mut file = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
-    if file.exists("/EncryptedPackage") || file.exists("/EncryptionInfo") {
+/// The workbook's BIFF version, as calamine tells it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Biff {
+    Eight,
+    Older,
+}
+
+/// calamine's reading of a BOF record's version: BIFF8 unless it says
+/// otherwise (`0` with a BIFF5 worksheet type is BIFF5).
+fn biff_of(bof: &[u8]) -> Biff {
+    let version = bof
+        .get(..2)
+        .map_or(0x0600, |v| u16::from_le_bytes([v[0], v[1]]));
+    let kind = bof
+        .get(2..4)
+        .map_or(0, |v| u16::from_le_bytes([v[0], v[1]]));
+    match version {
+        0x0200 | 0x0002 | 0x0007 | 0x0300 | 0x0400 | 0x0500 => Biff::Older,
+        0 if kind == 0x1000 => Biff::Older,
+        _ => Biff::Eight,
+    }
+}
+
+fn prescan(bytes: &[u8], limits: &Limits) -> Result<Biff, ReadError> {
+    let file = Compound::open(bytes).map_err(bad)?;
+    if file.has("EncryptedPackage") || file.has("EncryptionInfo") {
         return Err(ReadError::Encrypted); // a password-protected .xlsx
     }
-    let path = ["/Workbook", "/Book"]
-        .into_iter()
-        .find(|p| file.is_stream(p))
-        .ok_or_else(|| ReadError::NotASpreadsheet {
-            detail: "the file is an Office document but not an Excel workbook".into(),
-        })?;
-    let mut stream = Vec::new();
-    file.open_stream(path)
-        .map_err(|e| bad(e.to_string()))?
-        .take(limits.max_file_bytes.saturating_mul(4))
-        .read_to_end(&mut stream)
-        .map_err(|e| bad(e.to_string()))?;
+    // calamine's order: the Workbook stream, else (also if it cannot be
+    // read) the Book stream of BIFF5.
+    let stream = match (file.stream("Workbook"), file.stream("Book")) {
+        (Some(Ok(stream)), _) | (_, Some(Ok(stream))) => stream,
+        (Some(Err(e)), _) | (None, Some(Err(e))) => return Err(bad(e)),
+        (None, None) => {
+            return Err(ReadError::NotASpreadsheet {
+                detail: "the file is an Office document but not an Excel workbook".into(),
+            });
+        }
+    };
+    let mut biff = None;
 
     let mut area = SheetArea::default();
     let mut total: u64 = 0;
@@ -87,6 +111,7 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
                 }
             }
             BOF => {
+                biff.get_or_insert(biff_of(data));
                 total = total.saturating_add(area.cells());
                 area = SheetArea::default();
             }
@@ -111,7 +136,7 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
             });
         }
     }
-    Ok(())
+    Ok(biff.unwrap_or(Biff::Eight))
 }
 
 /// The bounding box of one sheet's cells, as calamine will allocate it.

@@ -199,3 +199,95 @@ fn another_office_document_is_named_as_such() {
         "this is not a spreadsheet Roster can read: use .xlsx, .xls, .ods or .csv (the file is an Office document but not an Excel workbook)"
     );
 }
+
+// Item 8: the .xls pre-scan reads the compound file as calamine does.
+
+/// users.xls (xlwt) with its bytes changed by `edit`.
+fn users_xls_edited(edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut bytes = fixture("users.xls");
+    edit(&mut bytes);
+    bytes
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> usize {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize
+}
+
+/// The offset of directory entry `i` in a file of 512-byte sectors whose
+/// directory fits one sector (xlwt's).
+fn directory_entry(bytes: &[u8], i: usize) -> usize {
+    512 + u32_at(bytes, 48) * 512 + i * 128
+}
+
+#[test]
+fn an_xls_with_the_other_byte_order_mark_is_read() {
+    let original = fixture("users.xls");
+    assert_eq!(original[28..30], [0xFE, 0xFF], "the usual mark, 0xFFFE");
+    let swapped = users_xls_edited(|b| b[28..30].copy_from_slice(&[0xFF, 0xFE]));
+    assert_eq!(sheet(&swapped, "users.xls"), sheet(&original, "users.xls"));
+}
+
+#[test]
+fn an_xls_whose_directory_names_are_out_of_order_is_read() {
+    // A second stream, `\u{5}SummaryInformation`, as the Workbook entry's
+    // left sibling: the compound file format orders names by length first,
+    // so it belongs on the right; writers that sort alphabetically put it
+    // on the left, and calamine, which scans the entries, reads the file.
+    let original = fixture("users.xls");
+    let edited = users_xls_edited(|b| {
+        let workbook = directory_entry(b, 1);
+        assert_eq!(
+            &b[workbook..workbook + 16],
+            "Workbook"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect::<Vec<_>>()
+        );
+        let summary = directory_entry(b, 2);
+        assert_eq!(b[summary + 66], 0, "an unused entry");
+        let name: Vec<u8> = "\u{5}SummaryInformation\0"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        b[summary..summary + name.len()].copy_from_slice(&name);
+        b[summary + 64..summary + 66].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        b[summary + 66] = 2; // a stream
+        b[summary + 116..summary + 120].copy_from_slice(&0xFFFF_FFFEu32.to_le_bytes());
+        b[summary + 120..summary + 124].copy_from_slice(&0u32.to_le_bytes());
+        b[workbook + 68..workbook + 72].copy_from_slice(&2u32.to_le_bytes());
+    });
+    assert_eq!(sheet(&edited, "users.xls"), sheet(&original, "users.xls"));
+}
+
+#[test]
+fn a_looping_chain_in_an_xls_ends_in_one_error_at_once() {
+    // The directory's sector chained to itself: calamine would follow it
+    // for ever, growing its copy; so would a Workbook stream's chain that
+    // loops under a declared size of 4 GB.
+    let fat_entry = |b: &[u8], sector: usize| 512 + u32_at(b, 76) * 512 + sector * 4;
+    let directory_loops = users_xls_edited(|b| {
+        let dir = u32_at(b, 48);
+        let at = fat_entry(b, dir);
+        b[at..at + 4].copy_from_slice(&(dir as u32).to_le_bytes());
+    });
+    let stream_loops = users_xls_edited(|b| {
+        let workbook = directory_entry(b, 1);
+        let start = u32_at(b, workbook + 116);
+        b[workbook + 120..workbook + 124].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        let mut sector = start;
+        while u32_at(b, fat_entry(b, sector)) != 0xFFFF_FFFE {
+            sector = u32_at(b, fat_entry(b, sector));
+        }
+        let at = fat_entry(b, sector);
+        b[at..at + 4].copy_from_slice(&(start as u32).to_le_bytes());
+    });
+    for bytes in [directory_loops, stream_loops] {
+        let started = Instant::now();
+        let err = read_error(&bytes, "loop.xls");
+        assert!(
+            matches!(err, ReadError::Damaged { format: ".xls", .. }),
+            "{err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+}
