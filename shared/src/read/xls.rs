@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use calamine::{Reader, Xls, XlsError};
+use calamine::{Reader, Xls, XlsError, XlsOptions};
 
 use super::compound::Compound;
 use super::{Format, ReadOptions, Reporter, Sheet, choose_calamine_sheet, collect_range};
@@ -17,9 +17,18 @@ pub(super) fn read(
     options: &ReadOptions,
     progress: &mut Reporter<'_>,
 ) -> Result<Sheet, ReadError> {
-    let _biff = prescan(bytes, &options.limits)?;
+    let biff = prescan(bytes, &options.limits)?;
+    let mut xls_options = XlsOptions::default();
+    // BIFF8 strings are UTF-16 (whole, or each code unit's low byte) whatever
+    // code page the file names; calamine decodes them in that code page, so
+    // a file that says Windows-1252 read `H\0i\0`. Older BIFF has no
+    // Unicode strings: there the code page is the text's.
+    if biff == Biff::Eight {
+        xls_options.force_codepage = Some(1200);
+    }
     let (name, range) = super::guard_calamine(".xls", || {
-        let mut workbook: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(damaged)?;
+        let mut workbook: Xls<_> =
+            Xls::new_with_options(Cursor::new(bytes), xls_options).map_err(damaged)?;
         let name = choose_calamine_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
         let range = workbook.worksheet_range(&name).map_err(damaged)?;
         Ok((name, range))

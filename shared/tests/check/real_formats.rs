@@ -291,3 +291,21 @@ fn a_looping_chain_in_an_xls_ends_in_one_error_at_once() {
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 }
+
+// Item 15: BIFF8 strings are Unicode whatever code page the file names.
+
+#[test]
+fn xls_strings_are_unicode_whatever_the_code_page_says() {
+    // Spreadsheet::WriteExcel names code page 1252 and writes "Hi Excel!"
+    // one byte a character, "Łukasz" in UTF-16.
+    let bytes = fixture("writeexcel-codepage-1252.xls");
+    let read = sheet(&bytes, "writeexcel.xls");
+    assert_eq!(cell(&read, 1, 0), text("First Name"));
+    assert_eq!(cell(&read, 2, 0), text("Hi Excel!"));
+    assert_eq!(cell(&read, 2, 1), text("Zoë"));
+    assert_eq!(cell(&read, 3, 0), text("Łukasz"));
+    assert_eq!(cell(&read, 3, 1), text("日本"));
+    let report = check(&bytes, "writeexcel.xls");
+    assert_eq!(report.summary.rows, 2);
+    assert_eq!(messages(&report), []);
+}
