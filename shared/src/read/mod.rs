@@ -543,11 +543,14 @@ mod quiet_panics {
     }
 }
 
-/// Feeds a calamine dense range (xls, ods) to the collector.
+/// Feeds a calamine dense range (xls, ods) to the collector. `is_error`
+/// tells the cells (0-based row and column) the file marks as errors where
+/// calamine gives their text (.ods).
 pub(crate) fn collect_range(
     range: &calamine::Range<calamine::Data>,
     limits: &Limits,
     progress: &mut Reporter<'_>,
+    is_error: impl Fn(u32, u32) -> bool,
 ) -> Result<Vec<SheetRow>, ReadError> {
     let mut rows = RowCollector::new(limits);
     let (row0, col0) = range.start().unwrap_or((0, 0));
@@ -556,11 +559,12 @@ pub(crate) fn collect_range(
         progress.at(r as u64);
         for (c, value) in row.iter().enumerate() {
             if !matches!(value, calamine::Data::Empty) {
-                rows.cell(
-                    row0 + r as u32 + 1,
-                    col0 + c as u32,
-                    from_calamine_owned(value),
-                )?;
+                let (row, col) = (row0 + r as u32, col0 + c as u32);
+                let mut cell = from_calamine_owned(value);
+                if is_error(row, col) {
+                    cell = CellValue::Error(cell.header_text().into());
+                }
+                rows.cell(row + 1, col, cell)?;
             }
         }
     }

@@ -36,7 +36,7 @@ pub(super) fn read(
     Ok(Sheet {
         format: Format::Xls,
         name,
-        rows: collect_range(&range, &options.limits, progress)?,
+        rows: collect_range(&range, &options.limits, progress, |_, _| false)?,
     })
 }
 

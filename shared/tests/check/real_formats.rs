@@ -309,3 +309,128 @@ fn xls_strings_are_unicode_whatever_the_code_page_says() {
     assert_eq!(report.summary.rows, 2);
     assert_eq!(messages(&report), []);
 }
+
+// Item 9: trailing empty cells cost calamine nothing, and nothing here.
+
+#[test]
+fn trailing_empty_cells_repeated_to_the_last_column_are_not_counted() {
+    // LibreOffice ends every row with an empty cell repeated to column
+    // XFD: 305 rows of 16,384 cells, of which 9 rows of 3 hold values.
+    let read = sheet(&fixture("phpspreadsheet-issue.2507.ods"), "issue.2507.ods");
+    assert_eq!(read.format, Format::Ods);
+    let numbers: Vec<u32> = read.rows.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, (2..=10).collect::<Vec<_>>());
+    assert_eq!(cell(&read, 3, 1), text("Номенклатура"));
+    assert_eq!(cell(&read, 3, 2), text("Складское наличие,\nКол-во"));
+    assert_eq!(cell(&read, 4, 2), CellValue::Number(0.225));
+    assert_eq!(cell(&read, 10, 3), CellValue::Number(98000.0));
+}
+
+/// content.xml of an .ods as odfpy writes it: `rows` data rows of the
+/// required fields, each ended as LibreOffice ends rows.
+fn ods_of_many_rows(rows: usize, trailing: &str) -> Vec<u8> {
+    let mut xml = String::new();
+    let string_cell = |v: &str| {
+        format!(
+            "<table:table-cell office:value-type=\"string\"><text:p>{v}</text:p></table:table-cell>"
+        )
+    };
+    let row = |cells: Vec<String>| {
+        format!(
+            "<table:table-row>{}{trailing}</table:table-row>",
+            cells.concat()
+        )
+    };
+    xml.push_str(&row(crate::REQUIRED_HEADERS
+        .iter()
+        .map(|h| string_cell(h))
+        .collect()));
+    for n in 0..rows {
+        xml.push_str(&row(crate::valid_row(n)
+            .iter()
+            .map(|v| string_cell(v))
+            .collect()));
+    }
+    with_part(&fixture("users.ods"), "content.xml", |content| {
+        let start = content.find("<table:table-row").expect("a row");
+        let end = content.rfind("</table:table-row>").expect("a row") + "</table:table-row>".len();
+        format!("{}{xml}{}", &content[..start], &content[end..])
+    })
+}
+
+#[test]
+fn rows_padded_to_the_last_column_read_like_plain_rows() {
+    let padded = ods_of_many_rows(
+        300,
+        "<table:table-cell table:number-columns-repeated=\"16379\"/>",
+    );
+    let plain = ods_of_many_rows(300, "");
+    let report = check(&padded, "padded.ods");
+    assert_eq!(report.summary.rows, 300);
+    assert_eq!(report.summary.valid, 300);
+    assert_eq!(report.rows, check(&plain, "plain.ods").rows);
+}
+
+#[test]
+fn values_far_out_in_many_rows_still_stop_the_ods_read() {
+    // 5,000 rows with one value in column AHN (900): calamine keeps each
+    // row's cells up to its last value, 4.5 million in all.
+    let far = "<table:table-cell table:number-columns-repeated=\"894\"/>\
+               <table:table-cell office:value-type=\"string\"><text:p>x</text:p></table:table-cell>";
+    let bytes = ods_of_many_rows(5_000, far);
+    assert_eq!(
+        read_error(&bytes, "far.ods"),
+        ReadError::SheetAreaTooLarge { limit: 4_000_000 }
+    );
+}
+
+// Item 14: .ods error cells are errors.
+
+#[test]
+fn ods_error_cells_are_cell_errors() {
+    // PhpSpreadsheet's OOCalcTest.ods: `=SUM(marksrange)` shows #NAME?,
+    // `=12/0` #DIV/0!, each marked `calcext:value-type="error"`.
+    let bytes = fixture("phpspreadsheet-OOCalcTest.ods");
+    let read = sheet(&bytes, "OOCalcTest.ods");
+    assert_eq!(read.name, "Sample Data");
+    assert_eq!(cell(&read, 7, 7), CellValue::Error("#NAME?".into()));
+    assert_eq!(cell(&read, 11, 6), CellValue::Error("#DIV/0!".into()));
+}
+
+#[test]
+fn an_ods_error_is_an_error_and_the_same_text_typed_is_text() {
+    // users.ods (odfpy) with Zoë's first name a LibreOffice error cell,
+    // `Err:502`, and Bob's a typed `#DIV/0!`.
+    let bytes = with_part(&fixture("users.ods"), "content.xml", |xml| {
+        let error = "<table:table-cell table:formula=\"of:=ACOS(2)\" office:value-type=\"string\" \
+                     office:string-value=\"\" calcext:value-type=\"error\"><text:p>Err:502</text:p></table:table-cell>";
+        let typed = "<table:table-cell office:value-type=\"string\"><text:p>#DIV/0!</text:p></table:table-cell>";
+        let zoe = "<table:table-cell office:value-type=\"string\"><text:p>Zoë</text:p></table:table-cell>";
+        let bob = "<table:table-cell office:value-type=\"string\"><text:p>Bob</text:p></table:table-cell>";
+        assert!(xml.contains(zoe) && xml.contains(bob), "{xml}");
+        xml.replace(zoe, error)
+            .replace(bob, typed)
+            .replace(
+                "<office:document-content ",
+                "<office:document-content xmlns:calcext=\"urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0\" ",
+            )
+    });
+    let read = sheet(&bytes, "errors.ods");
+    assert_eq!(cell(&read, 2, 0), CellValue::Error("Err:502".into()));
+    assert_eq!(cell(&read, 3, 0), text("#DIV/0!"));
+    let report = check(&bytes, "errors.ods");
+    let first_names: Vec<(u32, String)> = messages(&report)
+        .into_iter()
+        .filter(|(_, m)| m.starts_with("First Name"))
+        .collect();
+    assert_eq!(
+        first_names,
+        [
+            (
+                2,
+                "First Name: the cell holds an error (Err:502)".to_string()
+            ),
+            (7, "First Name: This value is required".to_string()),
+        ]
+    );
+}
