@@ -205,13 +205,36 @@ fn sniff(bytes: &[u8], file_name: Option<&str>) -> Result<Sniffed, ReadError> {
     if looks_like_text(bytes) {
         return Ok(Sniffed::Text);
     }
+    if let Some(utf16) = csv::utf16_by_bom(bytes) {
+        // UTF-16 text is half NUL bytes: judge the characters instead.
+        let sample = &bytes[..bytes.len().min(64 * 1024) & !1];
+        if looks_like_text(utf16.decode_with_bom_removal(sample).0.as_bytes()) {
+            return Ok(Sniffed::Text);
+        }
+    }
     let detail = match ext.as_deref() {
+        _ if looks_like_utf16_without_bom(bytes) => "the file looks like UTF-16 text without \
+            a byte-order mark; save it as CSV UTF-8, or as UTF-16 with one"
+            .to_string(),
         Some(e @ ("xlsx" | "xls" | "ods" | "csv")) => {
             format!("the file is named .{e} but its content is not a .{e} file")
         }
         _ => "the content is not a known spreadsheet format".to_string(),
     };
     Err(ReadError::NotASpreadsheet { detail })
+}
+
+/// Mostly Latin text in UTF-16 has a NUL in every other byte: the high
+/// bytes (LE) or the low ones (BE) of its code units.
+fn looks_like_utf16_without_bom(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(64 * 1024) & !1];
+    let pairs = sample.len() / 2;
+    let (mut even, mut odd) = (0, 0);
+    for pair in sample.chunks_exact(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair[1] == 0);
+    }
+    pairs >= 2 && (even.min(odd) * 10 <= pairs) && (even.max(odd) * 10 >= pairs * 9)
 }
 
 /// Text has no NUL bytes and few control characters; random or binary

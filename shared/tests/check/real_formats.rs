@@ -434,3 +434,31 @@ fn an_ods_error_is_an_error_and_the_same_text_typed_is_text() {
         ]
     );
 }
+
+// Item 16: UTF-16 text with a byte-order mark is a CSV.
+
+#[test]
+fn utf16_csvs_with_a_byte_order_mark_are_read() {
+    // Python's csv module through the utf-16 codecs: the same users as
+    // users-cp1252-tab.csv, so the same report.
+    let expected = check(&fixture("users-cp1252-tab.csv"), "users.csv");
+    assert!(expected.summary.rows > 0);
+    for name in ["users-utf16le-tab.csv", "users-utf16be-comma.csv"] {
+        let report = check(&fixture(name), name);
+        assert_eq!(report.source.format, Format::Csv, "{name}");
+        assert_eq!(report.rows, expected.rows, "{name}");
+        assert_eq!(messages(&report), messages(&expected), "{name}");
+    }
+}
+
+#[test]
+fn utf16_without_a_byte_order_mark_is_refused_by_name() {
+    let err = check_file(
+        &fixture("users-utf16le-no-bom.csv"),
+        Some("users.csv"),
+        &CheckOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ReadError::NotASpreadsheet { .. }), "{err}");
+    assert!(err.to_string().contains("UTF-16"), "{err}");
+}
