@@ -57,6 +57,9 @@ fn bad(detail: String) -> ReadError {
 /// BIFF record types that hold one cell, with its row and column first.
 const CELL_RECORDS: [u16; 7] = [0x0203, 0x0204, 0x00FD, 0x027E, 0x0205, 0x0006, 0x00D6];
 const MULRK: u16 = 0x00BD;
+const DIMENSIONS: u16 = 0x0200;
+/// The most cells a BIFF sheet holds (65,536 rows of 256 columns).
+const MAX_SHEET_CELLS: u64 = 65_536 * 256;
 const BOF: u16 = 0x0809;
 const BOUNDSHEET: u16 = 0x0085;
 const FILEPASS: u16 = 0x002F;
@@ -124,6 +127,14 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<Biff, ReadError> {
                 total = total.saturating_add(area.cells());
                 area = SheetArea::default();
             }
+            // calamine reserves room for the declared area before reading
+            // a cell: 4 billion rows would abort the process. No writer can
+            // declare more than a sheet holds.
+            DIMENSIONS if declared_cells(data) > MAX_SHEET_CELLS => {
+                return Err(ReadError::SheetAreaTooLarge {
+                    limit: limits.max_dense_cells,
+                });
+            }
             MULRK if data.len() >= 6 => {
                 let row = u16::from_le_bytes([data[0], data[1]]);
                 let first = u16::from_le_bytes([data[2], data[3]]);
@@ -146,6 +157,28 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<Biff, ReadError> {
         }
     }
     Ok(biff.unwrap_or(Biff::Eight))
+}
+
+/// The cells a DIMENSIONS record declares, computed as calamine computes
+/// the room it reserves (in u32, wrapping as its release build does).
+fn declared_cells(data: &[u8]) -> u64 {
+    let u16_at = |at: usize| u32::from(u16::from_le_bytes([data[at], data[at + 1]]));
+    let u32_at =
+        |at: usize| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+    let (first_row, last_row, mut first_col, last_col) = match data.len() {
+        10 => (u16_at(0), u16_at(2), u16_at(4), u16_at(6)),
+        14 | 16 => (u32_at(0), u32_at(4), u16_at(8), u16_at(10)),
+        _ => return 0, // calamine refuses the record
+    };
+    if first_col > 0xFF || last_col < first_col {
+        first_col = 0;
+    }
+    if last_row == 0 || last_col == 0 {
+        return 1;
+    }
+    let rows = (last_row - 1).wrapping_sub(first_row).wrapping_add(1);
+    let cols = (last_col - 1).wrapping_sub(first_col).wrapping_add(1);
+    u64::from(rows) * u64::from(cols)
 }
 
 /// The bounding box of one sheet's cells, as calamine will allocate it.

@@ -292,6 +292,43 @@ fn a_looping_chain_in_an_xls_ends_in_one_error_at_once() {
     }
 }
 
+/// users.xls with its sheet's DIMENSIONS record declaring rows
+/// `first..last` (exclusive) and columns `0..cols`.
+fn users_xls_declaring(first: u32, last: u32, cols: u16) -> Vec<u8> {
+    users_xls_edited(|b| {
+        // xlwt's BIFF8 record: type 0x0200, 14 bytes.
+        let at = b
+            .windows(4)
+            .position(|w| w == [0x00, 0x02, 0x0E, 0x00])
+            .expect("a DIMENSIONS record");
+        b[at + 4..at + 8].copy_from_slice(&first.to_le_bytes());
+        b[at + 8..at + 12].copy_from_slice(&last.to_le_bytes());
+        b[at + 12..at + 14].copy_from_slice(&0u16.to_le_bytes());
+        b[at + 14..at + 16].copy_from_slice(&cols.to_le_bytes());
+    })
+}
+
+#[test]
+fn an_xls_declaring_more_cells_than_a_sheet_holds_is_refused() {
+    // calamine reserves room for the declared area before it reads a cell:
+    // four billion rows aborted the process. A 5.6 KB file.
+    let bytes = users_xls_declaring(0, u32::MAX, 256);
+    assert!(bytes.len() < 8 * 1024);
+    assert_eq!(
+        read_error(&bytes, "dims.xls"),
+        ReadError::SheetAreaTooLarge { limit: 4_000_000 }
+    );
+    // So does a first row past the last, which calamine's subtraction wraps.
+    assert_eq!(
+        read_error(&users_xls_declaring(10, 5, 11), "dims.xls"),
+        ReadError::SheetAreaTooLarge { limit: 4_000_000 }
+    );
+    // The whole of a sheet is what any writer may declare: read as usual.
+    let original = fixture("users.xls");
+    let whole = users_xls_declaring(0, 65_536, 256);
+    assert_eq!(sheet(&whole, "users.xls"), sheet(&original, "users.xls"));
+}
+
 // Item 15: BIFF8 strings are Unicode whatever code page the file names.
 
 #[test]
