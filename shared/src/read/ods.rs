@@ -19,22 +19,20 @@ pub(super) fn read(
     progress: &mut Reporter<'_>,
 ) -> Result<Sheet, ReadError> {
     let found = prescan(bytes, &options.limits)?;
-    let (name, index, range) = super::guard_calamine(".ods", || {
+    let (name, range) = super::guard_calamine(".ods", || {
         let mut workbook: Ods<_> = Ods::new(Cursor::new(bytes)).map_err(damaged)?;
         let name = choose_calamine_sheet(workbook.sheets_metadata(), options.sheet.as_deref())?;
-        // calamine lists the tables in document order, as the pre-scan does.
-        let index = workbook
-            .sheets_metadata()
-            .iter()
-            .position(|s| s.name == name);
         let range = workbook.worksheet_range(&name).map_err(damaged)?;
-        Ok((name, index, range))
+        Ok((name, range))
     })?;
     // The error cells, by position: within the grid the pre-scan bounded.
-    let errors: FxHashSet<(u32, u32)> = index
-        .and_then(|i| found.errors.get(i))
+    // calamine keeps the last table of a name.
+    let errors: FxHashSet<(u32, u32)> = found
+        .errors
+        .iter()
+        .rfind(|(table, _)| *table == name)
         .into_iter()
-        .flatten()
+        .flat_map(|(_, blocks)| blocks)
         .flat_map(|b| {
             (b.row..b.row + b.rows).flat_map(move |r| (b.col..b.col + b.cols).map(move |c| (r, c)))
         })
@@ -63,12 +61,12 @@ const MAX_ROWS: u64 = 1_048_576;
 const MAX_COLUMNS: u64 = 16_384;
 
 /// What the pre-scan learns beside the grid's size: the error cells of
-/// each table, in document order. calamine reads an error cell as the
-/// string it shows (`#DIV/0!`, `Err:502`), so without this it would pass
-/// as text.
+/// each named table, in document order. calamine reads an error cell as
+/// the string it shows (`#DIV/0!`, `Err:502`), so without this it would
+/// pass as text.
 #[derive(Default)]
 struct Prescan {
-    errors: Vec<Vec<CellBlock>>,
+    errors: Vec<(String, Vec<CellBlock>)>,
 }
 
 /// `rows` × `cols` cells from (`row`, `col`), 0-based: one cell element
@@ -99,6 +97,8 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<Prescan, ReadError> {
     let mut xml = quick_xml::Reader::from_reader(BufReader::new(content.take(u64::MAX)));
     let mut buf = Vec::new();
     let mut found = Prescan::default();
+    // The current table's entry in `found.errors`.
+    let mut errors: Option<usize> = None;
     let mut table = TableSize::default();
     let mut row = RowSize::default();
     loop {
@@ -108,7 +108,14 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<Prescan, ReadError> {
         match event {
             Event::Start(e) | Event::Empty(e) if is(&e, "table:table") => {
                 table = TableSize::default();
-                found.errors.push(Vec::new());
+                // Unescaped as calamine does; a table without a name is
+                // no sheet of calamine's.
+                let name = e.try_get_attribute("table:name").ok().flatten();
+                errors = name.map(|a| {
+                    let name = quick_xml::escape::unescape(&a.value).map(|v| v.into_owned());
+                    found.errors.push((name.unwrap_or_default(), Vec::new()));
+                    found.errors.len() - 1
+                });
             }
             Event::Start(e) if is(&e, "table:table-row") => {
                 row = RowSize {
@@ -141,7 +148,7 @@ fn prescan(bytes: &[u8], limits: &Limits) -> Result<Prescan, ReadError> {
                 if attr_is(&e, "calcext:value-type", "error")
                     && row.repeat > 0
                     && n > 0
-                    && let Some(errors) = found.errors.last_mut()
+                    && let Some((_, errors)) = errors.and_then(|i| found.errors.get_mut(i))
                 {
                     // Both under calamine's caps, so under u32::MAX.
                     errors.push(CellBlock {

@@ -472,6 +472,31 @@ fn an_ods_error_is_an_error_and_the_same_text_typed_is_text() {
     );
 }
 
+#[test]
+fn ods_error_cells_belong_to_their_own_table() {
+    // Before users.ods's table: a table with no name (calamine skips it)
+    // whose A2 is an error, and a second one named Users, whose sheet
+    // calamine replaces with the later one of that name.
+    let error_row = "<table:table-row><table:table-cell office:value-type=\"string\"><text:p>x</text:p></table:table-cell></table:table-row>\
+        <table:table-row><table:table-cell office:value-type=\"string\" office:string-value=\"\" calcext:value-type=\"error\"><text:p>#REF!</text:p></table:table-cell></table:table-row>";
+    let bytes = with_part(&fixture("users.ods"), "content.xml", |xml| {
+        let table = xml.find("<table:table ").expect("a table");
+        format!(
+            "{}<table:table>{error_row}</table:table><table:table table:name=\"Users\">{error_row}</table:table>{}",
+            &xml[..table],
+            &xml[table..]
+        )
+        .replace(
+            "<office:document-content ",
+            "<office:document-content xmlns:calcext=\"urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0\" ",
+        )
+    });
+    let read = sheet(&bytes, "tables.ods");
+    assert_eq!(read.name, "Users");
+    assert_eq!(cell(&read, 2, 0), text("Zoë"));
+    assert_eq!(read, sheet(&fixture("users.ods"), "users.ods"));
+}
+
 // Item 16: UTF-16 text with a byte-order mark is a CSV.
 
 #[test]
