@@ -169,6 +169,25 @@ fn only_the_package_map_says_where_the_workbook_is() {
 }
 
 #[test]
+fn a_damaged_package_relationships_part_is_passed_over() {
+    // Excel's usual names still find the workbook, as before.
+    let original = users_xlsx();
+    let damaged = rebuilt(&original, |name, data| {
+        Some(match name {
+            "_rels/.rels" => (
+                name.into(),
+                b"<Relationships><Relationship Id=\"rId1".to_vec(),
+            ),
+            _ => (name.into(), data),
+        })
+    });
+    assert_eq!(
+        sheet(&damaged, "damaged.xlsx"),
+        sheet(&original, "users.xlsx")
+    );
+}
+
+#[test]
 fn another_office_document_is_named_as_such() {
     // A word-processing package renamed .xlsx: the package says what its
     // main part is.

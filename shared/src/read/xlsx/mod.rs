@@ -90,10 +90,12 @@ pub(super) fn read(
 fn find_workbook(package: &mut Package<'_>) -> Result<String, ReadError> {
     let types = package.read("[Content_Types].xml")?;
     let mut candidates = Vec::new();
-    if let Some(rels) = package.read("_rels/.rels")? {
+    // A damaged `_rels/.rels` only costs this way of finding the workbook.
+    if let Some(rels) = package.read("_rels/.rels")?
+        && let Ok(rels) = opc::relationships(&rels)
+    {
         candidates.extend(
-            opc::relationships(&rels)?
-                .iter()
+            rels.iter()
                 .filter(|r| r.is("officeDocument"))
                 .map(|r| opc::resolve("", &r.target)),
         );
