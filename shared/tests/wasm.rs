@@ -106,3 +106,79 @@ fn dates_times_and_durations_read_alike_in_the_browser() {
         assert_eq!(read, expected, "{name}");
     }
 }
+
+fn sheet(bytes: &[u8], name: &str) -> roster_shared::read::Sheet {
+    roster_shared::read::read_sheet(bytes, Some(name), &Default::default()).unwrap()
+}
+
+/// The cell at a 1-based row number and 0-based column, as text.
+fn cell(sheet: &roster_shared::read::Sheet, row: u32, col: usize) -> String {
+    let row = sheet.rows.iter().find(|r| r.number == row).unwrap();
+    row.cells[col].header_text()
+}
+
+#[wasm_bindgen_test]
+fn good_files_once_refused_are_read_in_the_browser() {
+    // Issue 14: a workbook placed by `_rels/.rels`, an .ods padded to the
+    // last column, an .xls whose compound file the `cfb` crate refused.
+    let minimal = sheet(
+        include_bytes!("fixtures/calamine-minimal_package.xlsx"),
+        "minimal.xlsx",
+    );
+    assert_eq!(minimal.rows.len(), 195);
+    assert_eq!(cell(&minimal, 196, 7), "MARTINEZ");
+    let padded = sheet(
+        include_bytes!("fixtures/phpspreadsheet-issue.2507.ods"),
+        "issue.2507.ods",
+    );
+    assert_eq!(padded.rows.len(), 9);
+    assert_eq!(cell(&padded, 3, 1), "Номенклатура");
+    let mut xls = include_bytes!("fixtures/users.xls").to_vec();
+    xls[28..30].copy_from_slice(&[0xFF, 0xFE]);
+    assert_eq!(
+        messages(&xls, "users.xls"),
+        messages(include_bytes!("fixtures/users.xls"), "users.xls")
+    );
+    // Issue 14: UTF-16 text is a CSV; .xls strings are Unicode whatever
+    // code page the file names.
+    assert_eq!(
+        messages(
+            include_bytes!("fixtures/users-utf16le-tab.csv"),
+            "users.csv"
+        ),
+        messages(include_bytes!("fixtures/users-cp1252-tab.csv"), "users.csv")
+    );
+    let writeexcel = sheet(
+        include_bytes!("fixtures/writeexcel-codepage-1252.xls"),
+        "writeexcel.xls",
+    );
+    assert_eq!(cell(&writeexcel, 2, 0), "Hi Excel!");
+    assert_eq!(cell(&writeexcel, 3, 0), "Łukasz");
+}
+
+#[wasm_bindgen_test]
+fn ods_error_cells_are_cell_errors_in_the_browser() {
+    let read = sheet(
+        include_bytes!("fixtures/phpspreadsheet-OOCalcTest.ods"),
+        "OOCalcTest.ods",
+    );
+    let row = read.rows.iter().find(|r| r.number == 11).unwrap();
+    assert_eq!(
+        row.cells[6],
+        roster_shared::cells::CellValue::Error("#DIV/0!".into())
+    );
+}
+
+#[wasm_bindgen_test]
+fn an_xls_declaring_four_billion_rows_is_refused_in_the_browser() {
+    // calamine would reserve room for the declared area first: in wasm an
+    // allocation that fails aborts the worker.
+    let mut xls = include_bytes!("fixtures/users.xls").to_vec();
+    let at = xls
+        .windows(4)
+        .position(|w| w == [0x00, 0x02, 0x0E, 0x00])
+        .unwrap();
+    xls[at + 8..at + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let err = check_file(&xls, None, &CheckOptions::default()).unwrap_err();
+    assert!(matches!(err, ReadError::SheetAreaTooLarge { .. }), "{err}");
+}

@@ -17,8 +17,9 @@ pub(super) enum ZipKind {
     Ods,
 }
 
-/// A part's index by its name. Some writers store names with Windows
-/// separators (`xl\workbook.xml`): they name the same parts.
+/// A part's index by its name. Part names are compared ignoring ASCII
+/// case (Open Packaging Conventions), and some writers store names with
+/// Windows separators (`xl\workbook.xml`): they name the same parts.
 pub(super) fn index_of<R: io::Read + io::Seek>(zip: &ZipArchive<R>, name: &str) -> Option<usize> {
     zip.index_for_name(name).or_else(|| {
         zip.file_names_raw().position(|raw| {
@@ -26,7 +27,7 @@ pub(super) fn index_of<R: io::Read + io::Seek>(zip: &ZipArchive<R>, name: &str) 
                 && raw
                     .iter()
                     .zip(name.as_bytes())
-                    .all(|(&a, &b)| a == b || (a == b'\\' && b == b'/'))
+                    .all(|(&a, &b)| a.eq_ignore_ascii_case(&b) || (a == b'\\' && b == b'/'))
         })
     })
 }
@@ -34,8 +35,15 @@ pub(super) fn index_of<R: io::Read + io::Seek>(zip: &ZipArchive<R>, name: &str) 
 pub(super) fn kind(bytes: &[u8]) -> Result<ZipKind, ReadError> {
     let zip = ZipArchive::new(Cursor::new(bytes)).map_err(damaged("zip"))?;
     Ok(
-        if index_of(&zip, "xl/workbook.xml").is_some()
-            || index_of(&zip, "xl/workbook.bin").is_some()
+        // An OOXML package says where its workbook is (xlsx/opc.rs).
+        if [
+            "[Content_Types].xml",
+            "_rels/.rels",
+            "xl/workbook.xml",
+            "xl/workbook.bin",
+        ]
+        .iter()
+        .any(|name| index_of(&zip, name).is_some())
         {
             ZipKind::Xlsx
         } else if zip.index_for_name("content.xml").is_some() {

@@ -84,9 +84,15 @@ fn line_ends(bytes: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', bytes).count() + crs
 }
 
+/// UTF-16 if a UTF-16 byte-order mark says so (Excel's "Unicode Text"
+/// and some exports: their NUL bytes are no sign of a binary file), else
 /// UTF-8 if the bytes are UTF-8 (BOM dropped), else Windows-1252, the
 /// encoding Excel on Windows writes "CSV" in.
 pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
+    if let Some(utf16) = utf16_by_bom(bytes) {
+        // An odd last byte or a lone surrogate becomes U+FFFD.
+        return utf16.decode_with_bom_removal(bytes).0;
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
@@ -96,6 +102,13 @@ pub fn decode(bytes: &[u8]) -> Cow<'_, str> {
                 .0
         }
     }
+}
+
+/// UTF-16LE or BE, if the bytes start with its byte-order mark.
+pub(super) fn utf16_by_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    encoding_rs::Encoding::for_bom(bytes)
+        .map(|(encoding, _)| encoding)
+        .filter(|&e| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE)
 }
 
 /// The candidate that occurs most often, outside quotes, on the first line
@@ -143,5 +156,25 @@ mod tests {
     fn windows_1252_is_the_fallback() {
         assert_eq!(decode(b"Zo\xEB"), "Zoë");
         assert_eq!(decode("\u{FEFF}Zoë".as_bytes()), "Zoë");
+    }
+
+    #[test]
+    fn utf16_is_read_by_its_byte_order_mark() {
+        let text = "First Name\tŁukasz\r\n日本\r\n";
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(decode(&le), text);
+        assert_eq!(decode(&be), text);
+        // A cut last code unit is a replacement character, not a panic.
+        assert_eq!(
+            decode(&le[..le.len() - 1]),
+            "First Name\tŁukasz\r\n日本\r\u{FFFD}"
+        );
     }
 }

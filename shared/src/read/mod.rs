@@ -4,6 +4,7 @@
 //! limits allow.
 
 mod archive;
+mod compound;
 mod csv;
 mod ods;
 mod xls;
@@ -204,13 +205,36 @@ fn sniff(bytes: &[u8], file_name: Option<&str>) -> Result<Sniffed, ReadError> {
     if looks_like_text(bytes) {
         return Ok(Sniffed::Text);
     }
+    if let Some(utf16) = csv::utf16_by_bom(bytes) {
+        // UTF-16 text is half NUL bytes: judge the characters instead.
+        let sample = &bytes[..bytes.len().min(64 * 1024) & !1];
+        if looks_like_text(utf16.decode_with_bom_removal(sample).0.as_bytes()) {
+            return Ok(Sniffed::Text);
+        }
+    }
     let detail = match ext.as_deref() {
+        _ if looks_like_utf16_without_bom(bytes) => "the file looks like UTF-16 text without \
+            a byte-order mark; save it as CSV UTF-8, or as UTF-16 with one"
+            .to_string(),
         Some(e @ ("xlsx" | "xls" | "ods" | "csv")) => {
             format!("the file is named .{e} but its content is not a .{e} file")
         }
         _ => "the content is not a known spreadsheet format".to_string(),
     };
     Err(ReadError::NotASpreadsheet { detail })
+}
+
+/// Mostly Latin text in UTF-16 has a NUL in every other byte: the high
+/// bytes (LE) or the low ones (BE) of its code units.
+fn looks_like_utf16_without_bom(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(64 * 1024) & !1];
+    let pairs = sample.len() / 2;
+    let (mut even, mut odd) = (0, 0);
+    for pair in sample.chunks_exact(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair[1] == 0);
+    }
+    pairs >= 2 && (even.min(odd) * 10 <= pairs) && (even.max(odd) * 10 >= pairs * 9)
 }
 
 /// Text has no NUL bytes and few control characters; random or binary
@@ -536,11 +560,14 @@ mod quiet_panics {
     }
 }
 
-/// Feeds a calamine dense range (xls, ods) to the collector.
+/// Feeds a calamine dense range (xls, ods) to the collector. `is_error`
+/// tells the cells (0-based row and column) the file marks as errors where
+/// calamine gives their text (.ods).
 pub(crate) fn collect_range(
     range: &calamine::Range<calamine::Data>,
     limits: &Limits,
     progress: &mut Reporter<'_>,
+    is_error: impl Fn(u32, u32) -> bool,
 ) -> Result<Vec<SheetRow>, ReadError> {
     let mut rows = RowCollector::new(limits);
     let (row0, col0) = range.start().unwrap_or((0, 0));
@@ -549,11 +576,12 @@ pub(crate) fn collect_range(
         progress.at(r as u64);
         for (c, value) in row.iter().enumerate() {
             if !matches!(value, calamine::Data::Empty) {
-                rows.cell(
-                    row0 + r as u32 + 1,
-                    col0 + c as u32,
-                    from_calamine_owned(value),
-                )?;
+                let (row, col) = (row0 + r as u32, col0 + c as u32);
+                let mut cell = from_calamine_owned(value);
+                if is_error(row, col) {
+                    cell = CellValue::Error(cell.header_text().into());
+                }
+                rows.cell(row + 1, col, cell)?;
             }
         }
     }

@@ -8,6 +8,7 @@ mod dates;
 mod formats;
 mod hostile;
 mod real_files;
+mod real_formats;
 mod rules;
 mod xml_text;
 

@@ -4,6 +4,7 @@
 use quick_xml::events::Event;
 use quick_xml::name::{Namespace, ResolveResult};
 
+use super::opc::{Relationship, resolve};
 use crate::error::ReadError;
 
 pub(super) struct SheetEntry {
@@ -19,32 +20,12 @@ pub(super) struct Workbook {
     pub is_1904: bool,
 }
 
-/// Relationship id → (type, target part).
-fn relationships(rels: &[u8]) -> Result<Vec<(String, String, String)>, ReadError> {
-    let mut out = Vec::new();
-    let mut reader = quick_xml::Reader::from_reader(rels);
-    let mut buf = Vec::new();
-    loop {
-        match reader.read_event_into(&mut buf).map_err(bad)? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "Relationship" => {
-                let get = |k: &str| {
-                    e.try_get_attribute(k)
-                        .ok()
-                        .flatten()
-                        .map(|a| a.value.to_string())
-                        .unwrap_or_default()
-                };
-                out.push((get("Id"), get("Type"), get("Target")));
-            }
-            Event::Eof => return Ok(out),
-            _ => {}
-        }
-        buf.clear();
-    }
-}
-
-pub(super) fn parse(workbook: &[u8], rels: &[u8]) -> Result<Workbook, ReadError> {
-    let rels = relationships(rels)?;
+/// `workbook` is the part named `part`; `rels` are its relationships.
+pub(super) fn parse(
+    workbook: &[u8],
+    part: &str,
+    rels: &[Relationship],
+) -> Result<Workbook, ReadError> {
     let mut sheets = Vec::new();
     let mut is_1904 = false;
     let mut reader = quick_xml::NsReader::from_reader(workbook);
@@ -76,14 +57,14 @@ pub(super) fn parse(workbook: &[u8], rels: &[u8]) -> Result<Workbook, ReadError>
                             _ => {}
                         }
                     }
-                    let Some((_, kind, target)) = rels.iter().find(|(rid, ..)| *rid == id) else {
+                    let Some(rel) = rels.iter().find(|r| r.id == id && !r.external) else {
                         continue;
                     };
                     sheets.push(SheetEntry {
                         name,
                         visible: state.is_empty() || state == "visible",
-                        is_worksheet: kind.ends_with("/worksheet"),
-                        part: part_name(target),
+                        is_worksheet: rel.is("worksheet"),
+                        part: resolve(part, &rel.target),
                     });
                 }
                 _ => {}
@@ -106,14 +87,6 @@ fn is_main(namespace: &ResolveResult<'_>) -> bool {
         ),
         ResolveResult::Unbound => true,
         ResolveResult::Unknown(_) => false,
-    }
-}
-
-/// Targets are relative to `xl/`, or absolute from the package root.
-fn part_name(target: &str) -> String {
-    match target.strip_prefix('/') {
-        Some(absolute) => absolute.to_string(),
-        None => format!("xl/{target}"),
     }
 }
 
