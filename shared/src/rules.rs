@@ -202,34 +202,12 @@ fn first_error(
 ) -> Option<(ErrorCode, String)> {
     let value = row.get(field);
     let label = field.label();
-    // Most values are printable ASCII without spaces: one pass over the bytes
-    // settles every whitespace and control-character rule for them.
-    let plain = !value.is_empty() && value.bytes().all(|b| (0x21..0x7f).contains(&b));
-    if !plain {
-        match character_error(value, field, label) {
-            Spacing::Blank => {
-                return field.is_required().then(|| {
-                    (
-                        ErrorCode::Required,
-                        format!("{label}: This value is required"),
-                    )
-                });
-            }
-            Spacing::Error(code, message) => return Some((code, message)),
-            Spacing::Fine => {}
+    match text_error(value, field, label) {
+        Spacing::Blank => {
+            return field.is_required().then(|| required(label));
         }
-    }
-    let max = field.max_len();
-    let length = if plain {
-        value.len()
-    } else {
-        value.chars().count()
-    };
-    if length > max {
-        return Some((
-            ErrorCode::TooLong,
-            format!("{label}: at most {max} characters"),
-        ));
+        Spacing::Error(code, message) => return Some((code, message)),
+        Spacing::Fine => {}
     }
     // A cell that held an error, a date or a rounded number says nothing
     // reliable about the field's format, so its problem is told first.
@@ -270,11 +248,65 @@ fn first_error(
     })
 }
 
-/// What the whitespace and control-character rules say of a value.
+/// A value typed into one of the server's forms rather than read from a
+/// file, held to the rules a cell of `field` meets (section 4: whitespace,
+/// control characters, length) and required; its messages start with
+/// `label`. Returns the value to store: trimmed where `field` is a name
+/// (an import trims those silently), else exactly as given, so a form saves
+/// no value that an import row of the same text would have refused or read
+/// as another.
+pub fn check_form_value(
+    field: Field,
+    label: &str,
+    value: &str,
+) -> Result<String, (ErrorCode, String)> {
+    let value = if field.is_name() { trim(value) } else { value };
+    match text_error(value, field, label) {
+        Spacing::Blank => Err(required(label)),
+        Spacing::Error(code, message) => Err((code, message)),
+        Spacing::Fine => Ok(value.to_string()),
+    }
+}
+
+fn required(label: &str) -> (ErrorCode, String) {
+    (
+        ErrorCode::Required,
+        format!("{label}: This value is required"),
+    )
+}
+
+/// What the whitespace, control-character and length rules say of a value.
 enum Spacing {
     Blank,
     Error(ErrorCode, String),
     Fine,
+}
+
+/// The rules every text value meets, in section 4's order: required (told
+/// as `Blank`), invalid_characters, spaces_not_allowed, untrimmed, too_long.
+fn text_error(value: &str, field: Field, label: &str) -> Spacing {
+    // Most values are printable ASCII without spaces: one pass over the bytes
+    // settles every whitespace and control-character rule for them.
+    let plain = !value.is_empty() && value.bytes().all(|b| (0x21..0x7f).contains(&b));
+    if !plain {
+        let spacing = character_error(value, field, label);
+        if !matches!(spacing, Spacing::Fine) {
+            return spacing;
+        }
+    }
+    let max = field.max_len();
+    let length = if plain {
+        value.len()
+    } else {
+        value.chars().count()
+    };
+    if length > max {
+        return Spacing::Error(
+            ErrorCode::TooLong,
+            format!("{label}: at most {max} characters"),
+        );
+    }
+    Spacing::Fine
 }
 
 /// The whitespace and control-character rules, in section 4's order.
@@ -496,6 +528,53 @@ mod tests {
         assert_eq!(
             m,
             "User ID: This value is used more than once in the file (rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 8 more)"
+        );
+    }
+
+    #[test]
+    fn a_form_value_is_judged_as_the_same_cell_in_an_import() {
+        let options = RuleOptions::default();
+        let long = "x".repeat(256);
+        for value in [
+            "School",
+            " School",
+            "\u{200B}School",
+            "School\u{FEFF}",
+            "Sch\u{2028}ool",
+            "\u{200B}",
+            "",
+            long.as_str(),
+        ] {
+            for field in [Field::SubLevel1, Field::FirstName] {
+                let mut row = MappedRow::new(2).with(field, value);
+                let import = check_row(&mut row, &options)
+                    .into_iter()
+                    .find(|e| e.field == field)
+                    .map(|e| (e.code, e.message));
+                let form = check_form_value(field, field.label(), value);
+                match form {
+                    Ok(stored) => {
+                        assert_eq!(import, None, "{field} {value:?}");
+                        assert_eq!(stored, row.get(field), "{field} {value:?}");
+                    }
+                    // A form value is required where a sub-level may be empty.
+                    Err(e) if e.0 == ErrorCode::Required => {
+                        assert!(is_blank(row.get(field)), "{field} {value:?}")
+                    }
+                    Err(e) => assert_eq!(import, Some(e), "{field} {value:?}"),
+                }
+            }
+        }
+        assert_eq!(
+            check_form_value(Field::SubLevel1, "Name", "\u{200B}School"),
+            Err((
+                ErrorCode::Untrimmed,
+                "Name: leading or trailing spaces are not allowed".to_string()
+            ))
+        );
+        assert_eq!(
+            check_form_value(Field::FirstName, "Name", "\u{200B}Teachers "),
+            Ok("Teachers".to_string())
         );
     }
 }
