@@ -1091,7 +1091,7 @@ async fn a_value_longer_than_a_cell_can_hold_is_refused_as_in_a_file(kind: Kind)
 
 /// Row errors stored before the one spelling named a sub-level field as
 /// serde's `sub_level1`; the server now reads only `sub_level_1`, and
-/// migration 0005 rewrites the stored text so that old imports' errors
+/// migration 0007 rewrites the stored text so that old imports' errors
 /// files still download.
 async fn errors_stored_with_serdes_spelling_are_rewritten_by_the_migration(kind: Kind) {
     let app = spawn_app(kind).await;
@@ -1126,8 +1126,8 @@ async fn errors_stored_with_serdes_spelling_are_rewritten_by_the_migration(kind:
     );
 
     let migration = match kind {
-        Kind::Sqlite => include_str!("../../backend/migrations/sqlite/0005_sub_level_keys.sql"),
-        Kind::Postgres => include_str!("../../backend/migrations/postgres/0005_sub_level_keys.sql"),
+        Kind::Sqlite => include_str!("../../backend/migrations/sqlite/0007_sub_level_keys.sql"),
+        Kind::Postgres => include_str!("../../backend/migrations/postgres/0007_sub_level_keys.sql"),
     };
     sqlx::raw_sql(migration)
         .execute(&db)

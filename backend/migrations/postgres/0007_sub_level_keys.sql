@@ -2,7 +2,7 @@
 -- (`sub_level_1`), as the server now writes and reads them; before, serde
 -- wrote `sub_level1`. serde_json's compact text quotes a key unescaped,
 -- and any quote inside a value escaped, so `"field":"sub_level1"` can only
--- be an error's field. Keep in step with ../sqlite/0005_sub_level_keys.sql.
+-- be an error's field. Keep in step with ../sqlite/0007_sub_level_keys.sql.
 UPDATE imports SET errors_json =
     REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(errors_json,
         '"field":"sub_level1"', '"field":"sub_level_1"'),
