@@ -1,12 +1,12 @@
 //! The import fields of SPEC section 2: one table that mapping, rules and the
 //! report all read, so a field's label, length and synonyms live in one place.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// A column an import can fill. Role and start hierarchy are not fields: they
-/// are chosen once per import.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// are chosen once per import. In JSON a field is its [`Field::key`] (serde's
+/// own renaming would say `sub_level1`, a second spelling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
     FirstName,
     LastName,
@@ -43,6 +43,17 @@ impl Field {
         Field::TimeZone,
     ];
 
+    /// Every field's [`Field::key`], in the order of [`Field::ALL`].
+    pub const KEYS: [&'static str; 14] = {
+        let mut keys = [""; 14];
+        let mut i = 0;
+        while i < keys.len() {
+            keys[i] = Field::ALL[i].key();
+            i += 1;
+        }
+        keys
+    };
+
     /// The sub-level fields, level 1 first.
     pub const SUB_LEVELS: [Field; 5] = [
         Field::SubLevel1,
@@ -57,7 +68,8 @@ impl Field {
         self as usize
     }
 
-    /// The key used in JSON and on the command line (`first_name`).
+    /// The key used in JSON, in the API and on the command line
+    /// (`first_name`, `sub_level_1`): the one spelling of SPEC section 2.
     pub const fn key(self) -> &'static str {
         match self {
             Field::FirstName => "first_name",
@@ -152,8 +164,63 @@ impl Field {
     }
 }
 
+impl Serialize for Field {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.key())
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl de::Visitor<'_> for KeyVisitor {
+            type Value = Field;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field key such as `first_name`")
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Field, E> {
+                Field::from_key(key).ok_or_else(|| E::unknown_variant(key, &Field::KEYS))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
 impl std::fmt::Display for Field {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.key())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_spells_every_field_by_its_key() {
+        for field in Field::ALL {
+            let json = serde_json::to_string(&field).unwrap();
+            assert_eq!(json, format!("\"{}\"", field.key()));
+            assert_eq!(serde_json::from_str::<Field>(&json).unwrap(), field);
+        }
+        assert_eq!(Field::KEYS[6], "sub_level_1");
+        // As a map key too (the report's `mapping`).
+        let mapping = std::collections::BTreeMap::from([(Field::SubLevel1, "School")]);
+        let json = serde_json::to_string(&mapping).unwrap();
+        assert_eq!(json, r#"{"sub_level_1":"School"}"#);
+        let back: std::collections::BTreeMap<Field, String> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back[&Field::SubLevel1], "School");
+    }
+
+    #[test]
+    fn serdes_own_spelling_is_not_a_second_one() {
+        let e = serde_json::from_str::<Field>(r#""sub_level1""#).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown variant `sub_level1`"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("sub_level_1"), "{e}");
     }
 }

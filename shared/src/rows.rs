@@ -144,6 +144,17 @@ impl Serialize for MappedRow {
     }
 }
 
+/// The keys a row's JSON may have: `row` and every field's.
+const ROW_KEYS: [&str; Field::ALL.len() + 1] = {
+    let mut keys = ["row"; Field::ALL.len() + 1];
+    let mut i = 0;
+    while i < Field::ALL.len() {
+        keys[i + 1] = Field::KEYS[i];
+        i += 1;
+    }
+    keys
+};
+
 impl<'de> Deserialize<'de> for MappedRow {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct RowVisitor;
@@ -162,28 +173,8 @@ impl<'de> Deserialize<'de> for MappedRow {
                         number = Some(map.next_value::<u32>()?);
                         continue;
                     }
-                    let field = Field::from_key(&key).ok_or_else(|| {
-                        de::Error::unknown_field(
-                            &key,
-                            &[
-                                "row",
-                                "first_name",
-                                "last_name",
-                                "username",
-                                "email",
-                                "user_id",
-                                "password",
-                                "sub_level_1",
-                                "sub_level_2",
-                                "sub_level_3",
-                                "sub_level_4",
-                                "sub_level_5",
-                                "special_needs",
-                                "sync_key",
-                                "time_zone",
-                            ],
-                        )
-                    })?;
+                    let field = Field::from_key(&key)
+                        .ok_or_else(|| de::Error::unknown_field(&key, &ROW_KEYS))?;
                     row.values[field.index()] = map.next_value::<SharedText>()?.0;
                 }
                 row.row = number.ok_or_else(|| de::Error::missing_field("row"))?;

@@ -208,12 +208,7 @@ fn first_error(
     if !plain {
         match character_error(value, field, label) {
             Spacing::Blank => {
-                return field.is_required().then(|| {
-                    (
-                        ErrorCode::Required,
-                        format!("{label}: This value is required"),
-                    )
-                });
+                return field.is_required().then(|| required(label));
             }
             Spacing::Error(code, message) => return Some((code, message)),
             Spacing::Fine => {}
@@ -268,6 +263,48 @@ fn first_error(
         };
         (code, message)
     })
+}
+
+/// A value typed into one of the server's forms rather than read from a
+/// file: checked as a cell of `field` alone in its row is (section 4, for a
+/// field without a rule across fields: not `sub_level_2`…), and required;
+/// its messages start with `label`. Returns the value to store: trimmed
+/// where `field` is a name (an import trims those silently), else exactly as
+/// given, so a form saves no value that an import row of the same text would
+/// have refused or read as another.
+pub fn check_form_value(
+    field: Field,
+    label: &str,
+    value: &str,
+) -> Result<String, (ErrorCode, String)> {
+    // Through `check_row`, not as a second caller of the per-cell functions:
+    // the compiler then stopped inlining those into the loop over a file's
+    // cells (callgrind, 100,000 rows checked: 5 to 10 % more instructions;
+    // this way under 1 %).
+    let mut row = MappedRow::new(0).with(field, value);
+    let errors = check_row(&mut row, &RuleOptions::default());
+    let checked = row.get(field);
+    if is_blank(checked) {
+        return Err(required(label));
+    }
+    match errors.into_iter().find(|e| e.field == field) {
+        // Every message starts with the field's label; the form names its own.
+        Some(e) => {
+            let message = match e.message.strip_prefix(field.label()) {
+                Some(rest) => format!("{label}{rest}"),
+                None => e.message,
+            };
+            Err((e.code, message))
+        }
+        None => Ok(checked.to_string()),
+    }
+}
+
+fn required(label: &str) -> (ErrorCode, String) {
+    (
+        ErrorCode::Required,
+        format!("{label}: This value is required"),
+    )
 }
 
 /// What the whitespace and control-character rules say of a value.
@@ -496,6 +533,53 @@ mod tests {
         assert_eq!(
             m,
             "User ID: This value is used more than once in the file (rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 8 more)"
+        );
+    }
+
+    #[test]
+    fn a_form_value_is_judged_as_the_same_cell_in_an_import() {
+        let options = RuleOptions::default();
+        let long = "x".repeat(256);
+        for value in [
+            "School",
+            " School",
+            "\u{200B}School",
+            "School\u{FEFF}",
+            "Sch\u{2028}ool",
+            "\u{200B}",
+            "",
+            long.as_str(),
+        ] {
+            for field in [Field::SubLevel1, Field::FirstName] {
+                let mut row = MappedRow::new(2).with(field, value);
+                let import = check_row(&mut row, &options)
+                    .into_iter()
+                    .find(|e| e.field == field)
+                    .map(|e| (e.code, e.message));
+                let form = check_form_value(field, field.label(), value);
+                match form {
+                    Ok(stored) => {
+                        assert_eq!(import, None, "{field} {value:?}");
+                        assert_eq!(stored, row.get(field), "{field} {value:?}");
+                    }
+                    // A form value is required where a sub-level may be empty.
+                    Err(e) if e.0 == ErrorCode::Required => {
+                        assert!(is_blank(row.get(field)), "{field} {value:?}")
+                    }
+                    Err(e) => assert_eq!(import, Some(e), "{field} {value:?}"),
+                }
+            }
+        }
+        assert_eq!(
+            check_form_value(Field::SubLevel1, "Name", "\u{200B}School"),
+            Err((
+                ErrorCode::Untrimmed,
+                "Name: leading or trailing spaces are not allowed".to_string()
+            ))
+        );
+        assert_eq!(
+            check_form_value(Field::FirstName, "Name", "\u{200B}Teachers "),
+            Ok("Teachers".to_string())
         );
     }
 }

@@ -6,7 +6,10 @@ use serde_json::{Value, json};
 use crate::helpers::{Kind, assert_error, ok_json, spawn_app};
 use crate::on_both_databases;
 
-on_both_databases!(the_tree_is_built_renamed_moved_and_pruned);
+on_both_databases!(
+    the_tree_is_built_renamed_moved_and_pruned,
+    a_node_name_is_judged_as_an_import_judges_a_sub_level,
+);
 
 async fn the_tree_is_built_renamed_moved_and_pruned(kind: Kind) {
     let app = spawn_app(kind).await;
@@ -219,5 +222,106 @@ async fn the_tree_is_built_renamed_moved_and_pruned(kind: Kind) {
         "not_found",
     )
     .await;
+    app.finish().await;
+}
+
+/// The API's answer to a node name: the rule's code and message.
+async fn refusal(response: reqwest::Response) -> (String, String) {
+    let body = ok_json(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let detail = &body["error"]["details"][0];
+    assert_eq!(detail["field"], "name", "{body}");
+    (
+        detail["code"].as_str().unwrap_or_default().to_string(),
+        detail["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// A node's name is what a sub-level cell names: a value an import row
+/// refuses there (whitespace in the rules crate's sense, U+200B included,
+/// or a U+2028 line break) is refused by the API with the same rule, not
+/// stored as a node no import row could name, nor trimmed into another.
+async fn a_node_name_is_judged_as_an_import_judges_a_sub_level(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let root = admin.root_node().await;
+    let school = ok_json(
+        admin
+            .post(
+                "/api/hierarchy",
+                json!({"parent_id": root, "name": "School"}),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let school_id = school["id"].as_i64().expect("id");
+
+    for (n, name) in [
+        " School",
+        "\u{200B}School",
+        "School\u{FEFF}",
+        "Sch\u{2028}ool",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let row = json!({
+            "row": 2, "first_name": "Kim", "last_name": "Lee", "username": format!("kim{n}"),
+            "email": "kim@example.com", "user_id": format!("K-{n}"), "sub_level_1": name,
+        });
+        let p = crate::imports::preview(&admin, json!([row])).await;
+        let import = &p["errors"][0];
+        assert_eq!(import["field"], "sub_level_1", "{p}");
+        let import_code = import["code"].as_str().expect("a code");
+        let import_message = import["message"]
+            .as_str()
+            .expect("a message")
+            .replace("Sub-level-1:", "Name:");
+
+        let created = refusal(
+            admin
+                .post("/api/hierarchy", json!({"parent_id": root, "name": name}))
+                .await,
+        )
+        .await;
+        assert_eq!(
+            created,
+            (import_code.to_string(), import_message.clone()),
+            "{name:?}"
+        );
+        let renamed = refusal(
+            admin
+                .put(
+                    &format!("/api/hierarchy/{school_id}"),
+                    json!({"parent_id": root, "name": name}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(
+            renamed,
+            (import_code.to_string(), import_message),
+            "{name:?}"
+        );
+    }
+    // Whitespace only is no name, invisible characters included.
+    let blank = refusal(
+        admin
+            .post(
+                "/api/hierarchy",
+                json!({"parent_id": root, "name": "\u{200B}\u{FEFF}"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(blank.0, "required");
+    let nodes = admin.get_ok("/api/hierarchy").await;
+    let paths: Vec<&str> = nodes["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["Root", "Root/School"]);
     app.finish().await;
 }

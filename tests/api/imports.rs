@@ -28,6 +28,7 @@ on_both_databases!(
     a_renamed_node_or_a_changed_role_makes_the_preview_stale,
     only_the_maker_downloads_a_previews_errors,
     a_value_longer_than_a_cell_can_hold_is_refused_as_in_a_file,
+    errors_stored_with_serdes_spelling_are_rewritten_by_the_migration,
 );
 
 /// Try Import of `rows` with the Administrator role at the root.
@@ -1085,5 +1086,59 @@ async fn a_value_longer_than_a_cell_can_hold_is_refused_as_in_a_file(kind: Kind)
         message.contains("row 2, column B holds more than 32767 characters"),
         "{message}"
     );
+    app.finish().await;
+}
+
+/// Row errors stored before the one spelling named a sub-level field as
+/// serde's `sub_level1`; the server now reads only `sub_level_1`, and
+/// migration 0007 rewrites the stored text so that old imports' errors
+/// files still download.
+async fn errors_stored_with_serdes_spelling_are_rewritten_by_the_migration(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let mut gap = row(2, "kim", "K-1", "Kim", "Lee");
+    gap["sub_level_2"] = json!("Class 1");
+    let p = preview(&admin, json!([gap])).await;
+    assert_eq!(p["errors"][0]["field"], "sub_level_2", "{p}");
+    let id = p["id"].as_i64().expect("id");
+    let errors_file = format!("/api/imports/{id}/errors.xlsx");
+    assert_eq!(admin.get(&errors_file).await.status(), StatusCode::OK);
+
+    // The text an earlier server stored.
+    let db = app.database().await;
+    let stored: String = sqlx::query_scalar("SELECT errors_json FROM imports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db)
+        .await
+        .expect("the stored errors");
+    assert!(stored.contains(r#""field":"sub_level_2""#), "{stored}");
+    let old = stored.replace(r#""field":"sub_level_2""#, r#""field":"sub_level2""#);
+    sqlx::query("UPDATE imports SET errors_json = $1 WHERE id = $2")
+        .bind(&old)
+        .bind(id)
+        .execute(&db)
+        .await
+        .expect("store the old spelling");
+    assert_eq!(
+        admin.get(&errors_file).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the old spelling is no longer read"
+    );
+
+    let migration = match kind {
+        Kind::Sqlite => include_str!("../../backend/migrations/sqlite/0007_sub_level_keys.sql"),
+        Kind::Postgres => include_str!("../../backend/migrations/postgres/0007_sub_level_keys.sql"),
+    };
+    sqlx::raw_sql(migration)
+        .execute(&db)
+        .await
+        .expect("the migration runs");
+    let migrated: String = sqlx::query_scalar("SELECT errors_json FROM imports WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db)
+        .await
+        .expect("the stored errors");
+    assert_eq!(migrated, stored);
+    assert_eq!(admin.get(&errors_file).await.status(), StatusCode::OK);
     app.finish().await;
 }

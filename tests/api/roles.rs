@@ -6,7 +6,10 @@ use serde_json::json;
 use crate::helpers::{Kind, assert_error, ok_json, spawn_app};
 use crate::on_both_databases;
 
-on_both_databases!(roles_are_listed_created_changed_and_deleted);
+on_both_databases!(
+    roles_are_listed_created_changed_and_deleted,
+    a_role_name_is_trimmed_and_checked_by_the_rules_crate,
+);
 
 async fn roles_are_listed_created_changed_and_deleted(kind: Kind) {
     let app = spawn_app(kind).await;
@@ -122,5 +125,55 @@ async fn roles_are_listed_created_changed_and_deleted(kind: Kind) {
         "not_found",
     )
     .await;
+    app.finish().await;
+}
+
+/// A role's name is in no import row; it is trimmed silently as a person's
+/// name is, of the whitespace the rules crate knows (U+200B and U+FEFF
+/// too), and a U+2028 line break inside it is refused as in any field.
+async fn a_role_name_is_trimmed_and_checked_by_the_rules_crate(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let created = ok_json(
+        admin
+            .post(
+                "/api/roles",
+                json!({"name": "\u{200B}Teachers\u{FEFF} ", "permissions": []}),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(created["name"], "Teachers");
+    let id = created["id"].as_i64().expect("id");
+    for response in [
+        admin
+            .post(
+                "/api/roles",
+                json!({"name": "Teach\u{2028}ers", "permissions": []}),
+            )
+            .await,
+        admin
+            .put(
+                &format!("/api/roles/{id}"),
+                json!({"name": "Teach\u{2028}ers", "permissions": []}),
+            )
+            .await,
+    ] {
+        let body = ok_json(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(
+            body["error"]["details"][0],
+            json!({"field": "name", "code": "invalid_characters",
+                   "message": "Name: line breaks and control characters are not allowed"})
+        );
+    }
+    let blank = ok_json(
+        admin
+            .post("/api/roles", json!({"name": "\u{200B}", "permissions": []}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(blank["error"]["details"][0]["code"], "required");
     app.finish().await;
 }

@@ -124,3 +124,101 @@ fn sheet_chooses_the_sheet() {
             .contains("the sheet \"Lookup\" has a header row (1) but no data rows")
     );
 }
+
+/// Every field of SPEC section 2 has a column, suggested by its header; row 2
+/// has an untrimmed sub-level 1, row 3 a sub-level 2 without a level 1.
+const EVERY_FIELD_CSV: &str = "First Name,Last Name,Username,Email,User ID,Password,\
+Sub-level-1,Sub-level-2,Sub-level-3,Sub-level-4,Sub-level-5,Special Needs,Sync Key,Time Zone\n\
+Zoë,Müller,zoe,zoe@example.com,1001,secret-pass,\" School\",,,,,no,k1,Europe/Amsterdam\n\
+Ann,Lee,ann,ann@example.com,1002,,,Class 1,,,,,,\n";
+
+/// SPEC section 2's keys, in its order.
+const SECTION_2_KEYS: [&str; 14] = [
+    "first_name",
+    "last_name",
+    "username",
+    "email",
+    "user_id",
+    "password",
+    "sub_level_1",
+    "sub_level_2",
+    "sub_level_3",
+    "sub_level_4",
+    "sub_level_5",
+    "special_needs",
+    "sync_key",
+    "time_zone",
+];
+
+#[test]
+fn json_names_the_sub_levels_as_section_2_does() {
+    let path = write_csv("every-field.csv", EVERY_FIELD_CSV);
+    let out = roster(&["check", "--json", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mapped: Vec<&str> = json["mapping"]
+        .as_object()
+        .expect("mapping is an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = SECTION_2_KEYS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(mapped, expected);
+    assert_eq!(json["mapping"]["sub_level_1"], "Sub-level-1");
+    assert_eq!(
+        json["errors"],
+        serde_json::json!([
+            {"row": 2, "field": "sub_level_1", "code": "untrimmed",
+             "message": "Sub-level-1: leading or trailing spaces are not allowed"},
+            {"row": 3, "field": "sub_level_2", "code": "level_gap",
+             "message": "Sub-level-2: Sub-level-1 must be filled in first"},
+        ])
+    );
+    assert_eq!(json["rows"][1]["sub_level_2"], "Class 1");
+}
+
+#[test]
+fn what_json_calls_a_field_map_accepts() {
+    let named = write_csv("named-headers.csv", EVERY_FIELD_CSV);
+    let out = roster(&["check", "--json", named.to_str().unwrap()]);
+    let suggested: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mapping = suggested["mapping"]
+        .as_object()
+        .expect("mapping is an object");
+    assert_eq!(mapping.len(), SECTION_2_KEYS.len());
+
+    // The same rows under headers that suggest no field ("Column N"): each
+    // field is given its column with `--map`, by the key `--json` printed.
+    let (header_line, data) = EVERY_FIELD_CSV.split_once('\n').unwrap();
+    let named_headers: Vec<&str> = header_line.split(',').collect();
+    let anonymous_headers: Vec<String> = (1..=named_headers.len())
+        .map(|n| format!("Column {n}"))
+        .collect();
+    let anonymous = write_csv(
+        "anonymous-headers.csv",
+        &format!("{}\n{data}", anonymous_headers.join(",")),
+    );
+    let mut args = vec!["check".to_string(), "--json".to_string()];
+    for (key, header) in mapping {
+        let column = named_headers
+            .iter()
+            .position(|h| Some(*h) == header.as_str())
+            .expect("a printed header is one of the file's");
+        args.push("--map".to_string());
+        args.push(format!("{key}={}", anonymous_headers[column]));
+    }
+    args.push(anonymous.to_str().unwrap().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = roster(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mapped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(mapped["mapping"].as_object().unwrap().len(), mapping.len());
+    assert_eq!(mapped["errors"], suggested["errors"]);
+    assert_eq!(mapped["rows"], suggested["rows"]);
+}

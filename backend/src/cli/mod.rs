@@ -12,8 +12,10 @@ fn parse_map(arg: &str) -> Result<(Field, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("expected FIELD=HEADER, got \"{arg}\""))?;
     let field = Field::from_key(key.trim()).ok_or_else(|| {
-        let keys: Vec<&str> = Field::ALL.iter().map(|f| f.key()).collect();
-        format!("unknown field \"{key}\"; fields are: {}", keys.join(", "))
+        format!(
+            "unknown field \"{key}\"; fields are: {}",
+            Field::KEYS.join(", ")
+        )
     })?;
     Ok((field, header.to_string()))
 }

@@ -130,7 +130,10 @@ fn HierarchyEditor() -> impl IntoView {
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let typed = name.get_untracked().trim().to_string();
+        // A typing slip is trimmed here, of what the rules crate counts as
+        // whitespace (U+200B too): the API refuses a node name that has some,
+        // as an import refuses the sub-level.
+        let typed = roster_shared::text::trim(&name.get_untracked()).to_string();
         if typed.is_empty() {
             error.set(Some("Name: give the node a name".into()));
             focus_element("node-name");

@@ -78,7 +78,9 @@ fn RolesEditor() -> impl IntoView {
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let id = editing.get_untracked();
-        let typed = name.get_untracked().trim().to_string();
+        // Trimmed as the server trims a role's name (the rules crate's
+        // whitespace, U+200B too), so a blank one is caught here.
+        let typed = roster_shared::text::trim(&name.get_untracked()).to_string();
         if typed.is_empty() {
             error.set(Some("Name: give the role a name".into()));
             focus_element("role-name");

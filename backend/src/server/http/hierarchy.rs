@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
+use roster_shared::Field;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -258,7 +259,7 @@ pub async fn create_node(
     auth: Can<perm::ManageHierarchy>,
     Json(input): Json<NodeInput>,
 ) -> Result<Response> {
-    let name = super::check_name(&input.name, 255)?;
+    let name = super::check_name(&input.name, Field::SubLevel1)?;
     let Some(parent) = input.parent_id else {
         return Err(Error::invalid(
             "parent_id",
@@ -306,7 +307,7 @@ pub async fn update_node(
     Path(id): Path<i64>,
     Json(input): Json<NodeInput>,
 ) -> Result<Json<NodeOut>> {
-    let name = super::check_name(&input.name, 255)?;
+    let name = super::check_name(&input.name, Field::SubLevel1)?;
     let mut tx = db::begin_directory_write(&ctx.db).await?;
     let parents = parents(&mut tx).await?;
     let current = *parents

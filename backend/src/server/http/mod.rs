@@ -219,31 +219,18 @@ async fn json_errors(request: Request, next: Next) -> Response {
     replaced
 }
 
-/// A role's or a node's name: trimmed, 1 to `max` characters, no control
-/// characters; the messages follow the rules crate's.
-pub(crate) fn check_name(name: &str, max: usize) -> crate::error::Result<String> {
-    use crate::error::Error;
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(Error::invalid(
-            "name",
-            "required",
-            "Name: This value is required",
-        ));
-    }
-    if name.chars().count() > max {
-        return Err(Error::invalid(
-            "name",
-            "too_long",
-            format!("Name: at most {max} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "name",
-            "invalid_characters",
-            "Name: line breaks and control characters are not allowed",
-        ));
-    }
-    Ok(name.to_string())
+/// A node's or a role's name, held by the rules crate to the rules of the
+/// import field whose cells hold the same kind of value
+/// ([`roster_shared::rules::check_form_value`]), so its whitespace and
+/// control characters are the rules crate's (U+200B and U+FEFF are
+/// whitespace, U+2028 a line break):
+/// - a node's name is what a sub-level cell names (`Field::SubLevel1`: at
+///   most 255 characters). An import refuses a sub-level " School" or
+///   "\u{200B}School" as `untrimmed`, so the API refuses it too rather than
+///   store a node no import row could name, or trim it into another name.
+/// - a role's name is in no import row; as a person's name
+///   (`Field::FirstName`: at most 100) it is trimmed silently.
+pub(crate) fn check_name(name: &str, like: roster_shared::Field) -> crate::error::Result<String> {
+    roster_shared::rules::check_form_value(like, "Name", name)
+        .map_err(|(code, message)| crate::error::Error::invalid("name", code.key(), message))
 }

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
+use roster_shared::Field;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -89,7 +90,7 @@ pub async fn create_role(
     auth: Can<perm::ManageRoles>,
     Json(input): Json<RoleInput>,
 ) -> Result<Response> {
-    let name = super::check_name(&input.name, 100)?;
+    let name = super::check_name(&input.name, Field::FirstName)?;
     let permissions: Permissions = input.permissions.into_iter().collect();
     auth.require_covers(permissions, "you cannot create this role")?;
     let id: i64 = sqlx::query_scalar(
@@ -119,7 +120,7 @@ pub async fn update_role(
     Path(id): Path<i64>,
     Json(input): Json<RoleInput>,
 ) -> Result<Json<RoleOut>> {
-    let name = super::check_name(&input.name, 100)?;
+    let name = super::check_name(&input.name, Field::FirstName)?;
     let permissions: Permissions = input.permissions.into_iter().collect();
     let mut tx = db::begin_directory_write(&ctx.db).await?;
     let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
