@@ -143,7 +143,18 @@ impl KeySource {
                 SecretKey::from_hex(&text).with_context(|| format!("{KEY_ENV} is not usable"))
             }
             KeySource::File { path, given } => {
-                let (key, created) = load_or_create(&path)?;
+                let (key, created) = load_or_create(&path).with_context(|| {
+                    if given {
+                        String::from("the --secret-key-file is not usable")
+                    } else {
+                        format!(
+                            "no {KEY_ENV} or --secret-key-file, and the key file {} cannot be \
+                             used or made here: set {KEY_ENV} (64 hex characters, the same for \
+                             every process) or give --secret-key-file",
+                            path.display()
+                        )
+                    }
+                })?;
                 let postgres = matches!(sqlite_path(database_url), Ok(None));
                 if postgres && !given {
                     tracing::warn!(
@@ -405,6 +416,28 @@ mod tests {
         };
         let error = format!("{:#}", load_or_create(&foreign).err().expect("refused"));
         assert!(error.contains("belongs to user"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Security review: on PostgreSQL without a key given, a working
+    /// directory where the key file cannot be made stops the start; the
+    /// message names what to set instead.
+    #[test]
+    fn a_key_file_that_cannot_be_made_names_the_way_out() {
+        let dir = folder("unwritable");
+        let source = KeySource::File {
+            path: dir.join("missing-folder/roster.secret-key"),
+            given: false,
+        };
+        let error = format!(
+            "{:#}",
+            source
+                .load("postgres://roster@db/roster")
+                .err()
+                .expect("refused")
+        );
+        assert!(error.contains(KEY_ENV), "{error}");
+        assert!(error.contains("--secret-key-file"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
