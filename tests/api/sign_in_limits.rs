@@ -21,6 +21,7 @@ on_both_databases!(
     behind_a_trusted_proxy_the_address_is_the_forwarded_one,
     forwarded_addresses_are_ignored_unless_trusted,
     one_ipv6_64_is_one_address,
+    a_process_whose_clock_is_ahead_does_not_reset_the_windows,
     parallel_wrong_sign_ins_get_at_most_the_limit,
     parallel_sign_ins_to_many_accounts_hash_a_few_at_a_time,
     huge_usernames_are_refused_and_not_kept,
@@ -240,6 +241,29 @@ async fn one_ipv6_64_is_one_address(kind: Kind) {
     }
     assert_eq!(
         wrong_sign_in_from(base, "guess9", "::ffff:203.0.113.5").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.finish().await;
+}
+
+/// Security review: the sign-in windows were timed by each process's
+/// clock, so a host 15+ minutes ahead saw every window as ended (and its
+/// clean-up job deleted them). The database's clock times them: a process
+/// clock moved ahead changes nothing.
+async fn a_process_whose_clock_is_ahead_does_not_reset_the_windows(kind: Kind) {
+    let app = spawn_app_with(kind, |c| {
+        c.login_failures_per_account = 3;
+        c.login_failures_per_address = 100;
+    })
+    .await;
+    let base = app.address.as_str();
+    for _ in 0..3 {
+        let status = wrong_sign_in_from(base, "admin", "203.0.113.1").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    app.clock.advance(WINDOW + 60);
+    assert_eq!(
+        wrong_sign_in_from(base, "admin", "203.0.113.1").await,
         StatusCode::TOO_MANY_REQUESTS
     );
     app.finish().await;

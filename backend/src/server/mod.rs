@@ -382,7 +382,12 @@ async fn background_jobs(db: Db, config: Config) {
                 if let Err(e) = db::delete_expired_sessions(&db, now).await {
                     tracing::error!(error = %e, "deleting expired sessions failed");
                 }
-                if let Err(e) = http::auth::delete_expired_sign_in_windows(&db, now).await {
+                // Timed by the database's clock, as the windows are.
+                let expired = match db::database_now(&db).await {
+                    Ok(now) => http::auth::delete_expired_sign_in_windows(&db, now).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = expired {
                     tracing::error!(error = %e, "deleting expired sign-in windows failed");
                 }
             }

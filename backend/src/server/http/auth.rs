@@ -605,12 +605,14 @@ fn shown(account: &str) -> String {
 
 /// Counts a sign-in attempt before its password is checked; 429 (logged)
 /// past the limit.
+/// Reserves a sign-in attempt, timed by the database's clock (shared by
+/// every process), not this host's.
 async fn reserve_attempt(
     ctx: &ApiContext,
     account: &str,
     address: Option<IpAddr>,
-    now: i64,
 ) -> Result<Reservation> {
+    let now = crate::db::database_now(&ctx.db).await?;
     ctx.limiter
         .reserve(account, address, now)
         .await
@@ -663,7 +665,7 @@ pub async fn login(
     check_len("username", Field::Username, username)?;
     check_len("password", Field::Password, &req.password)?;
     let account = username_key(username);
-    let reservation = reserve_attempt(&ctx, &account, address, now).await?;
+    let reservation = reserve_attempt(&ctx, &account, address).await?;
     let user_pk = match password_matches(&ctx, &account, req.password).await {
         Ok(Some(user_pk)) => user_pk,
         Ok(None) => {
@@ -767,7 +769,7 @@ pub async fn change_own_password(
             .fetch_one(&ctx.db)
             .await?;
     // Guessing the current password is rate-limited like signing in.
-    let reservation = reserve_attempt(&ctx, &username, address, now).await?;
+    let reservation = reserve_attempt(&ctx, &username, address).await?;
     let policy = ctx.config.password;
     match policy.verify_async(req.current_password, hash).await {
         Ok(true) => ctx.limiter.release(reservation).await,
