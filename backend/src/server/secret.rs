@@ -393,7 +393,7 @@ mod tests {
         };
         for mode in [0o620, 0o602, 0o666] {
             chmod(mode);
-            let error = format!("{:#}", load_or_create(&path).err().expect("refused"));
+            let error = format!("{:#}", load_or_create(&path).expect_err("refused"));
             assert!(error.contains("writable by"), "{mode:o}: {error}");
             assert!(error.contains("chmod 600"), "{mode:o}: {error}");
         }
@@ -414,7 +414,7 @@ mod tests {
         } else {
             PathBuf::from("/etc/passwd")
         };
-        let error = format!("{:#}", load_or_create(&foreign).err().expect("refused"));
+        let error = format!("{:#}", load_or_create(&foreign).expect_err("refused"));
         assert!(error.contains("belongs to user"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -433,8 +433,7 @@ mod tests {
             "{:#}",
             source
                 .load("postgres://roster@db/roster")
-                .err()
-                .expect("refused")
+                .expect_err("refused")
         );
         assert!(error.contains(KEY_ENV), "{error}");
         assert!(error.contains("--secret-key-file"), "{error}");
