@@ -127,3 +127,47 @@ async fn a_request_under_way_at_sigterm_ends_and_the_process_exits_0(kind: Kind)
     drop(server);
     drop(db);
 }
+
+/// Security review: a second SIGTERM during the grace period stops the
+/// process at once (non-zero, and says so), as an operator who sends it
+/// again means; before, it waited out the whole grace period (30 s).
+#[tokio::test]
+async fn a_second_sigterm_during_the_grace_period_exits_at_once() {
+    let (db, url) = TestDb::create(Kind::Sqlite).await;
+    let mut server = RealServer::start(&url, &[]).await;
+    let address = server.address().to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    // A sign-in whose body never comes: under way until the grace ends.
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\n\r\n{{\"username\""
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .expect("send the head");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        server.wait_exit(Duration::from_millis(10)).await.is_none(),
+        "the first SIGTERM must wait for the request under way: {}",
+        server.log()
+    );
+    server.signal("TERM");
+    let status = server
+        .wait_exit(Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("still running after a second SIGTERM: {}", server.log()));
+    assert!(!status.success(), "exit status {status}: {}", server.log());
+    assert!(
+        server.log().contains("second stop signal"),
+        "{}",
+        server.log()
+    );
+    drop(stream);
+    drop(server);
+    drop(db);
+}

@@ -20,6 +20,8 @@ on_both_databases!(
     a_full_table_makes_limits_stricter_never_looser,
     behind_a_trusted_proxy_the_address_is_the_forwarded_one,
     forwarded_addresses_are_ignored_unless_trusted,
+    one_ipv6_64_is_one_address,
+    a_process_whose_clock_is_ahead_does_not_reset_the_windows,
     parallel_wrong_sign_ins_get_at_most_the_limit,
     parallel_sign_ins_to_many_accounts_hash_a_few_at_a_time,
     huge_usernames_are_refused_and_not_kept,
@@ -197,6 +199,73 @@ async fn behind_a_trusted_proxy_the_address_is_the_forwarded_one(kind: Kind) {
     let mut admin = app.client();
     let signed_in = admin.login("admin", ADMIN_PASSWORD).await;
     assert_eq!(signed_in.status(), StatusCode::OK);
+    app.finish().await;
+}
+
+/// Security review: a client holds a whole IPv6 /64, so counting each
+/// /128 apart gave it unlimited addresses (enough to fill the table and
+/// lock out everyone through the overflow rows). Every address of one /64
+/// is one address; an IPv4-mapped IPv6 address is its IPv4 address.
+async fn one_ipv6_64_is_one_address(kind: Kind) {
+    let app = spawn_app_with(kind, |c| {
+        c.trust_forwarded_for = true;
+        c.login_failures_per_address = 3;
+        c.login_failures_per_account = 100;
+    })
+    .await;
+    let base = app.address.as_str();
+    for i in 1..=3 {
+        let forwarded = format!("2001:db8:1:2::{i:x}");
+        let status = wrong_sign_in_from(base, &format!("guess{i}"), &forwarded).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{forwarded}");
+    }
+    // Another address of the same /64, however written.
+    for forwarded in ["2001:db8:1:2:ffff:ffff:ffff:ffff", "[2001:db8:1:2::77]:443"] {
+        assert_eq!(
+            wrong_sign_in_from(base, "guess9", forwarded).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{forwarded}"
+        );
+    }
+    // The next /64 is another client.
+    assert_eq!(
+        wrong_sign_in_from(base, "guess9", "2001:db8:1:3::1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    // An IPv4 address and its IPv4-mapped IPv6 form are one client.
+    for _ in 0..3 {
+        assert_eq!(
+            wrong_sign_in_from(base, "guess9", "203.0.113.5").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        wrong_sign_in_from(base, "guess9", "::ffff:203.0.113.5").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.finish().await;
+}
+
+/// Security review: the sign-in windows were timed by each process's
+/// clock, so a host 15+ minutes ahead saw every window as ended (and its
+/// clean-up job deleted them). The database's clock times them: a process
+/// clock moved ahead changes nothing.
+async fn a_process_whose_clock_is_ahead_does_not_reset_the_windows(kind: Kind) {
+    let app = spawn_app_with(kind, |c| {
+        c.login_failures_per_account = 3;
+        c.login_failures_per_address = 100;
+    })
+    .await;
+    let base = app.address.as_str();
+    for _ in 0..3 {
+        let status = wrong_sign_in_from(base, "admin", "203.0.113.1").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    app.clock.advance(WINDOW + 60);
+    assert_eq!(
+        wrong_sign_in_from(base, "admin", "203.0.113.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     app.finish().await;
 }
 

@@ -51,6 +51,17 @@ impl DbKind {
     }
 }
 
+/// The database's clock, in Unix seconds: what times the sign-in windows,
+/// so that every process counts the same windows whatever its host's
+/// clock says (a host 15 minutes ahead would end them all).
+pub async fn database_now(db: &Db) -> sqlx::Result<i64> {
+    let sql = match DbKind::of_pool(db) {
+        DbKind::Sqlite => "SELECT CAST(strftime('%s', 'now') AS BIGINT)",
+        DbKind::Postgres => "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)",
+    };
+    sqlx::query_scalar(sql).fetch_one(db).await
+}
+
 /// A SQLite URL that creates its file when missing.
 fn with_create_mode(url: &str) -> String {
     if url.contains("mode=") {

@@ -382,7 +382,12 @@ async fn background_jobs(db: Db, config: Config) {
                 if let Err(e) = db::delete_expired_sessions(&db, now).await {
                     tracing::error!(error = %e, "deleting expired sessions failed");
                 }
-                if let Err(e) = http::auth::delete_expired_sign_in_windows(&db, now).await {
+                // Timed by the database's clock, as the windows are.
+                let expired = match db::database_now(&db).await {
+                    Ok(now) => http::auth::delete_expired_sign_in_windows(&db, now).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = expired {
                     tracing::error!(error = %e, "deleting expired sign-in windows failed");
                 }
             }
@@ -391,27 +396,60 @@ async fn background_jobs(db: Db, config: Config) {
 }
 
 /// Completes on SIGTERM (what service managers and container runtimes send)
-/// or SIGINT (Ctrl-C).
+/// or SIGINT (Ctrl-C). A second one during the grace period ends the
+/// process at once: whoever sends it again does not want to wait.
 async fn stop_signal() {
+    let mut signals = StopSignals::new();
+    signals.next().await;
+    tracing::info!(
+        "stopping: no new connections; letting the requests under way end \
+         (a second SIGTERM or Ctrl-C stops at once)"
+    );
+    tokio::spawn(async move {
+        signals.next().await;
+        tracing::error!(
+            "a second stop signal during the grace period: exiting at once, the requests \
+             under way cut short (an import's commit rolls back whole)"
+        );
+        std::process::exit(1);
+    });
+}
+
+/// The stop signals, listened to for the whole run (once tokio listens to
+/// a signal, its default action, ending the process, is gone for good).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = terminate.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops");
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let terminate = signal(SignalKind::terminate())
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops");
+                })
+                .ok();
+            StopSignals { terminate }
         }
+        #[cfg(not(unix))]
+        StopSignals {}
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("stopping: no new connections; letting the requests under way end");
+
+    /// The next SIGTERM or SIGINT.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(terminate) = &mut self.terminate {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn init_tracing() {

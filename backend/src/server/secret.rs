@@ -143,7 +143,18 @@ impl KeySource {
                 SecretKey::from_hex(&text).with_context(|| format!("{KEY_ENV} is not usable"))
             }
             KeySource::File { path, given } => {
-                let (key, created) = load_or_create(&path)?;
+                let (key, created) = load_or_create(&path).with_context(|| {
+                    if given {
+                        String::from("the --secret-key-file is not usable")
+                    } else {
+                        format!(
+                            "no {KEY_ENV} or --secret-key-file, and the key file {} cannot be \
+                             used or made here: set {KEY_ENV} (64 hex characters, the same for \
+                             every process) or give --secret-key-file",
+                            path.display()
+                        )
+                    }
+                })?;
                 let postgres = matches!(sqlite_path(database_url), Ok(None));
                 if postgres && !given {
                     tracing::warn!(
@@ -190,9 +201,9 @@ fn beside(db: &Path) -> PathBuf {
 /// which fails if another process made `path` first (that key is read).
 fn load_or_create(path: &Path) -> anyhow::Result<(SecretKey, bool)> {
     let read = |path: &Path| -> anyhow::Result<SecretKey> {
+        check_owner_and_mode(path)?;
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the secret key file {}", path.display()))?;
-        warn_if_shared(path);
         SecretKey::from_hex(&text)
             .with_context(|| format!("the secret key file {} is not usable", path.display()))
     };
@@ -200,9 +211,14 @@ fn load_or_create(path: &Path) -> anyhow::Result<(SecretKey, bool)> {
         return Ok((read(path)?, false));
     }
     let mut bytes: [u8; 32] = random_bytes()?;
+    // A random name, not the PID: a file left by a crash must not block a
+    // later start that has the same PID (PID 1 in every container).
     let temporary = {
         let mut name = path.as_os_str().to_owned();
-        name.push(format!(".{}.tmp", std::process::id()));
+        name.push(format!(
+            ".{}.tmp",
+            crate::password::hex(&random_bytes::<8>()?)
+        ));
         PathBuf::from(name)
     };
     let mut options = std::fs::OpenOptions::new();
@@ -227,15 +243,34 @@ fn load_or_create(path: &Path) -> anyhow::Result<(SecretKey, bool)> {
     }
 }
 
-/// A key file others may read is logged (not refused: the deployer may
-/// mean it, e.g. a group of service accounts).
-fn warn_if_shared(path: &Path) {
+/// Refuses a key file that another user owns or that its group or others
+/// can write: whoever can write it chooses the key. One that others can
+/// only read is logged (the deployer may mean it, e.g. a group of service
+/// accounts).
+fn check_owner_and_mode(path: &Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path)
-            && meta.permissions().mode() & 0o077 != 0
-        {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = std::fs::metadata(path)
+            .with_context(|| format!("cannot read the secret key file {}", path.display()))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o022 != 0 {
+            anyhow::bail!(
+                "the secret key file {} is writable by its group or others (mode {mode:o}): \
+                 chmod 600 it",
+                path.display()
+            );
+        }
+        let user = rustix::process::geteuid().as_raw();
+        if meta.uid() != user {
+            anyhow::bail!(
+                "the secret key file {} belongs to user {}, not to the user running roster \
+                 ({user}): chown it to that user",
+                path.display(),
+                meta.uid()
+            );
+        }
+        if mode & 0o077 != 0 {
             tracing::warn!(
                 file = %path.display(),
                 "the secret key file is readable by others than its owner (chmod 600 it)"
@@ -244,6 +279,7 @@ fn warn_if_shared(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -318,6 +354,89 @@ mod tests {
         assert_eq!(again.open(b"c", &sealed).as_deref(), Some(&b"p"[..]));
         let left: Vec<_> = std::fs::read_dir(&dir).expect("the folder").collect();
         assert_eq!(left.len(), 1, "no temporary file is left behind");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A fresh, empty folder for one test.
+    fn folder(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("roster_key_{name}_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a folder");
+        dir
+    }
+
+    /// Security review: the temporary file's name was `<path>.<pid>.tmp`;
+    /// one left by a crash (PID 1 in a container every time) blocked every
+    /// later start.
+    #[test]
+    fn a_temporary_file_left_by_a_crash_does_not_block_the_start() {
+        let dir = folder("stale");
+        let path = dir.join("roster.db.secret-key");
+        let stale = dir.join(format!("roster.db.secret-key.{}.tmp", std::process::id()));
+        std::fs::write(&stale, "left by a crash").expect("a stale file");
+        let (_, created) = load_or_create(&path).expect("created despite the stale file");
+        assert!(created);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Security review: a key file another user can write (or owns) lets
+    /// that user choose the key; it is refused, with what to do.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_write_or_own_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = folder("mode");
+        let path = dir.join("roster.db.secret-key");
+        let (key, _) = load_or_create(&path).expect("created");
+        let chmod = |mode: u32| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod")
+        };
+        for mode in [0o620, 0o602, 0o666] {
+            chmod(mode);
+            let error = format!("{:#}", load_or_create(&path).expect_err("refused"));
+            assert!(error.contains("writable by"), "{mode:o}: {error}");
+            assert!(error.contains("chmod 600"), "{mode:o}: {error}");
+        }
+        // Readable by the group is only warned about.
+        chmod(0o640);
+        let (again, _) = load_or_create(&path).expect("readable by the group");
+        let sealed = key.seal(b"c", b"p").expect("sealed");
+        assert_eq!(again.open(b"c", &sealed).as_deref(), Some(&b"p"[..]));
+        // Owned by another user: as root, give it away; otherwise take a
+        // file root owns.
+        let we_are_root = std::fs::metadata(&dir)
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+            .expect("the folder we made");
+        let foreign = if we_are_root {
+            chmod(0o600);
+            std::os::unix::fs::chown(&path, Some(65534), None).expect("chown");
+            path.clone()
+        } else {
+            PathBuf::from("/etc/passwd")
+        };
+        let error = format!("{:#}", load_or_create(&foreign).expect_err("refused"));
+        assert!(error.contains("belongs to user"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Security review: on PostgreSQL without a key given, a working
+    /// directory where the key file cannot be made stops the start; the
+    /// message names what to set instead.
+    #[test]
+    fn a_key_file_that_cannot_be_made_names_the_way_out() {
+        let dir = folder("unwritable");
+        let source = KeySource::File {
+            path: dir.join("missing-folder/roster.secret-key"),
+            given: false,
+        };
+        let error = format!(
+            "{:#}",
+            source
+                .load("postgres://roster@db/roster")
+                .expect_err("refused")
+        );
+        assert!(error.contains(KEY_ENV), "{error}");
+        assert!(error.contains("--secret-key-file"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

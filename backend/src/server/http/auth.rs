@@ -230,8 +230,8 @@ impl FromRequestParts<ApiContext> for AuthUser {
     }
 }
 
-/// Counts failed sign-ins per account and per client address in a
-/// 15-minute window; past the limit, sign-in answers 429 before any
+/// Counts failed sign-ins per account and per client address (an IPv6 one
+/// by its /64) in a 15-minute window; past the limit, sign-in answers 429 before any
 /// password is checked. An attempt is counted (reserved) *before* its
 /// password is checked and given back if it succeeds, so parallel guesses
 /// cannot all pass the check before any is counted.
@@ -306,7 +306,7 @@ impl LoginLimiter {
         if let Some(a) = address {
             keys.push((
                 "address",
-                Self::key("address", &a.to_string()),
+                Self::key("address", &address_key(a)),
                 self.per_address,
             ));
         }
@@ -489,6 +489,19 @@ impl FromRequestParts<ApiContext> for ClientAddress {
     }
 }
 
+/// The address a client is counted under: an IPv4 address (an IPv4-mapped
+/// IPv6 one as its IPv4), an IPv6 one by its /64, since one client
+/// commonly holds a whole /64 and would otherwise have unlimited addresses.
+fn address_key(address: IpAddr) -> String {
+    match address.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let prefix = v6.to_bits() & !u128::from(u64::MAX);
+            format!("{}/64", std::net::Ipv6Addr::from_bits(prefix))
+        }
+    }
+}
+
 /// The last address of the last `X-Forwarded-For` header, if it is one.
 fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
     let last = headers.get_all("x-forwarded-for").iter().next_back()?;
@@ -592,12 +605,14 @@ fn shown(account: &str) -> String {
 
 /// Counts a sign-in attempt before its password is checked; 429 (logged)
 /// past the limit.
+/// Reserves a sign-in attempt, timed by the database's clock (shared by
+/// every process), not this host's.
 async fn reserve_attempt(
     ctx: &ApiContext,
     account: &str,
     address: Option<IpAddr>,
-    now: i64,
 ) -> Result<Reservation> {
+    let now = crate::db::database_now(&ctx.db).await?;
     ctx.limiter
         .reserve(account, address, now)
         .await
@@ -650,7 +665,7 @@ pub async fn login(
     check_len("username", Field::Username, username)?;
     check_len("password", Field::Password, &req.password)?;
     let account = username_key(username);
-    let reservation = reserve_attempt(&ctx, &account, address, now).await?;
+    let reservation = reserve_attempt(&ctx, &account, address).await?;
     let user_pk = match password_matches(&ctx, &account, req.password).await {
         Ok(Some(user_pk)) => user_pk,
         Ok(None) => {
@@ -754,7 +769,7 @@ pub async fn change_own_password(
             .fetch_one(&ctx.db)
             .await?;
     // Guessing the current password is rate-limited like signing in.
-    let reservation = reserve_attempt(&ctx, &username, address, now).await?;
+    let reservation = reserve_attempt(&ctx, &username, address).await?;
     let policy = ctx.config.password;
     match policy.verify_async(req.current_password, hash).await {
         Ok(true) => ctx.limiter.release(reservation).await,
@@ -799,6 +814,16 @@ mod tests {
         assert!(check_len("username", Field::Username, &"a".repeat(100)).is_ok());
         assert!(check_len("username", Field::Username, &"é".repeat(101)).is_err());
         assert!(check_len("password", Field::Password, &"a".repeat(1 << 20)).is_err());
+    }
+
+    #[test]
+    fn ipv6_addresses_are_counted_by_their_64() {
+        let key = |a: &str| address_key(a.parse().unwrap());
+        assert_eq!(key("2001:db8::1"), "2001:db8::/64");
+        assert_eq!(key("2001:db8::ffff:1"), key("2001:db8::2"));
+        assert_ne!(key("2001:db8:0:1::1"), key("2001:db8::1"));
+        assert_eq!(key("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(key("192.0.2.1"), "192.0.2.1");
     }
 
     #[test]
