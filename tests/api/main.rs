@@ -17,6 +17,7 @@ mod import_fault;
 mod import_memory;
 mod import_scale;
 mod imports;
+mod load;
 mod misc;
 mod roles;
 mod scale;
