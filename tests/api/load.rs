@@ -19,7 +19,9 @@
 //! the same seeded database, each with its own import of new users),
 //! `ROSTER_LOAD_IMPORT_AFTER_SECS` (10: when Try Import is sent),
 //! `ROSTER_LOAD_THINK_MS` (0: each client sends its next request as soon as
-//! its last is answered; else a pause of 0 to twice this between requests).
+//! its last is answered; else a pause of 0 to twice this between requests),
+//! `ROSTER_LOAD_QUERIES=selective` (only the searches that match a few
+//! thousand users or fewer; see [`KINDS`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,12 +51,15 @@ enum Endpoint {
 /// long its whole answer took.
 struct Sample {
     endpoint: Endpoint,
+    /// A search's kind ([`KINDS`]).
+    kind: usize,
     start: Duration,
     latency: Duration,
 }
 
 struct Failure {
     endpoint: Endpoint,
+    kind: usize,
     start: Duration,
     what: String,
 }
@@ -100,22 +105,41 @@ fn prefix(name: &str, chars: usize) -> String {
     name.chars().take(chars).collect()
 }
 
-/// What an administrator types: the first letters or all of a surname or
-/// first name, both names, a username's first digits (100 users), a user
-/// ID, a word of the email. Names come from `scale::seed`'s lists, so each
-/// name prefix matches about 1/16 of the directory.
-fn query(rng: &mut Rng, users: usize) -> String {
+/// The kinds of search the clients send, as administrators type them.
+/// Names come from `scale::seed`'s lists (each surname or first name is
+/// 1/16 of the directory); every seeded email is `…@schoolN.example.com`,
+/// so `Sch` also begins a word of every user's email.
+const KINDS: [&str; 7] = [
+    "3 letters of a surname (62,500+ users; `Sch`: all)",
+    "a surname (62,500 users)",
+    "3 letters of a first name (62,500+ users)",
+    "first name + 4 letters of a surname (3,900 users)",
+    "a username's first 6 characters (100 users)",
+    "a user ID (1 user)",
+    "an email's school word (10,300 users)",
+];
+
+/// A query and its kind (an index into [`KINDS`]). `selective`: only the
+/// kinds that match a few thousand users or fewer.
+fn query(rng: &mut Rng, users: usize, selective: bool) -> (usize, String) {
     let first = FIRST[rng.below(FIRST.len())];
     let last = LAST[rng.below(LAST.len())];
-    match rng.below(8) {
-        0 | 1 => prefix(last, 3),
-        2 => last.to_string(),
-        3 => prefix(first, 3),
-        4 => format!("{first} {}", prefix(last, 4)),
-        5 => format!("u{:05}", rng.below(users / 100)),
-        6 => format!("{}", 10_000_000 + rng.below(users)),
+    let kind = if selective {
+        3 + rng.below(4)
+    } else {
+        // The name prefixes twice as often as the rest.
+        [0, 0, 1, 2, 3, 4, 5, 6][rng.below(8)]
+    };
+    let q = match kind {
+        0 => prefix(last, 3),
+        1 => last.to_string(),
+        2 => prefix(first, 3),
+        3 => format!("{first} {}", prefix(last, 4)),
+        4 => format!("u{:05}", rng.below(users / 100)),
+        5 => format!("{}", 10_000_000 + rng.below(users)),
         _ => format!("school{}", rng.below(97)),
-    }
+    };
+    (kind, q)
 }
 
 /// Sends `request`, times it to the last byte of the answer and logs it;
@@ -123,6 +147,7 @@ fn query(rng: &mut Rng, users: usize) -> String {
 async fn timed(
     log: &mut Log,
     endpoint: Endpoint,
+    kind: usize,
     t0: Instant,
     request: reqwest::RequestBuilder,
 ) -> Option<Vec<u8>> {
@@ -140,6 +165,7 @@ async fn timed(
         Ok((status, body)) if status.is_success() => {
             log.samples.push(Sample {
                 endpoint,
+                kind,
                 start,
                 latency,
             });
@@ -149,6 +175,7 @@ async fn timed(
             let body = String::from_utf8_lossy(&body);
             log.failures.push(Failure {
                 endpoint,
+                kind,
                 start,
                 what: format!("{status}: {}", prefix(&body, 200)),
             });
@@ -157,8 +184,14 @@ async fn timed(
         Err(e) => {
             log.failures.push(Failure {
                 endpoint,
+                kind,
                 start,
-                what: format!("transport: {e}"),
+                what: format!(
+                    "transport: {e}{}",
+                    std::error::Error::source(&e)
+                        .map(|s| format!(": {s}"))
+                        .unwrap_or_default()
+                ),
             });
             None
         }
@@ -180,16 +213,17 @@ async fn administrator(
     until: Arc<Until>,
     users: usize,
     think_ms: u64,
+    selective: bool,
 ) -> Log {
     let mut log = Log::default();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (n as u64 + 1).wrapping_mul(0x1000_0001));
     while !until.reached() {
-        let q = query(&mut rng, users);
+        let (kind, q) = query(&mut rng, users, selective);
         let request = client
             .http
             .get(format!("{}/api/users", client.base))
             .query(&[("q", q.as_str())]);
-        let found = timed(&mut log, Endpoint::Search, t0, request).await;
+        let found = timed(&mut log, Endpoint::Search, kind, t0, request).await;
         let ids: Vec<i64> = found
             .and_then(|body| serde_json::from_slice::<Value>(&body).ok())
             .and_then(|page| {
@@ -204,7 +238,7 @@ async fn administrator(
         }
         let id = ids[rng.below(ids.len())];
         let request = client.http.get(format!("{}/api/users/{id}", client.base));
-        timed(&mut log, Endpoint::User, t0, request).await;
+        timed(&mut log, Endpoint::User, 0, t0, request).await;
         think(&mut rng, think_ms).await;
     }
     log
@@ -375,6 +409,7 @@ async fn run(
     let secs: u64 = env("ROSTER_LOAD_SECS", 60);
     let import_after: u64 = env("ROSTER_LOAD_IMPORT_AFTER_SECS", 10);
     let think_ms: u64 = env("ROSTER_LOAD_THINK_MS", 0);
+    let selective = std::env::var("ROSTER_LOAD_QUERIES").is_ok_and(|q| q == "selective");
     let rows: usize = env("ROSTER_IMPORT_ROWS", 100_000);
     let servers = &servers[..processes];
 
@@ -434,6 +469,7 @@ async fn run(
             until.clone(),
             directory,
             think_ms,
+            selective,
         ));
     }
     let importer = {
@@ -480,8 +516,10 @@ async fn run(
         .sum());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "{processes} process(es), {clients} clients, think {think_ms} ms, {directory} users: \
-         {wall:.1} s of load; load average before {load_before}, after {load_after}"
+        "{processes} process(es), {clients} clients, think {think_ms} ms, {} queries, \
+         {directory} users: \
+         {wall:.1} s of load; load average before {load_before}, after {load_after}",
+        if selective { "selective" } else { "all" }
     );
     println!(
         "CPU: machine {:.0} % busy of {cores} cores ({:.0} core-s); roster serve {:?} core-s; \
@@ -554,6 +592,30 @@ async fn run(
                 ms(l.last().copied().unwrap_or_default()),
             );
         }
+    }
+    println!("search by kind, the whole run:");
+    println!("| kind | requests | p50 ms | p99 ms | errors |");
+    println!("|---|---:|---:|---:|---:|");
+    for (kind, name) in KINDS.iter().enumerate() {
+        let l = latencies(
+            samples
+                .iter()
+                .copied()
+                .filter(|s| s.endpoint == Endpoint::Search && s.kind == kind),
+        );
+        if l.is_empty() {
+            continue;
+        }
+        println!(
+            "| {name} | {} | {} | {} | {} |",
+            l.len(),
+            ms(percentile(&l, 50.0)),
+            ms(percentile(&l, 99.0)),
+            failures
+                .iter()
+                .filter(|f| f.endpoint == Endpoint::Search && f.kind == kind)
+                .count()
+        );
     }
     println!("failed requests: {}", failures.len());
     for f in failures.iter().take(5) {
