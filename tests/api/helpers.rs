@@ -588,6 +588,11 @@ impl RealServer {
         let _ = self.child.wait();
     }
 
+    /// The process's id (for /proc/PID/stat: its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A line of /proc/PID/status in MiB (`VmHWM:` the peak, `VmRSS:` now).
     pub fn memory_mib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

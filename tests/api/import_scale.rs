@@ -73,7 +73,7 @@ fn rows(n: usize, first_name: &str) -> Value {
 
 /// Rows for users `u{start}` … `u{start + n - 1}`, the usernames and user
 /// IDs `scale::seed` gives its users.
-fn rows_from(start: usize, n: usize, first_name: &str) -> Value {
+pub(crate) fn rows_from(start: usize, n: usize, first_name: &str) -> Value {
     Value::Array(
         (start..start + n)
             .map(|i| {

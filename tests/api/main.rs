@@ -19,6 +19,7 @@ mod import_memory;
 mod import_scale;
 mod imports;
 mod jobs;
+mod load;
 mod misc;
 mod multi_process;
 mod processes;

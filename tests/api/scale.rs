@@ -11,11 +11,11 @@ use sqlx::AnyPool;
 
 use crate::helpers::{Kind, spawn_app};
 
-const FIRST: [&str; 16] = [
+pub(crate) const FIRST: [&str; 16] = [
     "Anna", "Jürgen", "Zoë", "Łukasz", "Marie", "José", "Søren", "Ingrid", "Mohammed", "Aoife",
     "Chloé", "Björn", "Emma", "Noah", "Renée", "Tomás",
 ];
-const LAST: [&str; 16] = [
+pub(crate) const LAST: [&str; 16] = [
     "Müller",
     "Ångström",
     "Smith",
@@ -138,6 +138,17 @@ pub(crate) async fn seed(db: &AnyPool, count: usize, role_id: i64, root: i64) {
         q.execute(&mut *tx).await.expect("insert memberships");
         tx.commit().await.expect("commit");
         i = end;
+    }
+    if !anonymous {
+        // The ids above were given, not drawn: PostgreSQL's identity would
+        // hand them out again to the next users created (SQLite takes the
+        // largest id + 1 by itself).
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users))",
+        )
+        .execute(db)
+        .await
+        .expect("move the users' id sequence past the seeded ids");
     }
     println!("seeded {count} users in {:.1?}", started.elapsed());
 }
