@@ -77,6 +77,27 @@ fn import_body(role_id: i64, hierarchy_id: i64, rows: Vec<Value>) -> Value {
     json!({"file_name": "users.xlsx", "role_id": role_id, "hierarchy_id": hierarchy_id, "rows": rows})
 }
 
+/// Try Import on the next process; the preview's id.
+async fn try_import(admin: &mut RoundRobin, body: Value) -> i64 {
+    let preview = ok_json(
+        admin.next().post("/api/imports", body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    preview["id"].as_i64().expect("a preview id")
+}
+
+/// Try Import on the next process, Import on the one after; the result.
+async fn try_and_import(admin: &mut RoundRobin, body: Value) -> Value {
+    let id = try_import(admin, body).await;
+    let commit = json!({"skip_errors": false});
+    let answer = admin
+        .next()
+        .post(&format!("/api/imports/{id}/commit"), commit)
+        .await;
+    ok_json(answer, StatusCode::OK).await
+}
+
 #[tokio::test]
 async fn three_processes_on_one_database_answer_as_one() {
     let (_db, url) = TestDb::create(Kind::Postgres).await;
@@ -101,26 +122,7 @@ async fn three_processes_on_one_database_answer_as_one() {
                 "user_id": format!("MP-{i}"), "password": password})
         })
         .collect();
-    let preview = ok_json(
-        admin
-            .next()
-            .post("/api/imports", import_body(role, root, rows))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = preview["id"].as_i64().expect("a preview id");
-    let committed = ok_json(
-        admin
-            .next()
-            .post(
-                &format!("/api/imports/{id}/commit"),
-                json!({"skip_errors": false}),
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let committed = try_and_import(&mut admin, import_body(role, root, rows)).await;
     assert_eq!(committed["created"], 3, "{committed}");
     for (i, server) in [&a, &b, &c].iter().enumerate() {
         let mut user = TestClient {
@@ -147,15 +149,7 @@ async fn three_processes_on_one_database_answer_as_one() {
                 "user_id": format!("L-{i}")})
         })
         .collect();
-    let preview = ok_json(
-        admin
-            .next()
-            .post("/api/imports", import_body(role, root, rows))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = preview["id"].as_i64().expect("a preview id");
+    let id = try_import(&mut admin, import_body(role, root, rows)).await;
     let committer = admin.next();
     let committing = tokio::spawn(async move {
         committer
@@ -227,25 +221,6 @@ async fn three_processes_on_one_database_answer_as_one() {
     }
     let rows = vec![json!({"row": 2, "first_name": "After", "last_name": "Stop",
         "username": "afterstop", "email": "afterstop@example.com", "user_id": "AS-1"})];
-    let preview = ok_json(
-        admin
-            .next()
-            .post("/api/imports", import_body(role, root, rows))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = preview["id"].as_i64().expect("a preview id");
-    let committed = ok_json(
-        admin
-            .next()
-            .post(
-                &format!("/api/imports/{id}/commit"),
-                json!({"skip_errors": false}),
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let committed = try_and_import(&mut admin, import_body(role, root, rows)).await;
     assert_eq!(committed["created"], 1, "{committed}");
 }
