@@ -450,6 +450,24 @@ where
     false
 }
 
+/// Starts the commit of `id` on `client` in a task of its own; its status.
+pub fn commit_in_background(
+    client: &TestClient,
+    id: i64,
+) -> tokio::task::JoinHandle<reqwest::Result<StatusCode>> {
+    let http = client.http.clone();
+    let url = format!("{}/api/imports/{id}/commit", client.base);
+    let csrf = client.csrf.clone().unwrap_or_default();
+    tokio::spawn(async move {
+        http.post(url)
+            .header("X-CSRF-Token", csrf)
+            .json(&json!({"skip_errors": false}))
+            .send()
+            .await
+            .map(|r| r.status())
+    })
+}
+
 /// The real `roster serve` as a process on a database's URL, for what the
 /// in-process server cannot show: the process's own memory, SIGKILL, a
 /// request that never ends. Its log (at `info`) goes to a file; it is

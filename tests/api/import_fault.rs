@@ -19,7 +19,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, RealServer, TestClient, TestDb, ok_json};
+use crate::helpers::{Kind, RealServer, TestClient, TestDb, commit_in_background, ok_json};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -200,19 +200,7 @@ async fn commit_then_stop(kind: Kind, stop: Stop) {
     let preview = ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await;
     let id = preview["id"].as_i64().expect("a preview id");
 
-    let committing = {
-        let http = admin.http.clone();
-        let url = format!("{}/api/imports/{id}/commit", admin.base);
-        let csrf = admin.csrf.clone().unwrap_or_default();
-        tokio::spawn(async move {
-            http.post(url)
-                .header("X-CSRF-Token", csrf)
-                .json(&json!({"skip_errors": false}))
-                .send()
-                .await
-                .map(|r| r.status())
-        })
-    };
+    let committing = commit_in_background(&admin, id);
     // Kill the server as soon as the commit is seen running (or after a
     // short while if it never is: then either outcome is accepted).
     let mut seen_running = false;

@@ -12,7 +12,8 @@ use roster_server::secret::SecretKey;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Kind, RealServer, SECRET_KEY, TestClient, TestDb, assert_error, eventually, ok_json, spawn_app,
+    Kind, RealServer, SECRET_KEY, TestClient, TestDb, assert_error, commit_in_background,
+    eventually, ok_json, spawn_app,
 };
 use crate::imports::preview;
 use crate::on_both_databases;
@@ -299,24 +300,6 @@ async fn expired_previews_are_deleted_by_every_process_at_once() {
 /// Large enough that its commit takes seconds, so progress is written
 /// (at most once a second) while it runs.
 const LARGE: usize = 40_000;
-
-/// Starts the commit of `id` on `client` in a task of its own; its status.
-fn commit_in_background(
-    client: &TestClient,
-    id: i64,
-) -> tokio::task::JoinHandle<reqwest::Result<StatusCode>> {
-    let http = client.http.clone();
-    let url = format!("{}/api/imports/{id}/commit", client.base);
-    let csrf = client.csrf.clone().unwrap_or_default();
-    tokio::spawn(async move {
-        http.post(url)
-            .header("X-CSRF-Token", csrf)
-            .json(&json!({"skip_errors": false}))
-            .send()
-            .await
-            .map(|r| r.status())
-    })
-}
 
 /// Polls `id` on `client` until its commit is seen running with rows
 /// written, or it is done. Whether it was seen so.
