@@ -33,6 +33,18 @@ if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 fi
 
+# axe-core (the browser tests' WCAG 2.1 AA check) from the npm registry,
+# at the version tests/browser/package-lock.json pins.
+if ! [ -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+    if ! command -v npm >/dev/null; then
+        say "installing npm"
+        sudo_if_needed apt-get update -qq
+        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
+    fi
+    say "installing axe-core for the browser tests"
+    npm ci --prefix tests/browser --no-audit --no-fund --silent
+fi
+
 # PostgreSQL is the scale-out database; the tests run against it too.
 if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
     say "starting PostgreSQL"

@@ -157,6 +157,18 @@ impl<'a> Api<'a> {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// DELETEs `path`; the answer's status.
+    pub(crate) async fn delete(&self, path: &str) -> u16 {
+        self.http
+            .delete(self.server.url(path))
+            .header("X-CSRF-Token", &self.csrf)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {path}: {e}"))
+            .status()
+            .as_u16()
+    }
+
     pub(crate) async fn create_role(&self, name: &str, permissions: &[&str]) -> i64 {
         let response = self
             .http

@@ -3,11 +3,13 @@
 //! a random port, driven through chromedriver. Screenshots of each step go
 //! to target/screenshots/.
 //!
-//! `admin.rs` drives the users pages against the real `roster serve`.
+//! `admin.rs` drives the users pages against the real `roster serve`;
+//! `accessibility.rs` runs axe-core (WCAG 2.1 AA) on every page.
 //!
 //! The tests take turns: one browser at a time keeps the timing honest on
 //! a small machine.
 
+mod accessibility;
 mod admin;
 mod files;
 mod helpers;
