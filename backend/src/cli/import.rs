@@ -86,7 +86,7 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         .fetch_optional(&db)
         .await?;
     let role_id = role_id.with_context(|| format!("there is no role named {:?}", args.role))?;
-    let hierarchy_id = roster_server::http::hierarchy::node_by_path(&db, &args.hierarchy)
+    let hierarchy_id = roster_server::db::hierarchy::node_by_path(&db, &args.hierarchy)
         .await?
         .with_context(|| format!("there is no hierarchy node {:?}", args.hierarchy))?;
 

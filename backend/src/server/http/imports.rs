@@ -14,7 +14,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::ToSchema;
 
 use super::ApiContext;
-use super::auth::{Can, perm};
+use super::extract::{Can, perm};
 use super::json::{Json, Path, Query};
 use crate::clock::rfc3339;
 use crate::error::{Error, ErrorDetail, Result};
@@ -75,7 +75,7 @@ fn rules(ctx: &ApiContext) -> RuleOptions {
     }
 }
 
-fn actor(auth: &super::auth::AuthUser) -> Actor {
+fn actor(auth: &super::extract::AuthUser) -> Actor {
     Actor {
         user_pk: auth.user_pk,
         permissions: auth.permissions,

@@ -61,14 +61,14 @@ use crate::permissions;
         auth::LoginRequest,
         auth::SessionInfo,
         auth::PasswordChange,
-        users::UserOut,
+        crate::db::users::UserOut,
         users::UserInput,
         users::UserPage,
         users::EndedSessions,
-        roles::RoleOut,
+        crate::db::roles::RoleOut,
         roles::RoleInput,
         roles::RoleList,
-        hierarchy::NodeOut,
+        crate::db::hierarchy::NodeOut,
         hierarchy::NodeInput,
         hierarchy::NodeList,
         settings::RegionalSettings,
@@ -98,7 +98,7 @@ impl Modify for SessionSecurity {
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                super::auth::COOKIE,
+                super::extract::COOKIE,
                 "Set by POST /api/login; HttpOnly, SameSite=Strict.",
             ))),
         );

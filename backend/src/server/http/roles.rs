@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiContext;
-use super::auth::{AuthUser, Can, perm};
+use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path};
-use super::users::ensure_full_administrator_remains;
+use crate::db::roles::{RoleOut, load, out};
+use crate::db::users::ensure_full_administrator_remains;
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::permissions::{Permission, Permissions};
@@ -22,13 +23,6 @@ pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/roles", get(list_roles).post(create_role))
         .route("/roles/{id}", put(update_role).delete(delete_role))
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RoleOut {
-    pub id: i64,
-    pub name: String,
-    pub permissions: Vec<Permission>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -40,23 +34,6 @@ pub struct RoleList {
 pub struct RoleInput {
     pub name: String,
     pub permissions: Vec<Permission>,
-}
-
-fn out((id, name, bits): (i64, String, i64)) -> RoleOut {
-    RoleOut {
-        id,
-        name,
-        permissions: Permissions::from_bits(bits).to_vec(),
-    }
-}
-
-pub async fn load(db: &Db, id: i64) -> sqlx::Result<Option<RoleOut>> {
-    let row: Option<(i64, String, i64)> =
-        sqlx::query_as("SELECT id, name, permissions FROM roles WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.map(out))
 }
 
 fn name_taken(e: sqlx::Error) -> Error {

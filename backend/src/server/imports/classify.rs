@@ -9,13 +9,11 @@ use roster_shared::{CheckedRows, Field, MappedRow, RowError, RuleOptions, check_
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
-use super::{
-    Actor, IN_CHUNK, ImportPreview, ImportSummary, LISTED, SyncRow, TrashRow, chunks,
-    placeholders, style,
-};
-use crate::db::username_key;
+use super::{Actor, ImportPreview, ImportSummary, LISTED, SyncRow, TrashRow};
+use crate::db::bulk::{IN_CHUNK, Style, chunks, placeholders};
+use crate::db::hierarchy::{MAX_DEPTH, all_nodes};
+use crate::db::users::username_key;
 use crate::error::{Error, Result};
-use crate::http::hierarchy::MAX_DEPTH;
 use crate::password::hex;
 use crate::permissions::Permissions;
 
@@ -132,7 +130,7 @@ async fn load_users_by(
     for part in chunks(keys, IN_CHUNK) {
         let sql = format!(
             "SELECT {EXISTING_COLUMNS} FROM users WHERE {column} IN ({})",
-            placeholders(style(conn), 1, part.len())
+            placeholders(Style::of(conn), 1, part.len())
         );
         let mut query = sqlx::query_as::<_, Existing>(&sql);
         for k in part {
@@ -153,7 +151,7 @@ async fn load_memberships(
     for part in chunks(users, IN_CHUNK) {
         let sql = format!(
             "SELECT user_pk, node_id FROM user_memberships WHERE user_pk IN ({})",
-            placeholders(style(conn), 1, part.len())
+            placeholders(Style::of(conn), 1, part.len())
         );
         let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
         for id in part {
@@ -174,7 +172,7 @@ struct Tree {
 }
 
 async fn load_tree(conn: &mut AnyConnection, start: i64) -> Result<Tree> {
-    let nodes = crate::http::hierarchy::all_nodes(&mut *conn).await?;
+    let nodes = all_nodes(&mut *conn).await?;
     let parents: HashMap<i64, Option<i64>> = nodes.iter().map(|n| (n.id, n.parent_id)).collect();
     // Counted up to one past the limit: a damaged table's cycle ends there.
     let mut start_depth = 1;

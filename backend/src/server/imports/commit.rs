@@ -11,11 +11,10 @@ use serde::Serialize;
 use super::classify::{Action, NodeRef, Plan, apply_role, check_access, classify, role};
 use super::store::{StoredPreview, create_preview, discard_preview, load_preview, open_passwords, put_passwords};
 use super::tracker::CommitTracker;
-use super::{
-    Actor, CommitResult, IN_CHUNK, ImportPreview, ImportRegistry, ImportRequest, ImportSummary,
-    MAX_BINDS, chunks, placeholders, style, values_list,
-};
-use crate::db::{self, Tx, username_key};
+use super::{Actor, CommitResult, ImportPreview, ImportRegistry, ImportRequest, ImportSummary};
+use crate::db::bulk::{self, Style};
+use crate::db::users::{ensure_full_administrator_remains, username_key};
+use crate::db::{self, Tx};
 use crate::error::{Error, Result};
 use crate::password::PasswordPolicy;
 use crate::search;
@@ -191,7 +190,7 @@ async fn commit_running(
     check_access(&mut tx, actor, role_permissions, &plan).await?;
 
     let result = write(&mut tx, &plan, stored.role_id, &hashes, id, now, tracker).await?;
-    crate::http::users::ensure_full_administrator_remains(&mut tx).await?;
+    ensure_full_administrator_remains(&mut tx).await?;
     sqlx::query(
         "UPDATE imports SET state = 'done', created = $1, synced = $2, skipped = $3, \
          progress_done = total_rows, committed_at = $4, committed_by = $5 WHERE id = $6",
@@ -260,7 +259,7 @@ async fn write(
     now: i64,
     tracker: &mut CommitTracker<'_>,
 ) -> std::result::Result<CommitResult, CommitRefused> {
-    let bulk = style(tx);
+    let style = Style::of(tx);
     // Nodes: one statement per new node, parents first (they are few).
     let mut node_ids: Vec<i64> = Vec::with_capacity(plan.new_nodes.len());
     for node in &plan.new_nodes {
@@ -283,7 +282,7 @@ async fn write(
         NodeRef::Existing(id) => id,
         NodeRef::New(i) => node_ids[i],
     };
-    let site_zone = crate::http::settings::site_time_zone(&mut **tx).await?;
+    let site_zone = db::settings::site_time_zone(&mut **tx).await?;
 
     let mut result = CommitResult {
         created: 0,
@@ -312,13 +311,15 @@ async fn write(
 
     // New users: 14 values each.
     const USER_WIDTH: usize = 14;
-    for part in chunks(&creates, MAX_BINDS / USER_WIDTH) {
-        let sql = format!(
-            "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
-             password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, \
-             updated_at) VALUES {} RETURNING id, username_key",
-            values_list(bulk, part.len(), USER_WIDTH)
-        );
+    for (sql, part) in bulk::statements(
+        style,
+        "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
+         password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, \
+         updated_at)",
+        " RETURNING id, username_key",
+        USER_WIDTH,
+        &creates,
+    ) {
         let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
         for &i in part {
             let row = &plan.checked.rows[i];
@@ -386,16 +387,19 @@ async fn write(
     let mut synced_pks = Vec::new();
     // Users given a new password: their sessions end, as on PUT.
     let mut new_password_pks = Vec::new();
-    for part in chunks(&syncs, MAX_BINDS / SYNC_WIDTH) {
-        let sql = format!(
+    for (sql, part) in bulk::statements(
+        style,
+        &format!(
             "UPDATE users SET first_name = v.column2, last_name = v.column3, email = v.column4, \
              user_id = v.column5, password_hash = COALESCE(v.column6, password_hash), \
              role_id = v.column7, special_needs = COALESCE(v.column8, special_needs), \
              sync_key = COALESCE(v.column9, sync_key), time_zone = COALESCE(v.column10, time_zone), \
-             sort_key = v.column11, updated_at = {now} \
-             FROM (VALUES {}) AS v WHERE users.id = v.column1",
-            values_list(bulk, part.len(), SYNC_WIDTH)
-        );
+             sort_key = v.column11, updated_at = {now} FROM ("
+        ),
+        ") AS v WHERE users.id = v.column1",
+        SYNC_WIDTH,
+        &syncs,
+    ) {
         let mut query = sqlx::query(&sql);
         for &i in part {
             let row = &plan.checked.rows[i];
@@ -472,58 +476,43 @@ async fn write(
         ("user_search_terms", &synced_pks),
         ("sessions", &new_password_pks),
     ] {
-        for part in chunks(pks, IN_CHUNK) {
-            let sql = format!(
-                "DELETE FROM {table} WHERE user_pk IN ({})",
-                placeholders(bulk, 1, part.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for pk in part {
-                query = query.bind(*pk);
-            }
-            query.execute(&mut **tx).await?;
-        }
+        bulk::execute_in(tx, &format!("DELETE FROM {table} WHERE user_pk"), pks).await?;
     }
-    for part in chunks(&terms, MAX_BINDS / 4) {
-        let sql = format!(
-            "INSERT INTO user_search_terms (term, user_pk, sort_key, active) VALUES {}",
-            values_list(bulk, part.len(), 4)
-        );
-        let mut query = sqlx::query(&sql);
-        for (term, pk, sort_key, active) in part {
-            query = query.bind(term).bind(*pk).bind(sort_key).bind(*active);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    for part in chunks(&memberships, MAX_BINDS / 2) {
-        let sql = format!(
-            "INSERT INTO user_memberships (user_pk, node_id) VALUES {} ON CONFLICT DO NOTHING",
-            values_list(bulk, part.len(), 2)
-        );
-        let mut query = sqlx::query(&sql);
-        for (pk, node) in part {
-            query = query.bind(*pk).bind(*node);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    for part in chunks(&history, MAX_BINDS / 6) {
-        let sql = format!(
-            "INSERT INTO import_changes (import_id, row_number, user_pk, action, before_json, \
-             after_json) VALUES {}",
-            values_list(bulk, part.len(), 6)
-        );
-        let mut query = sqlx::query(&sql);
-        for (row, pk, action, before, after) in part {
-            query = query
-                .bind(import_id)
+    bulk::insert_rows(
+        tx,
+        "INSERT INTO user_search_terms (term, user_pk, sort_key, active)",
+        "",
+        4,
+        &terms,
+        |q, (term, pk, sort_key, active)| q.bind(term).bind(*pk).bind(sort_key).bind(*active),
+    )
+    .await?;
+    bulk::insert_rows(
+        tx,
+        "INSERT INTO user_memberships (user_pk, node_id)",
+        " ON CONFLICT DO NOTHING",
+        2,
+        &memberships,
+        |q, (pk, node)| q.bind(*pk).bind(*node),
+    )
+    .await?;
+    bulk::insert_rows(
+        tx,
+        "INSERT INTO import_changes (import_id, row_number, user_pk, action, before_json, \
+         after_json)",
+        "",
+        6,
+        &history,
+        |q, (row, pk, action, before, after)| {
+            q.bind(import_id)
                 .bind(i64::from(*row))
                 .bind(*pk)
                 .bind(*action)
                 .bind(before.clone())
-                .bind(after.clone());
-        }
-        query.execute(&mut **tx).await?;
-    }
+                .bind(after.clone())
+        },
+    )
+    .await?;
     tracker
         .advance(result.skipped + result.synced - syncs.len())
         .await;

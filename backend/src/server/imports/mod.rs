@@ -24,7 +24,6 @@ use roster_shared::{Field, MappedRow, RowError};
 use serde::Serialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 
@@ -53,10 +52,6 @@ const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Rows listed in the preview's `errors` and `sync`.
 const LISTED: usize = 15;
-/// Values bound in one `IN (…)` list.
-const IN_CHUNK: usize = 1000;
-/// Placeholders in one multi-row statement (SQLite allows 32,766).
-const MAX_BINDS: usize = 30_000;
 
 /// `{"rows", "to_create", "to_sync", "unchanged", "with_errors"}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
@@ -241,48 +236,6 @@ pub fn bounded_rows<'de, D: Deserializer<'de>>(
     }
     deserializer.deserialize_seq(Rows)
 }
-
-/// `items` in slices of at most `chunk`.
-fn chunks<T>(items: &[T], chunk: usize) -> impl Iterator<Item = &[T]> {
-    items.chunks(chunk.max(1))
-}
-
-/// How a bulk statement writes its placeholders. SQLite gets anonymous `?`:
-/// with numbered `$N` it looks each parameter's name up in a list, so
-/// binding a statement of n parameters costs n² (a 30,000-value INSERT
-/// took a second); PostgreSQL needs `$N`. Both are bound in order.
-#[derive(Clone, Copy)]
-enum Style {
-    Anonymous,
-    Numbered,
-}
-
-fn style(conn: &AnyConnection) -> Style {
-    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        Style::Anonymous
-    } else {
-        Style::Numbered
-    }
-}
-
-fn placeholders(style: Style, first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|i| match style {
-            Style::Anonymous => "?".to_string(),
-            Style::Numbered => format!("${i}"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `($1, $2, $3), ($4, $5, $6), …` for `rows` tuples of `width`.
-fn values_list(style: Style, rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", placeholders(style, r * width + 1, width)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 
 /// A file uploaded by a script: read, mapped (suggested, then `mapping`'s
 /// `field → header` overrides) and turned into rows with the rules crate's
