@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use roster_server::error::Error;
 use roster_server::imports::{
-    self, Actor, CommitRefused, ImportPreview, ImportRegistry, ImportRequest,
+    self, Actor, ImportPreview, ImportRegistry, ImportRequest,
 };
 use roster_server::permissions::Permissions;
 use roster_server::{Clock, PasswordPolicy, db};
@@ -136,14 +136,14 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
             );
             ExitCode::SUCCESS
         }
-        Err(CommitRefused::Stale(fresh)) => {
+        Err(Error::StalePreview(fresh)) => {
             eprintln!("roster: the directory changed meanwhile; nothing was imported");
             imports::discard_preview(&db, fresh.id)
                 .await
                 .map_err(describe)?;
             ExitCode::from(1)
         }
-        Err(CommitRefused::Error(e)) => {
+        Err(e) => {
             imports::discard_preview(&db, preview.id)
                 .await
                 .map_err(describe)?;

@@ -240,13 +240,6 @@ pub async fn begin_directory_write(db: &Db) -> sqlx::Result<Tx> {
     Ok(tx)
 }
 
-/// Whether `e` is a unique-constraint violation (a race the handler's own
-/// check lost): the caller answers 409 rather than 500.
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
-}
-
 /// First start of an empty database (SPEC section 7): the Administrator
 /// role, a root node, the regional settings and the user `admin`. Returns
 /// the generated password when `ROSTER_ADMIN_PASSWORD` was not given.

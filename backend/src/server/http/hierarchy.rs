@@ -17,7 +17,7 @@ use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path};
 use crate::db::hierarchy::{MAX_DEPTH, NodeOut, all_nodes, count_users};
 use crate::db::{self, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, ResultExt, Result};
 use crate::permissions::Permission;
 
 pub fn router() -> Router<ApiContext> {
@@ -98,13 +98,8 @@ fn too_deep() -> Error {
     )
 }
 
-fn sibling_taken(e: sqlx::Error) -> Error {
-    if db::is_unique_violation(&e) {
-        Error::conflict("Name: a node with this name already exists under this parent")
-    } else {
-        Error::Database(e)
-    }
-}
+/// 409 when a unique index was reached first by a concurrent write.
+const SIBLING_TAKEN: &str = "Name: a node with this name already exists under this parent";
 
 async fn node_out(tx: &mut Tx, id: i64) -> Result<NodeOut> {
     let mut node = all_nodes(&mut **tx)
@@ -189,7 +184,7 @@ pub async fn create_node(
     .bind(name.to_lowercase())
     .fetch_one(&mut *tx)
     .await
-    .map_err(sibling_taken)?;
+    .conflict_on_unique(SIBLING_TAKEN)?;
     let node = node_out(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, node = id, "created a hierarchy node");
@@ -259,7 +254,7 @@ pub async fn update_node(
     .bind(id)
     .execute(&mut *tx)
     .await
-    .map_err(sibling_taken)?;
+    .conflict_on_unique(SIBLING_TAKEN)?;
     let node = node_out(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, node = id, "changed a hierarchy node");

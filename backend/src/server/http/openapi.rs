@@ -74,7 +74,7 @@ use crate::permissions;
         settings::RegionalSettings,
         imports::ImportInput,
         imports::CommitInput,
-        imports::StalePreview,
+        error::StalePreview,
         imports::ImportOut,
         imports::ProgressOut,
         imports::ImportList,

@@ -16,7 +16,7 @@ use super::json::{Json, Path};
 use crate::db::roles::{RoleOut, load, out};
 use crate::db::users::ensure_full_administrator_remains;
 use crate::db::{self, Db};
-use crate::error::{Error, Result};
+use crate::error::{Error, ResultExt, Result};
 use crate::permissions::{Permission, Permissions};
 
 pub fn router() -> Router<ApiContext> {
@@ -36,13 +36,8 @@ pub struct RoleInput {
     pub permissions: Vec<Permission>,
 }
 
-fn name_taken(e: sqlx::Error) -> Error {
-    if db::is_unique_violation(&e) {
-        Error::conflict("Name: a role with this name already exists")
-    } else {
-        Error::Database(e)
-    }
-}
+/// 409 when a unique index was reached first by a concurrent write.
+const NAME_TAKEN: &str = "Name: a role with this name already exists";
 
 /// Every role. Readable with `manage_roles`, or `manage_users` (to choose a
 /// user's role).
@@ -78,7 +73,7 @@ pub async fn create_role(
     .bind(permissions.bits())
     .fetch_one(&ctx.db)
     .await
-    .map_err(name_taken)?;
+    .conflict_on_unique(NAME_TAKEN)?;
     tracing::info!(actor = auth.user_pk, role = id, "created a role");
     let role = load(&ctx.db, id)
         .await?
@@ -117,7 +112,7 @@ pub async fn update_role(
         .bind(id)
         .execute(&mut *tx)
         .await
-        .map_err(name_taken)?;
+        .conflict_on_unique(NAME_TAKEN)?;
     ensure_full_administrator_remains(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, role = id, "changed a role");

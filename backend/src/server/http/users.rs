@@ -23,7 +23,7 @@ use crate::db::users::{
     with_memberships,
 };
 use crate::db::{self, Db, Tx};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, ResultExt, FieldError, Result};
 use crate::permissions::Permissions;
 use crate::search::{prefix_end, query_words};
 
@@ -414,13 +414,8 @@ async fn prepare_user(
     })
 }
 
-fn conflict_on_unique(e: sqlx::Error) -> Error {
-    if db::is_unique_violation(&e) {
-        Error::conflict("the username or user ID was taken at the same moment; try again")
-    } else {
-        Error::Database(e)
-    }
-}
+/// 409 when a unique index was reached first by a concurrent write.
+const TAKEN_MEANWHILE: &str = "the username or user ID was taken at the same moment; try again";
 
 
 /// The role of an active user, for the rule that nobody acts on a user
@@ -463,7 +458,7 @@ pub async fn create_user(
     let user = prepare_user(&mut tx, &auth, checked, None).await?;
     let id = db::users::insert_user(&mut tx, &user, ctx.now())
         .await
-        .map_err(conflict_on_unique)?;
+        .conflict_on_unique(TAKEN_MEANWHILE)?;
     db::users::set_memberships(&mut tx, id, &dedup(hierarchy)).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, user = id, "created a user");
@@ -520,7 +515,7 @@ pub async fn update_user(
     let user = prepare_user(&mut tx, &auth, checked, Some(id)).await?;
     db::users::update_user(&mut tx, id, &user, ctx.now())
         .await
-        .map_err(conflict_on_unique)?;
+        .conflict_on_unique(TAKEN_MEANWHILE)?;
     db::users::set_memberships(&mut tx, id, &dedup(hierarchy)).await?;
     ensure_full_administrator_remains(&mut tx).await?;
     if new_password {

@@ -15,28 +15,9 @@ use super::{Actor, CommitResult, ImportPreview, ImportRegistry, ImportRequest, I
 use crate::db::bulk::{self, Style};
 use crate::db::users::{ensure_full_administrator_remains, username_key};
 use crate::db::{self, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::password::PasswordPolicy;
 use crate::search;
-
-/// How a commit ended when it did not commit.
-pub enum CommitRefused {
-    /// The directory changed: a fresh preview (already stored).
-    Stale(Box<ImportPreview>),
-    Error(Error),
-}
-
-impl From<Error> for CommitRefused {
-    fn from(e: Error) -> Self {
-        CommitRefused::Error(e)
-    }
-}
-
-impl From<sqlx::Error> for CommitRefused {
-    fn from(e: sqlx::Error) -> Self {
-        CommitRefused::Error(Error::Database(e))
-    }
-}
 
 /// Argon2id of every supplied password of the rows that will be written,
 /// on all cores, before any transaction begins.
@@ -82,11 +63,10 @@ pub async fn commit(
     id: i64,
     skip_errors: bool,
     now: i64,
-) -> std::result::Result<CommitResult, CommitRefused> {
+) -> Result<CommitResult> {
     let stored = load_preview(db, id, now, actor).await?;
     let summary: ImportSummary = serde_json::from_str(&stored.summary_json)
-        .map_err(anyhow::Error::from)
-        .map_err(Error::from)?;
+        .map_err(anyhow::Error::from)?;
     if summary.with_errors > 0 && !skip_errors {
         return Err(Error::invalid(
             "skip_errors",
@@ -95,12 +75,10 @@ pub async fn commit(
                 "{} rows have errors: fix them, or confirm to skip them (skip_errors)",
                 summary.with_errors
             ),
-        )
-        .into());
+        ));
     }
     let mut rows: Vec<MappedRow> = serde_json::from_str(&stored.rows_json)
-        .map_err(anyhow::Error::from)
-        .map_err(Error::from)?;
+        .map_err(anyhow::Error::from)?;
     let passwords = if stored.passwords > 0 {
         open_passwords(db, &registry.key, id).await?
     } else {
@@ -138,7 +116,7 @@ async fn commit_running(
     passwords: &HashMap<u32, String>,
     now: i64,
     tracker: &mut CommitTracker<'_>,
-) -> std::result::Result<CommitResult, CommitRefused> {
+) -> Result<CommitResult> {
     // Hash before the transaction: the passwords of rows without rule errors
     // (a row that turns out `in_use` makes the preview stale anyway).
     let checked_once = check_rows(rows.clone(), rules);
@@ -160,7 +138,7 @@ async fn commit_running(
             .fetch_optional(&mut *tx)
             .await?;
     if still.is_none() {
-        return Err(Error::not_found("no such preview: it was already imported").into());
+        return Err(Error::not_found("no such preview: it was already imported"));
     }
     let (role_name, role_permissions) = role(&mut tx, stored.role_id).await?;
     let mut plan = classify(&mut tx, rows, stored.hierarchy_id, rules).await?;
@@ -185,7 +163,7 @@ async fn commit_running(
         )
         .await?;
         discard_preview(db, id).await?;
-        return Err(CommitRefused::Stale(Box::new(fresh)));
+        return Err(Error::StalePreview(Box::new(fresh)));
     }
     check_access(&mut tx, actor, role_permissions, &plan).await?;
 
@@ -208,18 +186,14 @@ async fn commit_running(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await.map_err(unique_conflict)?;
+    tx.commit().await.conflict_on_unique(TAKEN_MEANWHILE)?;
     Ok(result)
 }
 
-fn unique_conflict(e: sqlx::Error) -> CommitRefused {
-    if db::is_unique_violation(&e) {
-        Error::conflict("a username, user ID or node was taken at the same moment; try again")
-            .into()
-    } else {
-        e.into()
-    }
-}
+/// 409 when a username, user ID or node was written by another at the
+/// same moment (the classification under the lock had found them free).
+const TAKEN_MEANWHILE: &str =
+    "a username, user ID or node was taken at the same moment; try again";
 
 /// A user's values in the import history (never a password or hash).
 #[derive(Serialize)]
@@ -258,7 +232,7 @@ async fn write(
     import_id: i64,
     now: i64,
     tracker: &mut CommitTracker<'_>,
-) -> std::result::Result<CommitResult, CommitRefused> {
+) -> Result<CommitResult> {
     let style = Style::of(tx);
     // Nodes: one statement per new node, parents first (they are few).
     let mut node_ids: Vec<i64> = Vec::with_capacity(plan.new_nodes.len());
@@ -275,7 +249,7 @@ async fn write(
         .bind(node.name.to_lowercase())
         .fetch_one(&mut **tx)
         .await
-        .map_err(unique_conflict)?;
+        .conflict_on_unique(TAKEN_MEANWHILE)?;
         node_ids.push(id);
     }
     let node_of = |n: NodeRef| match n {
@@ -350,7 +324,7 @@ async fn write(
         let ids: HashMap<String, i64> = query
             .fetch_all(&mut **tx)
             .await
-            .map_err(unique_conflict)?
+            .conflict_on_unique(TAKEN_MEANWHILE)?
             .into_iter()
             .map(|(id, key)| (key, id))
             .collect();
@@ -424,7 +398,7 @@ async fn write(
                     &user.username,
                 ));
         }
-        query.execute(&mut **tx).await.map_err(unique_conflict)?;
+        query.execute(&mut **tx).await.conflict_on_unique(TAKEN_MEANWHILE)?;
         for &i in part {
             let row = &plan.checked.rows[i];
             let Action::Sync { user_pk, .. } = plan.actions[i] else {

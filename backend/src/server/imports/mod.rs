@@ -34,7 +34,7 @@ use crate::password::hex;
 use crate::permissions::Permissions;
 use crate::secret::SecretKey;
 
-pub use commit::{CommitRefused, commit};
+pub use commit::commit;
 pub use store::{cancel_preview, create_preview, delete_expired_previews, discard_preview, stored_errors};
 pub use tracker::running_commits;
 pub use workbooks::{errors_workbook, template_workbook};
