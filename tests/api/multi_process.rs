@@ -80,7 +80,7 @@ fn import_body(role_id: i64, hierarchy_id: i64, rows: Vec<Value>) -> Value {
 /// Try Import on the next process; the preview's id.
 async fn try_import(admin: &mut RoundRobin, body: Value) -> i64 {
     let preview = ok_json(
-        admin.next().post("/api/imports", body).await,
+        admin.next().try_import(body).await,
         StatusCode::CREATED,
     )
     .await;
