@@ -432,11 +432,7 @@ pub async fn set_password(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let ended = sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let ended = users::end_sessions(&mut tx, id).await?;
     tx.commit().await?;
     Ok(ended)
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::Db;
+use super::{Db, Tx};
 use crate::permissions::{Permission, Permissions};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -30,4 +30,13 @@ pub async fn load(db: &Db, id: i64) -> sqlx::Result<Option<RoleOut>> {
             .fetch_optional(db)
             .await?;
     Ok(row.map(out))
+}
+
+/// A role's permissions, `None` if there is no such role.
+pub async fn permissions(tx: &mut Tx, id: i64) -> sqlx::Result<Option<Permissions>> {
+    let bits: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(bits.map(Permissions::from_bits))
 }

@@ -280,3 +280,13 @@ pub async fn ensure_full_administrator_remains(tx: &mut Tx) -> Result<()> {
     }
     Ok(())
 }
+
+/// Ends every session of a user (a new password, the trash can, an
+/// administrator's "sign out everywhere"). How many ended.
+pub async fn end_sessions(tx: &mut Tx, user_pk: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
+        .bind(user_pk)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}

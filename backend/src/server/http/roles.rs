@@ -95,13 +95,11 @@ pub async fn update_role(
     let name = super::check_name(&input.name, Field::FirstName)?;
     let permissions: Permissions = input.permissions.into_iter().collect();
     let mut tx = db::begin_directory_write(&ctx.db).await?;
-    let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let current = current.ok_or_else(|| Error::not_found("no such role"))?;
+    let current = db::roles::permissions(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found("no such role"))?;
     auth.require_covers(
-        Permissions::from_bits(current),
+        current,
         "you cannot change this role",
     )?;
     auth.require_covers(permissions, "you cannot give this role these permissions")?;
@@ -132,13 +130,11 @@ pub async fn delete_role(
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let mut tx = db::begin_directory_write(&ctx.db).await?;
-    let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let current = current.ok_or_else(|| Error::not_found("no such role"))?;
+    let current = db::roles::permissions(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found("no such role"))?;
     auth.require_covers(
-        Permissions::from_bits(current),
+        current,
         "you cannot delete this role",
     )?;
     let holders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role_id = $1")

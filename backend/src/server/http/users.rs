@@ -285,13 +285,6 @@ fn check_input(input: &UserInput, min_len: usize) -> Result<MappedRow> {
     Err(Error::Invalid { message, details })
 }
 
-async fn role_permissions(tx: &mut Tx, role_id: i64) -> Result<Option<Permissions>> {
-    let bits: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
-        .bind(role_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(bits.map(Permissions::from_bits))
-}
 
 /// Most hierarchy nodes one user belongs to.
 const MAX_MEMBERSHIPS: usize = 1000;
@@ -333,7 +326,7 @@ async fn prepare_user(
         row,
         password_hash,
     } = checked;
-    let Some(role) = role_permissions(tx, input.role_id).await? else {
+    let Some(role) = db::roles::permissions(tx, input.role_id).await? else {
         return Err(Error::invalid("role_id", "not_found", "Role: no such role"));
     };
     auth.require_covers(role, "you cannot give this role")?;
@@ -520,10 +513,7 @@ pub async fn update_user(
     ensure_full_administrator_remains(&mut tx).await?;
     if new_password {
         // A new password ends the user's sessions.
-        sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        db::users::end_sessions(&mut tx, id).await?;
     }
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, user = id, "changed a user");
@@ -554,10 +544,7 @@ pub async fn delete_user(
         .execute(&mut *tx)
         .await?;
     db::users::set_search_active(&mut tx, id, false).await?;
-    sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    db::users::end_sessions(&mut tx, id).await?;
     ensure_full_administrator_remains(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(
@@ -638,11 +625,7 @@ pub async fn end_sessions(
     let mut tx = crate::db::begin(&ctx.db).await?;
     let current = target_role(&mut tx, id).await?;
     auth.require_covers(current, "you cannot sign out this user")?;
-    let ended = sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let ended = db::users::end_sessions(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(
         actor = auth.user_pk,
