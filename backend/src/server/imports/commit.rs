@@ -493,7 +493,7 @@ async fn write(
     Ok(result)
 }
 
-/// The search terms of a user as `db::insert_user` writes them.
+/// The search terms of a user as `db::users::insert_user` writes them.
 fn add_terms(
     out: &mut Vec<(String, i64, String, i64)>,
     user_pk: i64,
