@@ -19,7 +19,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, RealServer, RealServerClients, TestClient, TestDb, commit_in_background, ok_json};
+use crate::helpers::{
+    Kind, RealServer, RealServerClients, TestClient, TestDb, commit_in_background, ok_json,
+};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -46,16 +48,8 @@ async fn two_servers_commit_overlapping_previews_once() {
     let body = |role: i64, root: i64| json!({"file_name": "race.xlsx", "role_id": role, "hierarchy_id": root, "rows": rows});
     let role = one.administrator_role().await;
     let root = one.root_node().await;
-    let p1 = ok_json(
-        one.try_import(body(role, root)).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let p2 = ok_json(
-        two.try_import(body(role, root)).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let p1 = ok_json(one.try_import(body(role, root)).await, StatusCode::CREATED).await;
+    let p2 = ok_json(two.try_import(body(role, root)).await, StatusCode::CREATED).await;
     for p in [&p1, &p2] {
         assert_eq!(p["summary"]["to_create"], n, "{}", p["summary"]);
     }

@@ -753,11 +753,7 @@ async fn a_clerk_grants_and_changes_no_more_than_they_hold(kind: Kind) {
     let id = p["id"].as_i64().expect("id");
     let demote = json!({"file_name": "f.csv", "role_id": clerk_role, "hierarchy_id": root,
         "rows": [row(2, "admin", "admin", "Site", "Administrator")]});
-    let demoted = ok_json(
-        admin.try_import(demote).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let demoted = ok_json(admin.try_import(demote).await, StatusCode::CREATED).await;
     assert_error(
         commit(&admin, &demoted, false).await,
         StatusCode::CONFLICT,

@@ -12,8 +12,8 @@ use roster_server::secret::SecretKey;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Kind, RealServer, RealServerClients, SECRET_KEY, TestClient, TestDb, assert_error, commit_in_background,
-    eventually, ok_json, spawn_app,
+    Kind, RealServer, RealServerClients, SECRET_KEY, TestClient, TestDb, assert_error,
+    commit_in_background, eventually, ok_json, spawn_app,
 };
 use crate::imports::preview;
 use crate::on_both_databases;

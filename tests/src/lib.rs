@@ -134,10 +134,8 @@ impl RealServer {
         let dir = match launch.database_url {
             Some(_) => None,
             None => {
-                let dir = std::env::temp_dir().join(format!(
-                    "roster-real-server-{}-{port}",
-                    std::process::id()
-                ));
+                let dir = std::env::temp_dir()
+                    .join(format!("roster-real-server-{}-{port}", std::process::id()));
                 std::fs::create_dir_all(&dir).expect("a folder for the database");
                 Some(dir)
             }

@@ -8,9 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use roster_server::error::Error;
-use roster_server::imports::{
-    self, Actor, ImportPreview, ImportRegistry, ImportRequest,
-};
+use roster_server::imports::{self, Actor, ImportPreview, ImportRegistry, ImportRequest};
 use roster_server::permissions::Permissions;
 use roster_server::{Clock, PasswordPolicy, db};
 use roster_shared::RuleOptions;

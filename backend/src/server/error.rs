@@ -36,9 +36,7 @@ pub enum Error {
     Rejected { status: StatusCode, message: String },
     /// Import refused because the directory changed since the preview:
     /// nothing was written; the fresh preview (already stored) goes back.
-    #[error(
-        "the directory changed since the preview: nothing was imported; check the new preview"
-    )]
+    #[error("the directory changed since the preview: nothing was imported; check the new preview")]
     StalePreview(Box<ImportPreview>),
     #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: i64 },
@@ -171,9 +169,10 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let retry_after = match &self {
-            Error::TooManyAttempts { retry_after_secs } | Error::Busy { retry_after_secs, .. } => {
-                Some(*retry_after_secs)
-            }
+            Error::TooManyAttempts { retry_after_secs }
+            | Error::Busy {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             _ => None,
         };
         match &self {

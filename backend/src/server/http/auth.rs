@@ -6,13 +6,12 @@
 //! a copy of the database opens no session. Each session has its own CSRF
 //! token, sent back in `X-CSRF-Token` on every state-changing request.
 
-use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -27,7 +26,7 @@ use crate::db::roles::{self, RoleOut};
 use crate::db::users::{self, UserOut, username_key};
 use crate::error::{Error, Result};
 use crate::password::{hex, random_hex};
-use crate::permissions::{Permission, Permissions};
+use crate::permissions::Permission;
 use roster_shared::Field;
 
 /// The window in which failed sign-ins are counted.

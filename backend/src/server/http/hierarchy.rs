@@ -17,7 +17,7 @@ use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path};
 use crate::db::hierarchy::{MAX_DEPTH, NodeOut, all_nodes, count_users};
 use crate::db::{self, Tx};
-use crate::error::{Error, ResultExt, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::permissions::Permission;
 
 pub fn router() -> Router<ApiContext> {

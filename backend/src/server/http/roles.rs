@@ -13,10 +13,10 @@ use utoipa::ToSchema;
 use super::ApiContext;
 use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path};
+use crate::db;
 use crate::db::roles::{RoleOut, load, out};
 use crate::db::users::ensure_full_administrator_remains;
-use crate::db::{self, Db};
-use crate::error::{Error, ResultExt, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::permissions::{Permission, Permissions};
 
 pub fn router() -> Router<ApiContext> {
@@ -98,10 +98,7 @@ pub async fn update_role(
     let current = db::roles::permissions(&mut tx, id)
         .await?
         .ok_or_else(|| Error::not_found("no such role"))?;
-    auth.require_covers(
-        current,
-        "you cannot change this role",
-    )?;
+    auth.require_covers(current, "you cannot change this role")?;
     auth.require_covers(permissions, "you cannot give this role these permissions")?;
     sqlx::query("UPDATE roles SET name = $1, name_key = $2, permissions = $3 WHERE id = $4")
         .bind(&name)
@@ -133,10 +130,7 @@ pub async fn delete_role(
     let current = db::roles::permissions(&mut tx, id)
         .await?
         .ok_or_else(|| Error::not_found("no such role"))?;
-    auth.require_covers(
-        current,
-        "you cannot delete this role",
-    )?;
+    auth.require_covers(current, "you cannot delete this role")?;
     let holders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role_id = $1")
         .bind(id)
         .fetch_one(&mut *tx)

@@ -16,14 +16,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::ApiContext;
 use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path, Query};
-use crate::TRASH_RETENTION_DAYS;
-use crate::clock::rfc3339;
 use crate::db::users::{
     NewUser, USER_COLUMNS, UserOut, UserRow, ensure_full_administrator_remains, load, username_key,
     with_memberships,
 };
 use crate::db::{self, Db, Tx};
-use crate::error::{Error, ResultExt, FieldError, Result};
+use crate::error::{Error, FieldError, Result, ResultExt};
 use crate::permissions::Permissions;
 use crate::search::{prefix_end, query_words};
 
@@ -285,7 +283,6 @@ fn check_input(input: &UserInput, min_len: usize) -> Result<MappedRow> {
     Err(Error::Invalid { message, details })
 }
 
-
 /// Most hierarchy nodes one user belongs to.
 const MAX_MEMBERSHIPS: usize = 1000;
 
@@ -409,7 +406,6 @@ async fn prepare_user(
 
 /// 409 when a unique index was reached first by a concurrent write.
 const TAKEN_MEANWHILE: &str = "the username or user ID was taken at the same moment; try again";
-
 
 /// The role of an active user, for the rule that nobody acts on a user
 /// who holds more than they do.

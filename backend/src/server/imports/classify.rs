@@ -120,7 +120,6 @@ impl Plan {
     }
 }
 
-
 async fn load_users_by(
     conn: &mut AnyConnection,
     column: &str,
@@ -452,7 +451,12 @@ pub(super) async fn check_access(
 
 /// Counts a row as unchanged only if its user already has the role, and
 /// adds the role as it is now to the fingerprint.
-pub(super) fn apply_role(plan: &mut Plan, role_id: i64, role_name: &str, role_permissions: Permissions) {
+pub(super) fn apply_role(
+    plan: &mut Plan,
+    role_id: i64,
+    role_name: &str,
+    role_permissions: Permissions,
+) {
     for action in plan.actions.iter_mut() {
         if let Action::Sync { user_pk, unchanged } = action
             && *unchanged
@@ -477,4 +481,3 @@ pub(super) fn apply_role(plan: &mut Plan, role_id: i64, role_name: &str, role_pe
     }
     plan.fingerprint = hex(&h.finalize());
 }
-

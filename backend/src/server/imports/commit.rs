@@ -9,9 +9,11 @@ use roster_shared::{Field, MappedRow, RuleOptions, check_rows};
 use serde::Serialize;
 
 use super::classify::{Action, NodeRef, Plan, apply_role, check_access, classify, role};
-use super::store::{StoredPreview, create_preview, discard_preview, load_preview, open_passwords, put_passwords};
+use super::store::{
+    StoredPreview, create_preview, discard_preview, load_preview, open_passwords, put_passwords,
+};
 use super::tracker::CommitTracker;
-use super::{Actor, CommitResult, ImportPreview, ImportRegistry, ImportRequest, ImportSummary};
+use super::{Actor, CommitResult, ImportRegistry, ImportRequest, ImportSummary};
 use crate::db::bulk::{self, Style};
 use crate::db::users::{ensure_full_administrator_remains, username_key};
 use crate::db::{self, Tx};
@@ -65,8 +67,8 @@ pub async fn commit(
     now: i64,
 ) -> Result<CommitResult> {
     let stored = load_preview(db, id, now, actor).await?;
-    let summary: ImportSummary = serde_json::from_str(&stored.summary_json)
-        .map_err(anyhow::Error::from)?;
+    let summary: ImportSummary =
+        serde_json::from_str(&stored.summary_json).map_err(anyhow::Error::from)?;
     if summary.with_errors > 0 && !skip_errors {
         return Err(Error::invalid(
             "skip_errors",
@@ -77,8 +79,8 @@ pub async fn commit(
             ),
         ));
     }
-    let mut rows: Vec<MappedRow> = serde_json::from_str(&stored.rows_json)
-        .map_err(anyhow::Error::from)?;
+    let mut rows: Vec<MappedRow> =
+        serde_json::from_str(&stored.rows_json).map_err(anyhow::Error::from)?;
     let passwords = if stored.passwords > 0 {
         open_passwords(db, &registry.key, id).await?
     } else {
@@ -192,8 +194,7 @@ async fn commit_running(
 
 /// 409 when a username, user ID or node was written by another at the
 /// same moment (the classification under the lock had found them free).
-const TAKEN_MEANWHILE: &str =
-    "a username, user ID or node was taken at the same moment; try again";
+const TAKEN_MEANWHILE: &str = "a username, user ID or node was taken at the same moment; try again";
 
 /// A user's values in the import history (never a password or hash).
 #[derive(Serialize)]
@@ -398,7 +399,10 @@ async fn write(
                     &user.username,
                 ));
         }
-        query.execute(&mut **tx).await.conflict_on_unique(TAKEN_MEANWHILE)?;
+        query
+            .execute(&mut **tx)
+            .await
+            .conflict_on_unique(TAKEN_MEANWHILE)?;
         for &i in part {
             let row = &plan.checked.rows[i];
             let Action::Sync { user_pk, .. } = plan.actions[i] else {
@@ -515,4 +519,3 @@ fn add_terms(
         out.push((term, user_pk, sort_key.clone(), i64::from(active)));
     }
 }
-

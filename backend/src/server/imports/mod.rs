@@ -35,10 +35,11 @@ use crate::permissions::Permissions;
 use crate::secret::SecretKey;
 
 pub use commit::commit;
-pub use store::{cancel_preview, create_preview, delete_expired_previews, discard_preview, stored_errors};
+pub use store::{
+    cancel_preview, create_preview, delete_expired_previews, discard_preview, stored_errors,
+};
 pub use tracker::running_commits;
 pub use workbooks::{errors_workbook, template_workbook};
-
 
 /// Most rows one import holds (SPEC section 3's limit).
 pub const MAX_ROWS: usize = 250_000;
@@ -164,7 +165,6 @@ impl ImportRegistry {
     }
 }
 
-
 /// What an import is asked to do, before classification.
 pub struct ImportRequest {
     pub file_name: String,
@@ -181,7 +181,6 @@ pub struct Actor {
     pub user_pk: i64,
     pub permissions: Permissions,
 }
-
 
 fn invalid_rows(message: impl Into<String>) -> Error {
     Error::invalid("rows", "invalid", message)
@@ -277,4 +276,3 @@ pub fn rows_from_file(
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
-

@@ -66,7 +66,11 @@ async fn seal_passwords(
 
 /// A preview's passwords, opened. 409 when they cannot be: sealed with
 /// another key (another process's, or a key changed since), or gone.
-pub(super) async fn open_passwords(db: &db::Db, key: &SecretKey, id: i64) -> Result<HashMap<u32, String>> {
+pub(super) async fn open_passwords(
+    db: &db::Db,
+    key: &SecretKey,
+    id: i64,
+) -> Result<HashMap<u32, String>> {
     let sealed: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT sealed FROM preview_secrets WHERE import_id = $1")
             .bind(id)
@@ -80,7 +84,6 @@ pub(super) async fn open_passwords(db: &db::Db, key: &SecretKey, id: i64) -> Res
     })?;
     Ok(serde_json::from_slice(&plain).map_err(anyhow::Error::from)?)
 }
-
 
 /// Splits the supplied passwords off the rows (they are never stored).
 fn take_passwords(rows: &mut [MappedRow]) -> HashMap<u32, String> {
@@ -190,7 +193,12 @@ fn owned_by(created_by: i64, actor: Actor) -> Result<()> {
     }
 }
 
-pub(super) async fn load_preview(db: &db::Db, id: i64, now: i64, actor: Actor) -> Result<StoredPreview> {
+pub(super) async fn load_preview(
+    db: &db::Db,
+    id: i64,
+    now: i64,
+    actor: Actor,
+) -> Result<StoredPreview> {
     let stored: Option<StoredPreview> = sqlx::query_as(
         "SELECT file_name, sha256, role_id, hierarchy_id, rows_json, fingerprint, passwords, \
          summary_json, created_by FROM imports \
@@ -235,7 +243,6 @@ pub async fn discard_preview(db: &db::Db, id: i64) -> Result<bool> {
     Ok(deleted > 0)
 }
 
-
 /// The rows and errors of a stored import, for its errors file. While it
 /// is a preview it is its maker's, as for commit and cancel.
 pub async fn stored_errors(
@@ -261,4 +268,3 @@ pub async fn stored_errors(
     let errors = serde_json::from_str(&errors).map_err(anyhow::Error::from)?;
     Ok((rows, errors))
 }
-

@@ -183,4 +183,3 @@ pub async fn running_commits(
         .map(|(id, done)| (id, usize::try_from(done).unwrap_or(0)))
         .collect())
 }
-

@@ -119,7 +119,6 @@ pub fn template_workbook() -> anyhow::Result<Vec<u8>> {
     Ok(workbook.save_to_buffer()?)
 }
 
-
 #[cfg(test)]
 mod tests {
     use roster_shared::cells::CellValue;
@@ -169,4 +168,3 @@ mod tests {
         assert_eq!(table.rows.len(), 2);
     }
 }
-
