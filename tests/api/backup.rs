@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Kind, RealServer, TestDb};
+use crate::helpers::{Kind, RealServer, RealServerClients, TestDb};
 
 fn backup(file: &Path, url: &str) -> Output {
     Command::new(roster_tests::roster_bin())

@@ -9,7 +9,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, RealServer, TestClient, TestDb, assert_error, ok_json, spawn_app};
+use crate::helpers::{
+    Kind, RealServer, RealServerClients, TestClient, TestDb, assert_error, ok_json, spawn_app,
+};
 use crate::on_both_databases;
 
 on_both_databases!(

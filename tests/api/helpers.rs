@@ -14,10 +14,7 @@ use sqlx::postgres::PgConnection;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const ADMIN_PASSWORD: &str = "first-admin-password";
-/// The `ROSTER_SECRET_KEY` of the real servers the tests start: one key, so
-/// that several processes on one database share it, as a deployment does.
-pub const SECRET_KEY: &str = "5eca1ed0c0ffee005eca1ed0c0ffee005eca1ed0c0ffee005eca1ed0c0ffee00";
+pub use roster_tests::{ADMIN_PASSWORD, RealServer, SECRET_KEY};
 
 /// Every story runs on both databases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -347,6 +344,20 @@ impl TestClient {
         self.request(Method::DELETE, path, None).await
     }
 
+    /// Try Import (`POST /api/imports`) of a JSON body.
+    pub async fn try_import(&self, body: Value) -> reqwest::Response {
+        self.post("/api/imports", body).await
+    }
+
+    /// Import (`POST /api/imports/{id}/commit`).
+    pub async fn commit_import(&self, id: i64, skip_errors: bool) -> reqwest::Response {
+        self.post(
+            &format!("/api/imports/{id}/commit"),
+            json!({"skip_errors": skip_errors}),
+        )
+        .await
+    }
+
     /// GET that must answer 200; the JSON body.
     pub async fn get_ok(&self, path: &str) -> Value {
         ok_json(self.get(path).await, StatusCode::OK).await
@@ -468,124 +479,23 @@ pub fn commit_in_background(
     })
 }
 
-/// The real `roster serve` as a process on a database's URL, for what the
-/// in-process server cannot show: the process's own memory, SIGKILL, a
-/// request that never ends. Its log (at `info`) goes to a file; it is
-/// killed when dropped, also when an assertion fails.
-pub struct RealServer {
-    child: std::process::Child,
-    pub base: String,
-    log: PathBuf,
-}
-
-impl Drop for RealServer {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-impl RealServer {
-    /// Starts `roster serve` on `url` with `args` added (admin's password
-    /// [`ADMIN_PASSWORD`], the secret key [`SECRET_KEY`]) and waits until
-    /// it answers.
-    pub async fn start(url: &str, args: &[&str]) -> RealServer {
-        RealServer::start_with_env(url, args, &[("ROSTER_SECRET_KEY", Some(SECRET_KEY))]).await
-    }
-
-    /// [`start`](Self::start) with these environment variables set
-    /// (`Some`) or removed (`None`) instead of the secret key.
-    pub async fn start_with_env(
-        url: &str,
-        args: &[&str],
-        env: &[(&str, Option<&str>)],
-    ) -> RealServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let log = std::env::temp_dir().join(format!("roster_real_server_{port}.log"));
-        let log_file = std::fs::File::create(&log).expect("create the log file");
-        let mut command = std::process::Command::new(roster_tests::roster_bin());
-        command
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--static-dir", "/nonexistent/roster-dist"])
-            .args(args)
-            .env("DATABASE_URL", url)
-            .env("ROSTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "info")
-            .env_remove("ROSTER_SECRET_KEY")
-            .env_remove("ROSTER_SECRET_KEY_FILE");
-        for (name, value) in env {
-            match value {
-                Some(value) => command.env(name, value),
-                None => command.env_remove(name),
-            };
-        }
-        let child = command
-            .stdout(std::process::Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("start roster serve");
-        let mut server = RealServer {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        for _ in 0..300 {
-            let up = reqwest::get(format!("{}/api/openapi.json", server.base))
-                .await
-                .is_ok_and(|r| r.status() == StatusCode::OK);
-            if up {
-                return server;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!(
-                    "roster serve ended ({status}) before it answered: {}",
-                    server.log()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("roster serve did not start: {}", server.log());
-    }
-
-    /// The address it listens on, `127.0.0.1:PORT`.
-    pub fn address(&self) -> &str {
-        self.base.trim_start_matches("http://")
-    }
-
-    /// Sends a signal by name (`TERM`, `INT`), as a service manager would.
-    pub fn signal(&self, name: &str) {
-        let status = std::process::Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    /// Waits up to `timeout` for the process to end; its exit status.
-    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let start = std::time::Instant::now();
-        while start.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        None
-    }
-
+/// Clients of a [`RealServer`] (the process itself is `roster_tests`').
+pub trait RealServerClients {
     /// A client signed in as `admin` that gives up on any answer after
     /// `timeout`: a request stuck in a loop then fails the test instead of
     /// stopping it.
-    pub async fn admin(&self, timeout: Duration) -> TestClient {
+    async fn admin(&self, timeout: Duration) -> TestClient;
+
+    /// A client signed in as `username`, giving up after `timeout`.
+    async fn signed_in(&self, username: &str, password: &str, timeout: Duration) -> TestClient;
+}
+
+impl RealServerClients for RealServer {
+    async fn admin(&self, timeout: Duration) -> TestClient {
         self.signed_in("admin", ADMIN_PASSWORD, timeout).await
     }
 
-    /// A client signed in as `username`, giving up after `timeout`.
-    pub async fn signed_in(&self, username: &str, password: &str, timeout: Duration) -> TestClient {
+    async fn signed_in(&self, username: &str, password: &str, timeout: Duration) -> TestClient {
         let mut client = TestClient {
             base: self.base.clone(),
             http: reqwest::Client::builder()
@@ -598,39 +508,5 @@ impl RealServer {
         let response = client.login(username, password).await;
         assert_eq!(response.status(), StatusCode::OK, "sign in as {username}");
         client
-    }
-
-    /// SIGKILL, and wait for the process to be gone.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// The process's id (for /proc/PID/stat: its CPU time).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// A line of /proc/PID/status in MiB (`VmHWM:` the peak, `VmRSS:` now).
-    pub fn memory_mib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("read /proc/PID/status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-            .map(|kib| kib / 1024)
-            .unwrap_or_else(|| panic!("no {field} in {status}"))
-    }
-
-    /// What the server has logged so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

@@ -19,7 +19,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, RealServer, TestClient, TestDb, commit_in_background, ok_json};
+use crate::helpers::{
+    Kind, RealServer, RealServerClients, TestClient, TestDb, commit_in_background, ok_json,
+};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -46,16 +48,8 @@ async fn two_servers_commit_overlapping_previews_once() {
     let body = |role: i64, root: i64| json!({"file_name": "race.xlsx", "role_id": role, "hierarchy_id": root, "rows": rows});
     let role = one.administrator_role().await;
     let root = one.root_node().await;
-    let p1 = ok_json(
-        one.post("/api/imports", body(role, root)).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let p2 = ok_json(
-        two.post("/api/imports", body(role, root)).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let p1 = ok_json(one.try_import(body(role, root)).await, StatusCode::CREATED).await;
+    let p2 = ok_json(two.try_import(body(role, root)).await, StatusCode::CREATED).await;
     for p in [&p1, &p2] {
         assert_eq!(p["summary"]["to_create"], n, "{}", p["summary"]);
     }
@@ -138,12 +132,7 @@ pub(crate) async fn serve(url: &str) -> (RealServer, TestClient) {
 
 async fn commit(client: &TestClient, preview: &Value) -> reqwest::Response {
     let id = preview["id"].as_i64().expect("a preview id");
-    client
-        .post(
-            &format!("/api/imports/{id}/commit"),
-            json!({"skip_errors": false}),
-        )
-        .await
+    client.commit_import(id, false).await
 }
 
 async fn count(db: &roster_server::db::Db, sql: &str) -> i64 {
@@ -197,7 +186,7 @@ async fn commit_then_stop(kind: Kind, stop: Stop) {
         "hierarchy_id": admin.root_node().await,
         "rows": rows,
     });
-    let preview = ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await;
+    let preview = ok_json(admin.try_import(body).await, StatusCode::CREATED).await;
     let id = preview["id"].as_i64().expect("a preview id");
 
     let committing = commit_in_background(&admin, id);

@@ -100,7 +100,7 @@ async fn timed_preview(admin: &TestClient, rows: Value) -> (Value, f64) {
         "rows": rows,
     });
     let start = Instant::now();
-    let preview = ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await;
+    let preview = ok_json(admin.try_import(body).await, StatusCode::CREATED).await;
     (preview, start.elapsed().as_secs_f64())
 }
 

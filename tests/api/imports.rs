@@ -39,17 +39,12 @@ pub(crate) async fn preview(admin: &TestClient, rows: Value) -> Value {
         "hierarchy_id": admin.root_node().await,
         "rows": rows,
     });
-    ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await
+    ok_json(admin.try_import(body).await, StatusCode::CREATED).await
 }
 
 async fn commit(admin: &TestClient, preview: &Value, skip_errors: bool) -> reqwest::Response {
     let id = preview["id"].as_i64().expect("a preview id");
-    admin
-        .post(
-            &format!("/api/imports/{id}/commit"),
-            json!({"skip_errors": skip_errors}),
-        )
-        .await
+    admin.commit_import(id, skip_errors).await
 }
 
 fn row(n: u32, username: &str, user_id: &str, first: &str, last: &str) -> Value {
@@ -388,7 +383,7 @@ async fn large_bodies_and_too_many_rows(kind: Kind) {
     let rows: Vec<Value> = (0..250_001u32).map(|i| json!({"row": i + 2})).collect();
     let body = json!({"file_name": "big.csv", "role_id": 1, "hierarchy_id": 1, "rows": rows});
     let message = assert_error(
-        admin.post("/api/imports", body).await,
+        admin.try_import(body).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid",
     )
@@ -398,7 +393,7 @@ async fn large_bodies_and_too_many_rows(kind: Kind) {
     let huge = "x".repeat(65 * 1024 * 1024);
     let body = json!({"file_name": huge, "role_id": 1, "hierarchy_id": 1, "rows": []});
     assert_error(
-        admin.post("/api/imports", body).await,
+        admin.try_import(body).await,
         StatusCode::PAYLOAD_TOO_LARGE,
         "too_large",
     )
@@ -715,7 +710,7 @@ async fn a_clerk_grants_and_changes_no_more_than_they_hold(kind: Kind) {
 
     // Without manage_users: 403 whatever the body.
     assert_error(
-        reader.post("/api/imports", json!({})).await,
+        reader.try_import(json!({})).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )
@@ -758,11 +753,7 @@ async fn a_clerk_grants_and_changes_no_more_than_they_hold(kind: Kind) {
     let id = p["id"].as_i64().expect("id");
     let demote = json!({"file_name": "f.csv", "role_id": clerk_role, "hierarchy_id": root,
         "rows": [row(2, "admin", "admin", "Site", "Administrator")]});
-    let demoted = ok_json(
-        admin.post("/api/imports", demote).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let demoted = ok_json(admin.try_import(demote).await, StatusCode::CREATED).await;
     assert_error(
         commit(&admin, &demoted, false).await,
         StatusCode::CONFLICT,
@@ -976,7 +967,7 @@ async fn a_renamed_node_or_a_changed_role_makes_the_preview_stale(kind: Kind) {
     let clerk = admin.role("Clerk", &["manage_users"]).await;
     let body = json!({"file_name": "users.xlsx", "role_id": clerk,
         "hierarchy_id": school_id, "rows": [row(2, "ola", "O-1", "Ola", "Oak")]});
-    let p = ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await;
+    let p = ok_json(admin.try_import(body).await, StatusCode::CREATED).await;
     ok_json(
         admin
             .put(
@@ -1046,7 +1037,7 @@ async fn a_value_longer_than_a_cell_can_hold_is_refused_as_in_a_file(kind: Kind)
         "rows": [over],
     });
     let message = assert_error(
-        admin.post("/api/imports", body).await,
+        admin.try_import(body).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid",
     )

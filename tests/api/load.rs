@@ -31,7 +31,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::helpers::{ADMIN_PASSWORD, Kind, RealServer, TestClient, TestDb};
+use crate::helpers::{ADMIN_PASSWORD, Kind, RealServer, RealServerClients, TestClient, TestDb};
 use crate::scale::{FIRST, LAST};
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {

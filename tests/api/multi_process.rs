@@ -79,11 +79,7 @@ fn import_body(role_id: i64, hierarchy_id: i64, rows: Vec<Value>) -> Value {
 
 /// Try Import on the next process; the preview's id.
 async fn try_import(admin: &mut RoundRobin, body: Value) -> i64 {
-    let preview = ok_json(
-        admin.next().post("/api/imports", body).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let preview = ok_json(admin.next().try_import(body).await, StatusCode::CREATED).await;
     preview["id"].as_i64().expect("a preview id")
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{ADMIN_PASSWORD, Kind, RealServer, TestDb};
+use crate::helpers::{ADMIN_PASSWORD, Kind, RealServer, RealServerClients, TestDb};
 use crate::on_both_databases;
 
 on_both_databases!(a_request_under_way_at_sigterm_ends_and_the_process_exits_0);

@@ -1,5 +1,5 @@
 //! Search on a large directory: seeds `ROSTER_SCALE_USERS` users (default
-//! 1,000,000) straight into the tables, the way `db::insert_user` writes
+//! 1,000,000) straight into the tables, the way `db::users::insert_user` writes
 //! them, then times searches over HTTP. Ignored by default (minutes of
 //! seeding); run it with
 //! `cargo test --release -p roster-tests --test api scale -- --ignored --nocapture`.

@@ -12,8 +12,8 @@ use roster_server::secret::SecretKey;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Kind, RealServer, SECRET_KEY, TestClient, TestDb, assert_error, commit_in_background,
-    eventually, ok_json, spawn_app,
+    Kind, RealServer, RealServerClients, SECRET_KEY, TestClient, TestDb, assert_error,
+    commit_in_background, eventually, ok_json, spawn_app,
 };
 use crate::imports::preview;
 use crate::on_both_databases;
@@ -48,12 +48,7 @@ fn password_of(prefix: &str, i: usize) -> String {
 }
 
 async fn commit(client: &TestClient, id: i64) -> reqwest::Response {
-    client
-        .post(
-            &format!("/api/imports/{id}/commit"),
-            json!({"skip_errors": false}),
-        )
-        .await
+    client.commit_import(id, false).await
 }
 
 fn id_of(preview: &Value) -> i64 {

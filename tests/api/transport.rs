@@ -287,7 +287,7 @@ async fn an_import_commit_longer_than_the_request_timeout_is_not_cut() {
         "hierarchy_id": admin.root_node().await,
         "rows": rows,
     });
-    let preview = ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await;
+    let preview = ok_json(admin.try_import(body).await, StatusCode::CREATED).await;
     let id = preview["id"].as_i64().expect("a preview id");
     let start = Instant::now();
     let committed = admin

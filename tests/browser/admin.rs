@@ -3,73 +3,39 @@
 //! and without accents, delete to the trash can, restore, sign-out.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{BrowserApp, ENTER, ESCAPE, SELECT_ALL, STEP_TIMEOUT, dist_dir, free_port};
+use roster_tests::{Launch, RealServer};
+
+use crate::helpers::{BrowserApp, ENTER, ESCAPE, SELECT_ALL, STEP_TIMEOUT, dist_dir};
 
 pub(crate) const ADMIN_PASSWORD: &str = "a-long-admin-password";
 const CLERK_PASSWORD: &str = "a-long-clerk-password";
 
-/// `roster serve` in its own temporary folder; killed and removed on drop.
+/// `roster serve` ([`RealServer`]) on a SQLite file of its own, serving
+/// dist/ and the API.
 pub(crate) struct RosterServer {
-    child: Child,
+    server: RealServer,
     pub(crate) addr: SocketAddr,
-    dir: PathBuf,
 }
 
 impl RosterServer {
     pub(crate) async fn start() -> RosterServer {
         let dist = dist_dir();
-        let bin = roster_tests::roster_bin();
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("an address");
-        let dir = std::env::temp_dir().join(format!(
-            "roster-browser-server-{}-{port}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("a folder for the database");
-        let log = std::fs::File::create(dir.join("server.log")).expect("a log file");
-        let child = Command::new(bin)
-            .args(["serve", "--listen", &addr.to_string()])
-            .arg("--static-dir")
-            .arg(&dist)
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", dir.join("roster.db").display()),
-            )
-            .env("ROSTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start roster serve");
-        let server = RosterServer { child, addr, dir };
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "roster serve did not start: {}",
-                std::fs::read_to_string(server.dir.join("server.log")).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        server
+        let server = RealServer::launch(Launch {
+            static_dir: Some(&dist),
+            env: &[("ROSTER_ADMIN_PASSWORD", Some(ADMIN_PASSWORD))],
+            ..Launch::default()
+        })
+        .await;
+        let addr = server.address().parse().expect("an address");
+        RosterServer { server, addr }
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-impl Drop for RosterServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.server.url(path)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `BrowserApp`: the built app served from `dist/` on a random port, and a
 //! headless Chromium driven through chromedriver, with typed helpers.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -94,12 +94,7 @@ async fn serve_dist(dist: &Path, log: Arc<RequestLog>) -> SocketAddr {
     addr
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
-}
+pub use roster_tests::free_port;
 
 /// chromedriver in its own process group; dropping it ends the group, so a
 /// failed test leaves no browser behind.

@@ -8,9 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use roster_server::error::Error;
-use roster_server::imports::{
-    self, Actor, CommitRefused, ImportPreview, ImportRegistry, ImportRequest,
-};
+use roster_server::imports::{self, Actor, ImportPreview, ImportRegistry, ImportRequest};
 use roster_server::permissions::Permissions;
 use roster_server::{Clock, PasswordPolicy, db};
 use roster_shared::RuleOptions;
@@ -86,7 +84,7 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         .fetch_optional(&db)
         .await?;
     let role_id = role_id.with_context(|| format!("there is no role named {:?}", args.role))?;
-    let hierarchy_id = roster_server::http::hierarchy::node_by_path(&db, &args.hierarchy)
+    let hierarchy_id = roster_server::db::hierarchy::node_by_path(&db, &args.hierarchy)
         .await?
         .with_context(|| format!("there is no hierarchy node {:?}", args.hierarchy))?;
 
@@ -136,14 +134,14 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
             );
             ExitCode::SUCCESS
         }
-        Err(CommitRefused::Stale(fresh)) => {
+        Err(Error::StalePreview(fresh)) => {
             eprintln!("roster: the directory changed meanwhile; nothing was imported");
             imports::discard_preview(&db, fresh.id)
                 .await
                 .map_err(describe)?;
             ExitCode::from(1)
         }
-        Err(CommitRefused::Error(e)) => {
+        Err(e) => {
             imports::discard_preview(&db, preview.id)
                 .await
                 .map_err(describe)?;

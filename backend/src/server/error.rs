@@ -1,12 +1,15 @@
-//! The API's one error type: each variant knows its status and code, and
-//! becomes `{"error": {"code", "message"}}` (SPEC section 9). Database and
-//! internal errors are logged and never shown.
+//! The server's one error type, returned by handlers, the import and the
+//! queries alike: each variant knows its status and code, and becomes
+//! `{"error": {"code", "message"}}` (SPEC section 9). Database and internal
+//! errors are logged and never shown. Below `http/`: the domain returns it.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::imports::ImportPreview;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,10 +30,14 @@ pub enum Error {
         message: String,
         details: Vec<FieldError>,
     },
-    #[error("{0}")]
-    BadRequest(String),
+    /// The request itself is refused (malformed, too large, too slow...):
+    /// its status says how, with the code that status has.
     #[error("{message}")]
     Rejected { status: StatusCode, message: String },
+    /// Import refused because the directory changed since the preview:
+    /// nothing was written; the fresh preview (already stored) goes back.
+    #[error("the directory changed since the preview: nothing was imported; check the new preview")]
+    StalePreview(Box<ImportPreview>),
     #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: i64 },
     /// 503: a bounded resource is full for now.
@@ -51,6 +58,13 @@ pub struct FieldError {
     pub field: String,
     pub code: String,
     pub message: String,
+}
+
+/// 409 on a stale preview: the error and the fresh preview to show.
+#[derive(Serialize, ToSchema)]
+pub struct StalePreview {
+    pub error: ErrorDetail,
+    pub preview: ImportPreview,
 }
 
 /// `{"error": {...}}`.
@@ -101,6 +115,14 @@ impl Error {
         Error::Conflict(message.into())
     }
 
+    /// 400 with `message`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Error::Rejected {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
     pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         Error::Invalid {
@@ -122,7 +144,6 @@ impl Error {
             Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Error::Rejected { status, .. } => (
                 *status,
                 match status.as_u16() {
@@ -134,6 +155,7 @@ impl Error {
                     _ => "bad_request",
                 },
             ),
+            Error::StalePreview(_) => (StatusCode::CONFLICT, "stale_preview"),
             Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             Error::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Error::Database(_) | Error::Internal(_) => {
@@ -146,6 +168,13 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        let retry_after = match &self {
+            Error::TooManyAttempts { retry_after_secs }
+            | Error::Busy {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
         match &self {
             Error::Database(e) => tracing::error!(error = %e, "database error"),
             Error::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
@@ -155,18 +184,23 @@ impl IntoResponse for Error {
             Error::Invalid { details, .. } => Some(details.clone()),
             _ => None,
         };
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: code.into(),
-                message: self.to_string(),
-                details,
-            },
+        let error = ErrorDetail {
+            code: code.into(),
+            message: self.to_string(),
+            details,
         };
-        let mut response = (status, Json(body)).into_response();
-        if let Error::TooManyAttempts { retry_after_secs }
-        | Error::Busy {
-            retry_after_secs, ..
-        } = self
+        let mut response = match self {
+            Error::StalePreview(preview) => (
+                status,
+                Json(StalePreview {
+                    error,
+                    preview: *preview,
+                }),
+            )
+                .into_response(),
+            _ => (status, Json(ErrorBody { error })).into_response(),
+        };
+        if let Some(retry_after_secs) = retry_after
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -206,18 +240,34 @@ fn caused_by_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
 
 impl From<axum::extract::rejection::PathRejection> for Error {
     fn from(r: axum::extract::rejection::PathRejection) -> Self {
-        Error::Rejected {
-            status: StatusCode::BAD_REQUEST,
-            message: r.body_text(),
-        }
+        Error::bad_request(r.body_text())
     }
 }
 
 impl From<axum::extract::rejection::QueryRejection> for Error {
     fn from(r: axum::extract::rejection::QueryRejection) -> Self {
-        Error::Rejected {
-            status: StatusCode::BAD_REQUEST,
-            message: r.body_text(),
-        }
+        Error::bad_request(r.body_text())
+    }
+}
+
+/// realworld's `on_constraint`, for the one constraint kind Roster answers
+/// with a 409: a unique index that a concurrent write reached first (the
+/// caller's own check had passed). Any other database error stays a 500.
+pub trait ResultExt<T> {
+    /// A unique violation becomes 409 with `message`.
+    fn conflict_on_unique(self, message: &str) -> Result<T>;
+}
+
+impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
+    fn conflict_on_unique(self, message: &str) -> Result<T> {
+        self.map_err(|e| {
+            if e.as_database_error()
+                .is_some_and(|d| d.is_unique_violation())
+            {
+                Error::conflict(message)
+            } else {
+                Error::Database(e)
+            }
+        })
     }
 }

@@ -4,11 +4,13 @@
 //! Built as a library too (`roster_server`) so that the API tests start the
 //! real router in-process against a fresh database.
 //!
-//! Map: [`db`] (one pool for both databases, migrations, first-start
-//! bootstrap, the trash can's purge), [`http`] (one router per resource, the
-//! session extractor, the error type), [`search`] (the accent-free search
-//! terms), [`password`] (Argon2id), [`secret`] (the secret key sealing
-//! preview passwords), [`clock`] (the injectable clock).
+//! Map, arrows pointing down: [`http`] (one router per resource, the
+//! session extractor) → the domain: [`imports`] (classify, store, commit),
+//! [`search`] (the accent-free search terms), [`password`] (Argon2id),
+//! [`secret`] (the secret key sealing preview passwords), [`clock`] (the
+//! injectable clock) → [`db`] (one pool for both databases, migrations,
+//! first-start bootstrap, the queries more than one caller runs). [`error`]
+//! is the one error type all of them return.
 
 #![forbid(unsafe_code)]
 

@@ -1,17 +1,17 @@
 //! Sessions (SPEC sections 7 and 9): sign-in, sign-out, who am I, and the
-//! [`AuthUser`] extractor that every other endpoint starts with.
+//! sign-in limits. The extractor every endpoint starts with is
+//! `extract.rs`.
 //!
 //! The cookie holds a random token; the database holds only its SHA-256, so
 //! a copy of the database opens no session. Each session has its own CSRF
 //! token, sent back in `X-CSRF-Token` on every state-changing request.
 
-use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -19,23 +19,18 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::ApiContext;
+use super::extract::{AuthUser, COOKIE, session_id, session_token};
 use super::json::Json;
-use super::roles::RoleOut;
-use super::users::{self, UserOut};
 use crate::Db;
-use crate::db::username_key;
+use crate::db::roles::{self, RoleOut};
+use crate::db::users::{self, UserOut, username_key};
 use crate::error::{Error, Result};
 use crate::password::{hex, random_hex};
-use crate::permissions::{Permission, Permissions};
+use crate::permissions::Permission;
 use roster_shared::Field;
 
-pub const COOKIE: &str = "roster_session";
-pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The window in which failed sign-ins are counted.
 const WINDOW_SECS: i64 = 15 * 60;
-/// A session's last use is written at most once a minute: the idle timeout
-/// is that precise, and most requests write nothing.
-const LAST_SEEN_PRECISION_SECS: i64 = 60;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -43,191 +38,6 @@ pub fn router() -> Router<ApiContext> {
         .route("/logout", post(logout))
         .route("/me", get(me))
         .route("/me/password", post(change_own_password))
-}
-
-/// The signed-in user of a request, with the permissions of their role as
-/// they are now (a role's change applies at once).
-pub struct AuthUser {
-    pub user_pk: i64,
-    pub permissions: Permissions,
-    session_id: String,
-    csrf_token: String,
-}
-
-impl AuthUser {
-    /// 403 unless the user's role has `p`.
-    pub fn require(&self, p: Permission) -> Result<()> {
-        if self.permissions.contains(p) {
-            Ok(())
-        } else {
-            Err(Error::forbidden(format!(
-                "your role lacks the permission {}",
-                p.key()
-            )))
-        }
-    }
-
-    /// 403 unless the user's role has one of `ps`.
-    pub fn require_any(&self, ps: &[Permission]) -> Result<()> {
-        if ps.iter().any(|p| self.permissions.contains(*p)) {
-            Ok(())
-        } else {
-            let keys: Vec<&str> = ps.iter().map(|p| p.key()).collect();
-            Err(Error::forbidden(format!(
-                "your role lacks the permission {}",
-                keys.join(" or ")
-            )))
-        }
-    }
-
-    /// 403 unless the user holds every permission of `role` (SPEC section 7:
-    /// nobody grants, or acts on holders of, more than they hold).
-    pub fn require_covers(&self, role: Permissions, what: &str) -> Result<()> {
-        if self.permissions.covers(role) {
-            Ok(())
-        } else {
-            let missing: Vec<&str> = role
-                .to_vec()
-                .into_iter()
-                .filter(|p| !self.permissions.contains(*p))
-                .map(|p| p.key())
-                .collect();
-            Err(Error::forbidden(format!(
-                "{what}: it needs permissions your role lacks ({})",
-                missing.join(", ")
-            )))
-        }
-    }
-}
-
-/// A permission as a type, for [`Can`].
-pub trait Needs {
-    const PERMISSION: Permission;
-}
-
-/// The permissions as types: `Can<perm::ManageUsers>`.
-pub mod perm {
-    use super::{Needs, Permission};
-
-    macro_rules! permission_types {
-        ($($name:ident),+) => {$(
-            pub struct $name;
-            impl Needs for $name {
-                const PERMISSION: Permission = Permission::$name;
-            }
-        )+};
-    }
-
-    permission_types!(
-        ManageUsers,
-        RestoreUsers,
-        ManageRoles,
-        ManageHierarchy,
-        ManageSettings
-    );
-}
-
-/// The signed-in user, who holds the permission `P`. Checked before the
-/// request's body is read, so a refused request is 403 whatever it sends.
-pub struct Can<P: Needs>(pub AuthUser, PhantomData<P>);
-
-impl<P: Needs> std::ops::Deref for Can<P> {
-    type Target = AuthUser;
-
-    fn deref(&self) -> &AuthUser {
-        &self.0
-    }
-}
-
-impl<P: Needs + Send + Sync> FromRequestParts<ApiContext> for Can<P> {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self> {
-        let auth = AuthUser::from_request_parts(parts, ctx).await?;
-        auth.require(P::PERMISSION)?;
-        Ok(Can(auth, PhantomData))
-    }
-}
-
-fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| !v.is_empty())
-}
-
-fn session_id(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-impl FromRequestParts<ApiContext> for AuthUser {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self> {
-        let token = session_token(&parts.headers).ok_or(Error::Unauthorized)?;
-        let id = session_id(&token);
-        let row: Option<(i64, String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT s.user_pk, s.csrf_token, s.expires_at, s.last_seen_at, r.permissions \
-             FROM sessions s JOIN users u ON u.id = s.user_pk JOIN roles r ON r.id = u.role_id \
-             WHERE s.id = $1 AND u.deleted_at IS NULL",
-        )
-        .bind(&id)
-        .fetch_optional(&ctx.db)
-        .await?;
-        let Some((user_pk, csrf_token, expires_at, last_seen_at, permissions)) = row else {
-            return Err(Error::Unauthorized);
-        };
-        let now = ctx.now();
-        if expires_at <= now {
-            return Err(Error::Unauthorized);
-        }
-        if now - last_seen_at >= ctx.config.session_idle_secs {
-            // Unused too long: the session ends (ASVS 7.3.1).
-            sqlx::query("DELETE FROM sessions WHERE id = $1")
-                .bind(&id)
-                .execute(&ctx.db)
-                .await?;
-            return Err(Error::Unauthorized);
-        }
-        if now - last_seen_at >= LAST_SEEN_PRECISION_SECS {
-            // Best effort: a failed write (SQLite busy with a long import
-            // commit) costs at most a minute of idle time, not the request.
-            if let Err(e) = sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(&id)
-                .execute(&ctx.db)
-                .await
-            {
-                tracing::warn!(error = %e, "could not note a session's last use");
-            }
-        }
-        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if !safe {
-            let sent = parts
-                .headers
-                .get(CSRF_HEADER)
-                .map(|v| v.as_bytes())
-                .unwrap_or_default();
-            if !constant_time_eq(sent, csrf_token.as_bytes()) {
-                return Err(Error::Csrf);
-            }
-        }
-        Ok(AuthUser {
-            user_pk,
-            permissions: Permissions::from_bits(permissions),
-            session_id: id,
-            csrf_token,
-        })
-    }
 }
 
 /// Counts failed sign-ins per account and per client address (an IPv6 one
@@ -533,7 +343,7 @@ async fn session_info(ctx: &ApiContext, user_pk: i64, csrf_token: String) -> Res
     let user = users::load(&ctx.db, user_pk, false)
         .await?
         .ok_or(Error::Unauthorized)?;
-    let role = super::roles::load(&ctx.db, user.role_id)
+    let role = roles::load(&ctx.db, user.role_id)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("user {user_pk} has no role")))?;
     Ok(SessionInfo {
@@ -582,19 +392,7 @@ pub fn check_new_password(key: &str, password: &str, min_len: usize) -> Result<(
         ));
     }
     check_len(key, Field::Password, password)?;
-    check_not_common(key, password)
-}
-
-/// 422 when `password` is on the list of common passwords.
-pub fn check_not_common(key: &str, password: &str) -> Result<()> {
-    if crate::password::is_common(password) {
-        return Err(Error::invalid(
-            key,
-            "too_common",
-            "Password: too common, choose another",
-        ));
-    }
-    Ok(())
+    super::check_not_common(key, password)
 }
 
 /// An account as the log shows it: its first 40 characters (logged with
@@ -850,15 +648,5 @@ mod tests {
             HeaderValue::from_static("1.2.3.4, unknown"),
         );
         assert_eq!(forwarded_for(&headers), None);
-    }
-
-    #[test]
-    fn reads_the_session_cookie() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=b; roster_session=abc; c=d"),
-        );
-        assert_eq!(session_token(&headers).as_deref(), Some("abc"));
     }
 }

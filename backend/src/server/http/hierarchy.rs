@@ -13,29 +13,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiContext;
-use super::auth::{AuthUser, Can, perm};
+use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path};
+use crate::db::hierarchy::{MAX_DEPTH, NodeOut, all_nodes, count_users};
 use crate::db::{self, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::permissions::Permission;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/hierarchy", get(list_nodes).post(create_node))
         .route("/hierarchy/{id}", put(update_node).delete(delete_node))
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct NodeOut {
-    pub id: i64,
-    /// `null` for the root.
-    pub parent_id: Option<i64>,
-    pub name: String,
-    /// The names from the root down, joined with `/`.
-    pub path: String,
-    /// Active users (not in the trash can) who are members of this node
-    /// directly; members of the nodes below it are not counted.
-    pub users: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -51,93 +39,6 @@ pub struct NodeInput {
     pub parent_id: Option<i64>,
     pub name: String,
 }
-
-/// Every node with its path, `users` left at 0 (see [`count_users`]). The
-/// tree is small next to the users; reading it whole keeps paths and cycle
-/// checks simple on both databases.
-pub(crate) async fn all_nodes<'e, E>(executor: E) -> sqlx::Result<Vec<NodeOut>>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let rows: Vec<(i64, Option<i64>, String)> =
-        sqlx::query_as("SELECT id, parent_id, name FROM hierarchy_nodes")
-            .fetch_all(executor)
-            .await?;
-    let by_id: HashMap<i64, (Option<i64>, &str)> = rows
-        .iter()
-        .map(|(id, parent, name)| (*id, (*parent, name.as_str())))
-        .collect();
-    let mut nodes: Vec<NodeOut> = rows
-        .iter()
-        .map(|(id, parent, name)| {
-            let mut names = vec![name.as_str()];
-            let mut up = *parent;
-            // The depth bound guards against a cycle in a damaged table.
-            while let Some(p) = up {
-                if names.len() > by_id.len() {
-                    break;
-                }
-                match by_id.get(&p) {
-                    Some((grand, pname)) => {
-                        names.push(pname);
-                        up = *grand;
-                    }
-                    None => break,
-                }
-            }
-            names.reverse();
-            NodeOut {
-                id: *id,
-                parent_id: *parent,
-                name: name.clone(),
-                path: names.join("/"),
-                users: 0,
-            }
-        })
-        .collect();
-    nodes.sort_by(|a, b| {
-        a.path
-            .to_lowercase()
-            .cmp(&b.path.to_lowercase())
-            .then(a.id.cmp(&b.id))
-    });
-    Ok(nodes)
-}
-
-/// Fills in each node's count of direct, active members with one grouped
-/// query (not one per node). Imports skip it: they need no counts.
-pub(crate) async fn count_users<'e, E>(executor: E, nodes: &mut [NodeOut]) -> sqlx::Result<()>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let counts: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT m.node_id, COUNT(*) FROM user_memberships m \
-         JOIN users u ON u.id = m.user_pk \
-         WHERE u.deleted_at IS NULL GROUP BY m.node_id",
-    )
-    .fetch_all(executor)
-    .await?;
-    let counts: HashMap<i64, i64> = counts.into_iter().collect();
-    for node in nodes {
-        node.users = counts.get(&node.id).copied().unwrap_or(0);
-    }
-    Ok(())
-}
-
-/// The node whose path (names from the root, joined with `/`) is `path`,
-/// compared ignoring case: for `roster import --hierarchy`.
-pub async fn node_by_path(db: &crate::Db, path: &str) -> sqlx::Result<Option<i64>> {
-    let wanted = path.trim().trim_matches('/').to_lowercase();
-    Ok(all_nodes(db)
-        .await?
-        .into_iter()
-        .find(|n| n.path.to_lowercase() == wanted)
-        .map(|n| n.id))
-}
-
-/// The deepest a node may be, the root being level 1: it bounds every walk
-/// up the tree and the length of a path.
-pub const MAX_DEPTH: usize = 64;
 
 /// Each node's parent, the whole tree.
 async fn parents(tx: &mut Tx) -> sqlx::Result<HashMap<i64, Option<i64>>> {
@@ -197,13 +98,8 @@ fn too_deep() -> Error {
     )
 }
 
-fn sibling_taken(e: sqlx::Error) -> Error {
-    if db::is_unique_violation(&e) {
-        Error::conflict("Name: a node with this name already exists under this parent")
-    } else {
-        Error::Database(e)
-    }
-}
+/// 409 when a unique index was reached first by a concurrent write.
+const SIBLING_TAKEN: &str = "Name: a node with this name already exists under this parent";
 
 async fn node_out(tx: &mut Tx, id: i64) -> Result<NodeOut> {
     let mut node = all_nodes(&mut **tx)
@@ -288,7 +184,7 @@ pub async fn create_node(
     .bind(name.to_lowercase())
     .fetch_one(&mut *tx)
     .await
-    .map_err(sibling_taken)?;
+    .conflict_on_unique(SIBLING_TAKEN)?;
     let node = node_out(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, node = id, "created a hierarchy node");
@@ -358,7 +254,7 @@ pub async fn update_node(
     .bind(id)
     .execute(&mut *tx)
     .await
-    .map_err(sibling_taken)?;
+    .conflict_on_unique(SIBLING_TAKEN)?;
     let node = node_out(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, node = id, "changed a hierarchy node");

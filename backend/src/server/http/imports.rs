@@ -14,13 +14,12 @@ use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::ToSchema;
 
 use super::ApiContext;
-use super::auth::{Can, perm};
+use super::extract::{Can, perm};
 use super::json::{Json, Path, Query};
 use crate::clock::rfc3339;
-use crate::error::{Error, ErrorDetail, Result};
+use crate::error::{Error, Result};
 use crate::imports::{
-    self, Actor, CommitRefused, CommitResult, ImportPreview, ImportRequest, ImportSummary,
-    sha256_hex,
+    self, Actor, CommitResult, ImportPreview, ImportRequest, ImportSummary, sha256_hex,
 };
 
 /// Largest import request: 250,000 rows of mapped values fit with room.
@@ -62,20 +61,13 @@ pub struct CommitInput {
     pub skip_errors: bool,
 }
 
-/// 409 on a stale preview: the error and the fresh preview to show.
-#[derive(Serialize, ToSchema)]
-pub struct StalePreview {
-    pub error: ErrorDetail,
-    pub preview: ImportPreview,
-}
-
 fn rules(ctx: &ApiContext) -> RuleOptions {
     RuleOptions {
         password_min_len: ctx.config.password.min_len,
     }
 }
 
-fn actor(auth: &super::auth::AuthUser) -> Actor {
+fn actor(auth: &super::extract::AuthUser) -> Actor {
     Actor {
         user_pk: auth.user_pk,
         permissions: auth.permissions,
@@ -105,7 +97,7 @@ pub async fn create_import(
     let request = if multipart {
         let form = Multipart::from_request(request, &ctx)
             .await
-            .map_err(|e| Error::BadRequest(e.body_text()))?;
+            .map_err(|e| Error::bad_request(e.body_text()))?;
         upload_request(form).await?
     } else {
         let input = match axum::Json::<ImportInput>::from_request(request, &ctx).await {
@@ -232,7 +224,7 @@ async fn upload_request(mut form: Multipart) -> Result<ImportRequest> {
     params(("id" = i64, Path)), request_body = CommitInput,
     responses((status = 200, body = CommitResult), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = StalePreview), (status = 422, body = crate::error::ErrorBody)))]
+        (status = 409, body = crate::error::StalePreview), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn commit_import(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
@@ -244,7 +236,7 @@ pub async fn commit_import(
     let now = ctx.now();
     let task_ctx = ctx.clone();
     // Tracked: a graceful shutdown waits for it too.
-    let outcome = tokio::spawn(ctx.tasks.track_future(async move {
+    let result = tokio::spawn(ctx.tasks.track_future(async move {
         let ctx = task_ctx;
         imports::commit(
             &ctx.db,
@@ -259,34 +251,16 @@ pub async fn commit_import(
         .await
     }))
     .await
-    .map_err(anyhow::Error::from)?;
-    match outcome {
-        Ok(result) => {
-            tracing::info!(
-                actor = auth.user_pk,
-                import = id,
-                created = result.created,
-                synced = result.synced,
-                skipped = result.skipped,
-                "committed an import"
-            );
-            Ok(Json(result).into_response())
-        }
-        Err(CommitRefused::Error(e)) => Err(e),
-        Err(CommitRefused::Stale(preview)) => {
-            let body = StalePreview {
-                error: ErrorDetail {
-                    code: "stale_preview".into(),
-                    message: "the directory changed since the preview: nothing was imported; \
-                              check the new preview"
-                        .into(),
-                    details: None,
-                },
-                preview: *preview,
-            };
-            Ok((StatusCode::CONFLICT, Json(body)).into_response())
-        }
-    }
+    .map_err(anyhow::Error::from)??;
+    tracing::info!(
+        actor = auth.user_pk,
+        import = id,
+        created = result.created,
+        synced = result.synced,
+        skipped = result.skipped,
+        "committed an import"
+    );
+    Ok(Json(result).into_response())
 }
 
 /// Cancel: discards a preview.

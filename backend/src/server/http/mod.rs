@@ -1,7 +1,15 @@
 //! The HTTP side: one `router()` per resource, merged under `/api`, the web
 //! app's files around it.
+//!
+//! Arrows point down: a resource's module (auth, users, roles, hierarchy,
+//! settings, imports) calls the domain (`crate::imports`, `crate::password`,
+//! ...) and `crate::db`, never another resource's module. What they share
+//! is here: [`ApiContext`], [`json`] (extractors answering in the API's
+//! error shape), [`extract`] (the session extractors) and the form checks
+//! below. Only this module and [`openapi`] name every resource.
 
 pub mod auth;
+pub mod extract;
 pub mod hierarchy;
 pub mod imports;
 pub mod json;
@@ -233,4 +241,16 @@ async fn json_errors(request: Request, next: Next) -> Response {
 pub(crate) fn check_name(name: &str, like: roster_shared::Field) -> crate::error::Result<String> {
     roster_shared::rules::check_form_value(like, "Name", name)
         .map_err(|(code, message)| crate::error::Error::invalid("name", code.key(), message))
+}
+
+/// 422 when `password` is on the list of common passwords.
+pub(crate) fn check_not_common(key: &str, password: &str) -> crate::error::Result<()> {
+    if crate::password::is_common(password) {
+        return Err(Error::invalid(
+            key,
+            "too_common",
+            "Password: too common, choose another",
+        ));
+    }
+    Ok(())
 }

@@ -11,24 +11,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiContext;
-use super::auth::{AuthUser, Can, perm};
+use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path};
-use super::users::ensure_full_administrator_remains;
-use crate::db::{self, Db};
-use crate::error::{Error, Result};
+use crate::db;
+use crate::db::roles::{RoleOut, load, out};
+use crate::db::users::ensure_full_administrator_remains;
+use crate::error::{Error, Result, ResultExt};
 use crate::permissions::{Permission, Permissions};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/roles", get(list_roles).post(create_role))
         .route("/roles/{id}", put(update_role).delete(delete_role))
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RoleOut {
-    pub id: i64,
-    pub name: String,
-    pub permissions: Vec<Permission>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -42,30 +36,8 @@ pub struct RoleInput {
     pub permissions: Vec<Permission>,
 }
 
-fn out((id, name, bits): (i64, String, i64)) -> RoleOut {
-    RoleOut {
-        id,
-        name,
-        permissions: Permissions::from_bits(bits).to_vec(),
-    }
-}
-
-pub async fn load(db: &Db, id: i64) -> sqlx::Result<Option<RoleOut>> {
-    let row: Option<(i64, String, i64)> =
-        sqlx::query_as("SELECT id, name, permissions FROM roles WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.map(out))
-}
-
-fn name_taken(e: sqlx::Error) -> Error {
-    if db::is_unique_violation(&e) {
-        Error::conflict("Name: a role with this name already exists")
-    } else {
-        Error::Database(e)
-    }
-}
+/// 409 when a unique index was reached first by a concurrent write.
+const NAME_TAKEN: &str = "Name: a role with this name already exists";
 
 /// Every role. Readable with `manage_roles`, or `manage_users` (to choose a
 /// user's role).
@@ -101,7 +73,7 @@ pub async fn create_role(
     .bind(permissions.bits())
     .fetch_one(&ctx.db)
     .await
-    .map_err(name_taken)?;
+    .conflict_on_unique(NAME_TAKEN)?;
     tracing::info!(actor = auth.user_pk, role = id, "created a role");
     let role = load(&ctx.db, id)
         .await?
@@ -123,15 +95,10 @@ pub async fn update_role(
     let name = super::check_name(&input.name, Field::FirstName)?;
     let permissions: Permissions = input.permissions.into_iter().collect();
     let mut tx = db::begin_directory_write(&ctx.db).await?;
-    let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let current = current.ok_or_else(|| Error::not_found("no such role"))?;
-    auth.require_covers(
-        Permissions::from_bits(current),
-        "you cannot change this role",
-    )?;
+    let current = db::roles::permissions(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found("no such role"))?;
+    auth.require_covers(current, "you cannot change this role")?;
     auth.require_covers(permissions, "you cannot give this role these permissions")?;
     sqlx::query("UPDATE roles SET name = $1, name_key = $2, permissions = $3 WHERE id = $4")
         .bind(&name)
@@ -140,7 +107,7 @@ pub async fn update_role(
         .bind(id)
         .execute(&mut *tx)
         .await
-        .map_err(name_taken)?;
+        .conflict_on_unique(NAME_TAKEN)?;
     ensure_full_administrator_remains(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, role = id, "changed a role");
@@ -160,15 +127,10 @@ pub async fn delete_role(
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let mut tx = db::begin_directory_write(&ctx.db).await?;
-    let current: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let current = current.ok_or_else(|| Error::not_found("no such role"))?;
-    auth.require_covers(
-        Permissions::from_bits(current),
-        "you cannot delete this role",
-    )?;
+    let current = db::roles::permissions(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found("no such role"))?;
+    auth.require_covers(current, "you cannot delete this role")?;
     let holders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role_id = $1")
         .bind(id)
         .fetch_one(&mut *tx)

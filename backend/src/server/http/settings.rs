@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiContext;
-use super::auth::{AuthUser, Can, perm};
+use super::extract::{AuthUser, Can, perm};
 use super::json::Json;
 use crate::error::{Error, Result};
 use crate::permissions::Permission;
@@ -22,18 +22,6 @@ pub struct RegionalSettings {
     pub time_zone: String,
 }
 
-/// The site's time zone (`UTC` if never set).
-pub async fn site_time_zone<'e, E>(executor: E) -> sqlx::Result<String>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let tz: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'time_zone'")
-            .fetch_optional(executor)
-            .await?;
-    Ok(tz.unwrap_or_else(|| "UTC".to_string()))
-}
-
 /// Readable with `manage_settings`, or `manage_users` (new users get it).
 #[utoipa::path(get, path = "/api/settings/regional", tag = "settings",
     responses((status = 200, body = RegionalSettings), (status = 403, body = crate::error::ErrorBody)))]
@@ -43,7 +31,7 @@ pub async fn get_regional(
 ) -> Result<Json<RegionalSettings>> {
     auth.require_any(&[Permission::ManageSettings, Permission::ManageUsers])?;
     Ok(Json(RegionalSettings {
-        time_zone: site_time_zone(&ctx.db).await?,
+        time_zone: crate::db::settings::site_time_zone(&ctx.db).await?,
     }))
 }
 

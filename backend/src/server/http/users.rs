@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ApiContext;
-use super::auth::{AuthUser, Can, perm};
+use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path, Query};
-use crate::TRASH_RETENTION_DAYS;
-use crate::clock::rfc3339;
-use crate::db::{self, Db, NewUser, Tx, username_key};
-use crate::error::{Error, FieldError, Result};
+use crate::db::users::{
+    NewUser, USER_COLUMNS, UserOut, UserRow, ensure_full_administrator_remains, load, username_key,
+    with_memberships,
+};
+use crate::db::{self, Db, Tx};
+use crate::error::{Error, FieldError, Result, ResultExt};
 use crate::permissions::Permissions;
 use crate::search::{prefix_end, query_words};
 
@@ -33,127 +35,6 @@ pub fn router() -> Router<ApiContext> {
         .route("/users/{id}/sessions", delete(end_sessions))
         .route("/trash", get(list_trash))
         .route("/trash/{id}/restore", post(restore_user))
-}
-
-/// A user as the API shows it. No password or hash, ever.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserOut {
-    /// The directory's own id, used in URLs.
-    pub id: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub username: String,
-    pub email: String,
-    /// The second identifier (SPEC section 1), compared exactly.
-    pub user_id: String,
-    pub role_id: i64,
-    pub hierarchy_ids: Vec<i64>,
-    pub special_needs: Option<bool>,
-    pub sync_key: Option<String>,
-    pub time_zone: String,
-    /// Whether the user can sign in at all.
-    pub has_password: bool,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Set for a user in the trash can.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted_at: Option<String>,
-    /// When a user in the trash can is deleted for good.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub purge_at: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    first_name: String,
-    last_name: String,
-    username: String,
-    email: String,
-    user_id: String,
-    has_password: i64,
-    role_id: i64,
-    special_needs: Option<i64>,
-    sync_key: Option<String>,
-    time_zone: String,
-    created_at: i64,
-    updated_at: i64,
-    deleted_at: Option<i64>,
-}
-
-const USER_COLUMNS: &str = "id, first_name, last_name, username, email, user_id, \
-    CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, \
-    role_id, special_needs, sync_key, time_zone, created_at, updated_at, deleted_at";
-
-impl UserRow {
-    fn into_out(self, hierarchy_ids: Vec<i64>) -> UserOut {
-        UserOut {
-            id: self.id,
-            first_name: self.first_name,
-            last_name: self.last_name,
-            username: self.username,
-            email: self.email,
-            user_id: self.user_id,
-            role_id: self.role_id,
-            hierarchy_ids,
-            special_needs: self.special_needs.map(|v| v != 0),
-            sync_key: self.sync_key,
-            time_zone: self.time_zone,
-            has_password: self.has_password != 0,
-            created_at: rfc3339(self.created_at),
-            updated_at: rfc3339(self.updated_at),
-            deleted_at: self.deleted_at.map(rfc3339),
-            purge_at: self
-                .deleted_at
-                .map(|d| rfc3339(d + TRASH_RETENTION_DAYS * 86_400)),
-        }
-    }
-}
-
-async fn memberships(db: &Db, ids: &[i64]) -> sqlx::Result<Vec<(i64, i64)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT user_pk, node_id FROM user_memberships WHERE user_pk IN ({}) \
-         ORDER BY user_pk, node_id",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query_as(&sql);
-    for id in ids {
-        query = query.bind(*id);
-    }
-    query.fetch_all(db).await
-}
-
-async fn with_memberships(db: &Db, rows: Vec<UserRow>) -> sqlx::Result<Vec<UserOut>> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let pairs = memberships(db, &ids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let nodes = pairs
-                .iter()
-                .filter(|(u, _)| *u == row.id)
-                .map(|(_, n)| *n)
-                .collect();
-            row.into_out(nodes)
-        })
-        .collect())
-}
-
-/// One user, in the trash can (`in_trash`) or not.
-pub async fn load(db: &Db, id: i64, in_trash: bool) -> sqlx::Result<Option<UserOut>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND deleted_at IS {} NULL",
-        if in_trash { "NOT" } else { "" }
-    );
-    let row: Option<UserRow> = sqlx::query_as(&sql).bind(id).fetch_optional(db).await?;
-    match row {
-        Some(row) => Ok(with_memberships(db, vec![row]).await?.pop()),
-        None => Ok(None),
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -402,14 +283,6 @@ fn check_input(input: &UserInput, min_len: usize) -> Result<MappedRow> {
     Err(Error::Invalid { message, details })
 }
 
-async fn role_permissions(tx: &mut Tx, role_id: i64) -> Result<Option<Permissions>> {
-    let bits: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
-        .bind(role_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(bits.map(Permissions::from_bits))
-}
-
 /// Most hierarchy nodes one user belongs to.
 const MAX_MEMBERSHIPS: usize = 1000;
 
@@ -425,7 +298,7 @@ async fn check_and_hash(ctx: &ApiContext, input: UserInput) -> Result<Checked> {
     let row = check_input(&input, ctx.config.password.min_len)?;
     let password_hash = match &input.password {
         Some(p) => {
-            super::auth::check_not_common("password", p)?;
+            super::check_not_common("password", p)?;
             Some(ctx.config.password.hash_async(p.clone()).await?)
         }
         None => None,
@@ -450,7 +323,7 @@ async fn prepare_user(
         row,
         password_hash,
     } = checked;
-    let Some(role) = role_permissions(tx, input.role_id).await? else {
+    let Some(role) = db::roles::permissions(tx, input.role_id).await? else {
         return Err(Error::invalid("role_id", "not_found", "Role: no such role"));
     };
     auth.require_covers(role, "you cannot give this role")?;
@@ -514,7 +387,7 @@ async fn prepare_user(
 
     let time_zone = match input.time_zone {
         Some(tz) => tz,
-        None => super::settings::site_time_zone(&mut **tx).await?,
+        None => db::settings::site_time_zone(&mut **tx).await?,
     };
     let optional = |f: Field| Some(row.get(f).to_string()).filter(|v| !v.is_empty());
     Ok(NewUser {
@@ -531,31 +404,8 @@ async fn prepare_user(
     })
 }
 
-fn conflict_on_unique(e: sqlx::Error) -> Error {
-    if db::is_unique_violation(&e) {
-        Error::conflict("the username or user ID was taken at the same moment; try again")
-    } else {
-        Error::Database(e)
-    }
-}
-
-/// 409 unless some active user still holds every permission: nobody may
-/// lock the site out of its own administration.
-pub async fn ensure_full_administrator_remains(tx: &mut Tx) -> Result<()> {
-    let admins: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users u JOIN roles r ON r.id = u.role_id \
-         WHERE u.deleted_at IS NULL AND (r.permissions & $1) = $1",
-    )
-    .bind(Permissions::ALL_BITS)
-    .fetch_one(&mut **tx)
-    .await?;
-    if admins == 0 {
-        return Err(Error::conflict(
-            "this would leave no user holding every permission",
-        ));
-    }
-    Ok(())
-}
+/// 409 when a unique index was reached first by a concurrent write.
+const TAKEN_MEANWHILE: &str = "the username or user ID was taken at the same moment; try again";
 
 /// The role of an active user, for the rule that nobody acts on a user
 /// who holds more than they do.
@@ -595,10 +445,10 @@ pub async fn create_user(
     let checked = check_and_hash(&ctx, input).await?;
     let mut tx = db::begin_directory_write(&ctx.db).await?;
     let user = prepare_user(&mut tx, &auth, checked, None).await?;
-    let id = db::insert_user(&mut tx, &user, ctx.now())
+    let id = db::users::insert_user(&mut tx, &user, ctx.now())
         .await
-        .map_err(conflict_on_unique)?;
-    db::set_memberships(&mut tx, id, &dedup(hierarchy)).await?;
+        .conflict_on_unique(TAKEN_MEANWHILE)?;
+    db::users::set_memberships(&mut tx, id, &dedup(hierarchy)).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, user = id, "created a user");
     let out = load(&ctx.db, id, false)
@@ -652,17 +502,14 @@ pub async fn update_user(
     let current = target_role(&mut tx, id).await?;
     auth.require_covers(current, "you cannot change this user")?;
     let user = prepare_user(&mut tx, &auth, checked, Some(id)).await?;
-    db::update_user(&mut tx, id, &user, ctx.now())
+    db::users::update_user(&mut tx, id, &user, ctx.now())
         .await
-        .map_err(conflict_on_unique)?;
-    db::set_memberships(&mut tx, id, &dedup(hierarchy)).await?;
+        .conflict_on_unique(TAKEN_MEANWHILE)?;
+    db::users::set_memberships(&mut tx, id, &dedup(hierarchy)).await?;
     ensure_full_administrator_remains(&mut tx).await?;
     if new_password {
         // A new password ends the user's sessions.
-        sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        db::users::end_sessions(&mut tx, id).await?;
     }
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, user = id, "changed a user");
@@ -692,11 +539,8 @@ pub async fn delete_user(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    db::set_search_active(&mut tx, id, false).await?;
-    sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    db::users::set_search_active(&mut tx, id, false).await?;
+    db::users::end_sessions(&mut tx, id).await?;
     ensure_full_administrator_remains(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(
@@ -749,7 +593,7 @@ pub async fn restore_user(
     if restored == 0 {
         return Err(Error::not_found("no such user in the trash can"));
     }
-    db::set_search_active(&mut tx, id, true).await?;
+    db::users::set_search_active(&mut tx, id, true).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, user = id, "restored a user");
     load(&ctx.db, id, false)
@@ -777,11 +621,7 @@ pub async fn end_sessions(
     let mut tx = crate::db::begin(&ctx.db).await?;
     let current = target_role(&mut tx, id).await?;
     auth.require_covers(current, "you cannot sign out this user")?;
-    let ended = sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let ended = db::users::end_sessions(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(
         actor = auth.user_pk,

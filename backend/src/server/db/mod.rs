@@ -1,9 +1,19 @@
-//! One pool for both databases: sqlx's `Any` driver with runtime queries.
+//! One pool for both databases: sqlx's `Any` driver with runtime queries,
+//! and the queries more than one caller runs, a module per table or
+//! concern ([`users`], [`roles`], [`hierarchy`], [`settings`]; [`bulk`] the
+//! multi-row statements). Below HTTP and the import: nothing here knows a
+//! request. A query only one handler runs stays beside that handler.
 //!
 //! Every statement is written once, in the SQL both databases speak
 //! (`$1` placeholders, `RETURNING`, `INTEGER`/`BIGINT` ids, text, times as
 //! Unix seconds); only the migrations differ (`migrations/sqlite`,
 //! `migrations/postgres`). docs/SERVER.md says why.
+
+pub mod bulk;
+pub mod hierarchy;
+pub mod roles;
+pub mod settings;
+pub mod users;
 
 use std::sync::Once;
 
@@ -16,7 +26,6 @@ use crate::Config;
 use crate::TRASH_RETENTION_DAYS;
 use crate::password::{PasswordPolicy, generate_password};
 use crate::permissions::Permissions;
-use crate::search;
 
 pub type Db = AnyPool;
 pub type Tx = Transaction<'static, Any>;
@@ -231,13 +240,6 @@ pub async fn begin_directory_write(db: &Db) -> sqlx::Result<Tx> {
     Ok(tx)
 }
 
-/// Whether `e` is a unique-constraint violation (a race the handler's own
-/// check lost): the caller answers 409 rather than 500.
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
-}
-
 /// First start of an empty database (SPEC section 7): the Administrator
 /// role, a root node, the regional settings and the user `admin`. Returns
 /// the generated password when `ROSTER_ADMIN_PASSWORD` was not given.
@@ -287,7 +289,7 @@ pub async fn bootstrap(db: &Db, config: &Config) -> anyhow::Result<Option<String
     sqlx::query("INSERT INTO settings (key, value) VALUES ('time_zone', 'UTC')")
         .execute(&mut *tx)
         .await?;
-    let user = NewUser {
+    let user = users::NewUser {
         first_name: "Site".into(),
         last_name: "Administrator".into(),
         username: "admin".into(),
@@ -299,137 +301,11 @@ pub async fn bootstrap(db: &Db, config: &Config) -> anyhow::Result<Option<String
         sync_key: None,
         time_zone: "UTC".into(),
     };
-    let user_pk = insert_user(&mut tx, &user, now).await?;
-    set_memberships(&mut tx, user_pk, &[root_id]).await?;
+    let user_pk = users::insert_user(&mut tx, &user, now).await?;
+    users::set_memberships(&mut tx, user_pk, &[root_id]).await?;
     tx.commit().await?;
     tracing::info!("first start: created the Administrator role, the root node and `admin`");
     Ok(generated.then_some(password))
-}
-
-/// The stored fields of a user, as written.
-pub struct NewUser {
-    pub first_name: String,
-    pub last_name: String,
-    pub username: String,
-    pub email: String,
-    pub user_id: String,
-    pub password_hash: Option<String>,
-    pub role_id: i64,
-    pub special_needs: Option<bool>,
-    pub sync_key: Option<String>,
-    pub time_zone: String,
-}
-
-/// The key a username is unique under (SPEC section 1: case-insensitive):
-/// the rules crate's, so the duplicate check and the directory agree.
-pub fn username_key(username: &str) -> String {
-    roster_shared::rules::username_key(username).into_owned()
-}
-
-/// Binds a user's columns as `$1`…`$13` in the order `insert_user` and
-/// `update_user` name them (a macro: `query` and `query_as` are different
-/// types with the same `bind`).
-macro_rules! bind_user {
-    ($query:expr, $u:expr, $now:expr) => {
-        $query
-            .bind(&$u.first_name)
-            .bind(&$u.last_name)
-            .bind(&$u.username)
-            .bind(username_key(&$u.username))
-            .bind(&$u.email)
-            .bind(&$u.user_id)
-            .bind(&$u.password_hash)
-            .bind($u.role_id)
-            .bind($u.special_needs.map(i64::from))
-            .bind(&$u.sync_key)
-            .bind(&$u.time_zone)
-            .bind(search::sort_key(
-                &$u.first_name,
-                &$u.last_name,
-                &$u.username,
-            ))
-            .bind($now)
-    };
-}
-
-pub async fn insert_user(tx: &mut Tx, u: &NewUser, now: i64) -> sqlx::Result<i64> {
-    let insert = sqlx::query_as::<_, (i64,)>(
-        "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
-         password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
-    );
-    let (id,) = bind_user!(insert, u, now).fetch_one(&mut **tx).await?;
-    write_search_terms(tx, id, u).await?;
-    Ok(id)
-}
-
-/// Rewrites a user's fields; `password_hash: None` keeps the current one.
-pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::Result<()> {
-    let update = sqlx::query(
-        "UPDATE users SET first_name = $1, last_name = $2, username = $3, username_key = $4, \
-         email = $5, user_id = $6, password_hash = COALESCE($7, password_hash), role_id = $8, \
-         special_needs = $9, sync_key = $10, time_zone = $11, sort_key = $12, updated_at = $13 \
-         WHERE id = $14",
-    );
-    bind_user!(update, u, now)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    write_search_terms(tx, id, u).await
-}
-
-async fn write_search_terms(tx: &mut Tx, id: i64, u: &NewUser) -> sqlx::Result<()> {
-    let terms = search::terms(&[
-        &u.first_name,
-        &u.last_name,
-        &u.username,
-        &u.email,
-        &u.user_id,
-    ]);
-    let sort_key = search::sort_key(&u.first_name, &u.last_name, &u.username);
-    for term in terms {
-        sqlx::query(
-            "INSERT INTO user_search_terms (term, user_pk, sort_key, active) \
-             SELECT $1, id, $2, CAST(CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END AS BIGINT) \
-             FROM users WHERE id = $3",
-        )
-        .bind(term)
-        .bind(&sort_key)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Marks a user's search terms active or in the trash can, after
-/// `users.deleted_at` changed.
-pub async fn set_search_active(tx: &mut Tx, id: i64, active: bool) -> sqlx::Result<()> {
-    sqlx::query("UPDATE user_search_terms SET active = $1 WHERE user_pk = $2")
-        .bind(i64::from(active))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-pub async fn set_memberships(tx: &mut Tx, user_pk: i64, nodes: &[i64]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM user_memberships WHERE user_pk = $1")
-        .bind(user_pk)
-        .execute(&mut **tx)
-        .await?;
-    for node in nodes {
-        sqlx::query("INSERT INTO user_memberships (user_pk, node_id) VALUES ($1, $2)")
-            .bind(user_pk)
-            .bind(node)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
 }
 
 /// Deletes for good the users who entered the trash can more than 30 days
@@ -545,7 +421,7 @@ pub async fn set_password(
     let hash = policy.hash_async(password.to_string()).await?;
     let mut tx = begin(db).await?;
     let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
-        .bind(username_key(username))
+        .bind(users::username_key(username))
         .fetch_optional(&mut *tx)
         .await?;
     let Some(id) = id else {
@@ -556,11 +432,7 @@ pub async fn set_password(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let ended = sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let ended = users::end_sessions(&mut tx, id).await?;
     tx.commit().await?;
     Ok(ended)
 }

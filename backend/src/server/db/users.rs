@@ -1,0 +1,292 @@
+//! The users table and what hangs off it (memberships, search terms): the
+//! queries that more than one caller needs (handlers, the import, the
+//! first start), each written once.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::bulk::{IN_CHUNK, Style, chunks, placeholders};
+use super::{Db, Tx};
+use crate::TRASH_RETENTION_DAYS;
+use crate::clock::rfc3339;
+use crate::error::{Error, Result};
+use crate::permissions::Permissions;
+use crate::search;
+
+/// A user as the API shows it. No password or hash, ever.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    /// The directory's own id, used in URLs.
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: String,
+    pub email: String,
+    /// The second identifier (SPEC section 1), compared exactly.
+    pub user_id: String,
+    pub role_id: i64,
+    pub hierarchy_ids: Vec<i64>,
+    pub special_needs: Option<bool>,
+    pub sync_key: Option<String>,
+    pub time_zone: String,
+    /// Whether the user can sign in at all.
+    pub has_password: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Set for a user in the trash can.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    /// When a user in the trash can is deleted for good.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purge_at: Option<String>,
+}
+
+/// A user's row as [`USER_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: String,
+    pub email: String,
+    pub user_id: String,
+    pub has_password: i64,
+    pub role_id: i64,
+    pub special_needs: Option<i64>,
+    pub sync_key: Option<String>,
+    pub time_zone: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+/// The columns of [`UserRow`].
+pub const USER_COLUMNS: &str = "id, first_name, last_name, username, email, user_id, \
+    CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, \
+    role_id, special_needs, sync_key, time_zone, created_at, updated_at, deleted_at";
+
+impl UserRow {
+    fn into_out(self, hierarchy_ids: Vec<i64>) -> UserOut {
+        UserOut {
+            id: self.id,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            username: self.username,
+            email: self.email,
+            user_id: self.user_id,
+            role_id: self.role_id,
+            hierarchy_ids,
+            special_needs: self.special_needs.map(|v| v != 0),
+            sync_key: self.sync_key,
+            time_zone: self.time_zone,
+            has_password: self.has_password != 0,
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+            deleted_at: self.deleted_at.map(rfc3339),
+            purge_at: self
+                .deleted_at
+                .map(|d| rfc3339(d + TRASH_RETENTION_DAYS * 86_400)),
+        }
+    }
+}
+
+async fn memberships(db: &Db, ids: &[i64]) -> sqlx::Result<Vec<(i64, i64)>> {
+    let mut out = Vec::new();
+    for part in chunks(ids, IN_CHUNK) {
+        let sql = format!(
+            "SELECT user_pk, node_id FROM user_memberships WHERE user_pk IN ({}) \
+             ORDER BY user_pk, node_id",
+            placeholders(Style::of_pool(db), 1, part.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for id in part {
+            query = query.bind(*id);
+        }
+        out.extend(query.fetch_all(db).await?);
+    }
+    Ok(out)
+}
+
+/// The rows with their nodes, as the API shows users.
+pub async fn with_memberships(db: &Db, rows: Vec<UserRow>) -> sqlx::Result<Vec<UserOut>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let pairs = memberships(db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let nodes = pairs
+                .iter()
+                .filter(|(u, _)| *u == row.id)
+                .map(|(_, n)| *n)
+                .collect();
+            row.into_out(nodes)
+        })
+        .collect())
+}
+
+/// One user, in the trash can (`in_trash`) or not.
+pub async fn load(db: &Db, id: i64, in_trash: bool) -> sqlx::Result<Option<UserOut>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND deleted_at IS {} NULL",
+        if in_trash { "NOT" } else { "" }
+    );
+    let row: Option<UserRow> = sqlx::query_as(&sql).bind(id).fetch_optional(db).await?;
+    match row {
+        Some(row) => Ok(with_memberships(db, vec![row]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// The stored fields of a user, as written.
+pub struct NewUser {
+    pub first_name: String,
+    pub last_name: String,
+    pub username: String,
+    pub email: String,
+    pub user_id: String,
+    pub password_hash: Option<String>,
+    pub role_id: i64,
+    pub special_needs: Option<bool>,
+    pub sync_key: Option<String>,
+    pub time_zone: String,
+}
+
+/// The key a username is unique under (SPEC section 1: case-insensitive):
+/// the rules crate's, so the duplicate check and the directory agree.
+pub fn username_key(username: &str) -> String {
+    roster_shared::rules::username_key(username).into_owned()
+}
+
+/// Binds a user's columns as `$1`…`$13` in the order `insert_user` and
+/// `update_user` name them (a macro: `query` and `query_as` are different
+/// types with the same `bind`).
+macro_rules! bind_user {
+    ($query:expr, $u:expr, $now:expr) => {
+        $query
+            .bind(&$u.first_name)
+            .bind(&$u.last_name)
+            .bind(&$u.username)
+            .bind(username_key(&$u.username))
+            .bind(&$u.email)
+            .bind(&$u.user_id)
+            .bind(&$u.password_hash)
+            .bind($u.role_id)
+            .bind($u.special_needs.map(i64::from))
+            .bind(&$u.sync_key)
+            .bind(&$u.time_zone)
+            .bind(search::sort_key(
+                &$u.first_name,
+                &$u.last_name,
+                &$u.username,
+            ))
+            .bind($now)
+    };
+}
+
+pub async fn insert_user(tx: &mut Tx, u: &NewUser, now: i64) -> sqlx::Result<i64> {
+    let insert = sqlx::query_as::<_, (i64,)>(
+        "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
+         password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+    );
+    let (id,) = bind_user!(insert, u, now).fetch_one(&mut **tx).await?;
+    write_search_terms(tx, id, u).await?;
+    Ok(id)
+}
+
+/// Rewrites a user's fields; `password_hash: None` keeps the current one.
+pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::Result<()> {
+    let update = sqlx::query(
+        "UPDATE users SET first_name = $1, last_name = $2, username = $3, username_key = $4, \
+         email = $5, user_id = $6, password_hash = COALESCE($7, password_hash), role_id = $8, \
+         special_needs = $9, sync_key = $10, time_zone = $11, sort_key = $12, updated_at = $13 \
+         WHERE id = $14",
+    );
+    bind_user!(update, u, now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    write_search_terms(tx, id, u).await
+}
+
+async fn write_search_terms(tx: &mut Tx, id: i64, u: &NewUser) -> sqlx::Result<()> {
+    let terms = search::terms(&[
+        &u.first_name,
+        &u.last_name,
+        &u.username,
+        &u.email,
+        &u.user_id,
+    ]);
+    let sort_key = search::sort_key(&u.first_name, &u.last_name, &u.username);
+    for term in terms {
+        sqlx::query(
+            "INSERT INTO user_search_terms (term, user_pk, sort_key, active) \
+             SELECT $1, id, $2, CAST(CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END AS BIGINT) \
+             FROM users WHERE id = $3",
+        )
+        .bind(term)
+        .bind(&sort_key)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Marks a user's search terms active or in the trash can, after
+/// `users.deleted_at` changed.
+pub async fn set_search_active(tx: &mut Tx, id: i64, active: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE user_search_terms SET active = $1 WHERE user_pk = $2")
+        .bind(i64::from(active))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_memberships(tx: &mut Tx, user_pk: i64, nodes: &[i64]) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM user_memberships WHERE user_pk = $1")
+        .bind(user_pk)
+        .execute(&mut **tx)
+        .await?;
+    for node in nodes {
+        sqlx::query("INSERT INTO user_memberships (user_pk, node_id) VALUES ($1, $2)")
+            .bind(user_pk)
+            .bind(node)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// 409 unless some active user still holds every permission: nobody may
+/// lock the site out of its own administration.
+pub async fn ensure_full_administrator_remains(tx: &mut Tx) -> Result<()> {
+    let admins: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users u JOIN roles r ON r.id = u.role_id \
+         WHERE u.deleted_at IS NULL AND (r.permissions & $1) = $1",
+    )
+    .bind(Permissions::ALL_BITS)
+    .fetch_one(&mut **tx)
+    .await?;
+    if admins == 0 {
+        return Err(Error::conflict(
+            "this would leave no user holding every permission",
+        ));
+    }
+    Ok(())
+}
+
+/// Ends every session of a user (a new password, the trash can, an
+/// administrator's "sign out everywhere"). How many ended.
+pub async fn end_sessions(tx: &mut Tx, user_pk: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
+        .bind(user_pk)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}

@@ -1,0 +1,521 @@
+//! Step 3: Import, the preview applied in one transaction (SPEC section 6):
+//! re-classified under the directory's write lock, refused as stale if
+//! its fingerprint changed, then written with multi-row statements.
+
+use std::collections::{HashMap, HashSet};
+
+use roster_shared::rules::parse_yes_no;
+use roster_shared::{Field, MappedRow, RuleOptions, check_rows};
+use serde::Serialize;
+
+use super::classify::{Action, NodeRef, Plan, apply_role, check_access, classify, role};
+use super::store::{
+    StoredPreview, create_preview, discard_preview, load_preview, open_passwords, put_passwords,
+};
+use super::tracker::CommitTracker;
+use super::{Actor, CommitResult, ImportRegistry, ImportRequest, ImportSummary};
+use crate::db::bulk::{self, Style};
+use crate::db::users::{ensure_full_administrator_remains, username_key};
+use crate::db::{self, Tx};
+use crate::error::{Error, Result, ResultExt};
+use crate::password::PasswordPolicy;
+use crate::search;
+
+/// Argon2id of every supplied password of the rows that will be written,
+/// on all cores, before any transaction begins.
+async fn hash_passwords(
+    policy: PasswordPolicy,
+    passwords: Vec<(u32, String)>,
+) -> Result<HashMap<u32, String>> {
+    if passwords.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let per = passwords.len().div_ceil(workers);
+    let mut tasks = Vec::new();
+    let mut rest = passwords;
+    while !rest.is_empty() {
+        let tail = rest.split_off(per.min(rest.len()));
+        let part = std::mem::replace(&mut rest, tail);
+        // One of the process's bounded hashers per chunk (waiting its turn):
+        // sign-ins keep the others.
+        let permit = crate::password::hashing_permit().await;
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            part.into_iter()
+                .map(|(row, p)| policy.hash(&p).map(|h| (row, h)))
+                .collect::<anyhow::Result<Vec<_>>>()
+        }));
+    }
+    let mut out = HashMap::new();
+    for task in tasks {
+        out.extend(task.await.map_err(anyhow::Error::from)??);
+    }
+    Ok(out)
+}
+
+/// Import: applies the preview `id` in one transaction (SPEC section 6).
+#[allow(clippy::too_many_arguments)]
+pub async fn commit(
+    db: &db::Db,
+    registry: &ImportRegistry,
+    rules: &RuleOptions,
+    policy: PasswordPolicy,
+    actor: Actor,
+    id: i64,
+    skip_errors: bool,
+    now: i64,
+) -> Result<CommitResult> {
+    let stored = load_preview(db, id, now, actor).await?;
+    let summary: ImportSummary =
+        serde_json::from_str(&stored.summary_json).map_err(anyhow::Error::from)?;
+    if summary.with_errors > 0 && !skip_errors {
+        return Err(Error::invalid(
+            "skip_errors",
+            "rows_with_errors",
+            format!(
+                "{} rows have errors: fix them, or confirm to skip them (skip_errors)",
+                summary.with_errors
+            ),
+        ));
+    }
+    let mut rows: Vec<MappedRow> =
+        serde_json::from_str(&stored.rows_json).map_err(anyhow::Error::from)?;
+    let passwords = if stored.passwords > 0 {
+        open_passwords(db, &registry.key, id).await?
+    } else {
+        HashMap::new()
+    };
+    put_passwords(&mut rows, &passwords);
+    let mut tracker = CommitTracker::start(db, registry, id).await?;
+    let outcome = commit_running(
+        db,
+        registry,
+        rules,
+        policy,
+        actor,
+        (id, stored),
+        rows,
+        &passwords,
+        now,
+        &mut tracker,
+    )
+    .await;
+    tracker.finish().await;
+    outcome
+}
+
+/// The commit once marked running: hashes, then writes in one transaction.
+#[allow(clippy::too_many_arguments)]
+async fn commit_running(
+    db: &db::Db,
+    registry: &ImportRegistry,
+    rules: &RuleOptions,
+    policy: PasswordPolicy,
+    actor: Actor,
+    (id, stored): (i64, StoredPreview),
+    rows: Vec<MappedRow>,
+    passwords: &HashMap<u32, String>,
+    now: i64,
+    tracker: &mut CommitTracker<'_>,
+) -> Result<CommitResult> {
+    // Hash before the transaction: the passwords of rows without rule errors
+    // (a row that turns out `in_use` makes the preview stale anyway).
+    let checked_once = check_rows(rows.clone(), rules);
+    let erroneous: HashSet<u32> = checked_once.errors.iter().map(|e| e.row).collect();
+    let to_hash: Vec<(u32, String)> = checked_once
+        .rows
+        .iter()
+        .filter(|r| !erroneous.contains(&r.row) && !r.get(Field::Password).is_empty())
+        .map(|r| (r.row, r.get(Field::Password).to_string()))
+        .collect();
+    drop(checked_once);
+    let hashes = hash_passwords(policy, to_hash).await?;
+
+    let mut tx = db::begin_directory_write(db).await?;
+    // The preview may have been committed by someone else meanwhile.
+    let still: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM imports WHERE id = $1 AND state = 'preview'")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if still.is_none() {
+        return Err(Error::not_found("no such preview: it was already imported"));
+    }
+    let (role_name, role_permissions) = role(&mut tx, stored.role_id).await?;
+    let mut plan = classify(&mut tx, rows, stored.hierarchy_id, rules).await?;
+    apply_role(&mut plan, stored.role_id, &role_name, role_permissions);
+    if plan.fingerprint != stored.fingerprint {
+        tx.rollback().await?;
+        let mut rows = plan.checked.rows;
+        put_passwords(&mut rows, passwords);
+        let fresh = create_preview(
+            db,
+            registry,
+            rules,
+            actor,
+            ImportRequest {
+                file_name: stored.file_name,
+                sha256: stored.sha256,
+                role_id: stored.role_id,
+                hierarchy_id: stored.hierarchy_id,
+                rows,
+            },
+            now,
+        )
+        .await?;
+        discard_preview(db, id).await?;
+        return Err(Error::StalePreview(Box::new(fresh)));
+    }
+    check_access(&mut tx, actor, role_permissions, &plan).await?;
+
+    let result = write(&mut tx, &plan, stored.role_id, &hashes, id, now, tracker).await?;
+    ensure_full_administrator_remains(&mut tx).await?;
+    sqlx::query(
+        "UPDATE imports SET state = 'done', created = $1, synced = $2, skipped = $3, \
+         progress_done = total_rows, committed_at = $4, committed_by = $5 WHERE id = $6",
+    )
+    .bind(result.created as i64)
+    .bind(result.synced as i64)
+    .bind(result.skipped as i64)
+    .bind(now)
+    .bind(actor.user_pk)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    // The passwords were needed until now only: the import keeps none.
+    sqlx::query("DELETE FROM preview_secrets WHERE import_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await.conflict_on_unique(TAKEN_MEANWHILE)?;
+    Ok(result)
+}
+
+/// 409 when a username, user ID or node was written by another at the
+/// same moment (the classification under the lock had found them free).
+const TAKEN_MEANWHILE: &str = "a username, user ID or node was taken at the same moment; try again";
+
+/// A user's values in the import history (never a password or hash).
+#[derive(Serialize)]
+struct UserValues<'a> {
+    first_name: &'a str,
+    last_name: &'a str,
+    username: &'a str,
+    email: &'a str,
+    user_id: &'a str,
+    role_id: i64,
+    special_needs: Option<bool>,
+    sync_key: Option<&'a str>,
+    time_zone: &'a str,
+    has_password: bool,
+    in_trash: bool,
+    /// The node the import placed the user in (after only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hierarchy_id: Option<i64>,
+}
+
+fn json(v: &impl Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn non_empty(row: &MappedRow, field: Field) -> Option<&str> {
+    Some(row.get(field)).filter(|v| !v.is_empty())
+}
+
+/// Writes the plan: nodes, new users, synchronised users, memberships,
+/// search terms, history. Multi-row statements in chunks throughout.
+async fn write(
+    tx: &mut Tx,
+    plan: &Plan,
+    role_id: i64,
+    hashes: &HashMap<u32, String>,
+    import_id: i64,
+    now: i64,
+    tracker: &mut CommitTracker<'_>,
+) -> Result<CommitResult> {
+    let style = Style::of(tx);
+    // Nodes: one statement per new node, parents first (they are few).
+    let mut node_ids: Vec<i64> = Vec::with_capacity(plan.new_nodes.len());
+    for node in &plan.new_nodes {
+        let parent = match node.parent {
+            NodeRef::Existing(id) => id,
+            NodeRef::New(i) => node_ids[i],
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO hierarchy_nodes (parent_id, name, name_key) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(parent)
+        .bind(&node.name)
+        .bind(node.name.to_lowercase())
+        .fetch_one(&mut **tx)
+        .await
+        .conflict_on_unique(TAKEN_MEANWHILE)?;
+        node_ids.push(id);
+    }
+    let node_of = |n: NodeRef| match n {
+        NodeRef::Existing(id) => id,
+        NodeRef::New(i) => node_ids[i],
+    };
+    let site_zone = db::settings::site_time_zone(&mut **tx).await?;
+
+    let mut result = CommitResult {
+        created: 0,
+        synced: 0,
+        skipped: 0,
+    };
+    let mut creates: Vec<usize> = Vec::new();
+    let mut syncs: Vec<usize> = Vec::new();
+    for (i, action) in plan.actions.iter().enumerate() {
+        match action {
+            Action::Error => result.skipped += 1,
+            Action::Create => creates.push(i),
+            Action::Sync { unchanged, .. } => {
+                result.synced += 1;
+                if !unchanged {
+                    syncs.push(i);
+                }
+            }
+        }
+    }
+    result.created = creates.len();
+
+    let mut history: Vec<(u32, i64, &str, Option<String>, String)> = Vec::new();
+    let mut terms: Vec<(String, i64, String, i64)> = Vec::new();
+    let mut memberships: Vec<(i64, i64)> = Vec::new();
+
+    // New users: 14 values each.
+    const USER_WIDTH: usize = 14;
+    for (sql, part) in bulk::statements(
+        style,
+        "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
+         password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, \
+         updated_at)",
+        " RETURNING id, username_key",
+        USER_WIDTH,
+        &creates,
+    ) {
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+        for &i in part {
+            let row = &plan.checked.rows[i];
+            query = query
+                .bind(row.get(Field::FirstName))
+                .bind(row.get(Field::LastName))
+                .bind(row.get(Field::Username))
+                .bind(username_key(row.get(Field::Username)))
+                .bind(row.get(Field::Email))
+                .bind(row.get(Field::UserId))
+                .bind(hashes.get(&row.row).cloned())
+                .bind(role_id)
+                .bind(parse_yes_no(row.get(Field::SpecialNeeds)).map(i64::from))
+                .bind(non_empty(row, Field::SyncKey).map(str::to_string))
+                .bind(
+                    non_empty(row, Field::TimeZone)
+                        .unwrap_or(&site_zone)
+                        .to_string(),
+                )
+                .bind(search::sort_key(
+                    row.get(Field::FirstName),
+                    row.get(Field::LastName),
+                    row.get(Field::Username),
+                ))
+                .bind(now)
+                .bind(now);
+        }
+        let ids: HashMap<String, i64> = query
+            .fetch_all(&mut **tx)
+            .await
+            .conflict_on_unique(TAKEN_MEANWHILE)?
+            .into_iter()
+            .map(|(id, key)| (key, id))
+            .collect();
+        for &i in part {
+            let row = &plan.checked.rows[i];
+            let user_pk = ids
+                .get(&username_key(row.get(Field::Username)))
+                .copied()
+                .ok_or_else(|| Error::Internal(anyhow::anyhow!("an inserted user has no id")))?;
+            let node = node_of(plan.nodes[i]);
+            memberships.push((user_pk, node));
+            add_terms(&mut terms, user_pk, row, true);
+            let after = UserValues {
+                first_name: row.get(Field::FirstName),
+                last_name: row.get(Field::LastName),
+                username: row.get(Field::Username),
+                email: row.get(Field::Email),
+                user_id: row.get(Field::UserId),
+                role_id,
+                special_needs: parse_yes_no(row.get(Field::SpecialNeeds)),
+                sync_key: non_empty(row, Field::SyncKey),
+                time_zone: non_empty(row, Field::TimeZone).unwrap_or(&site_zone),
+                has_password: hashes.contains_key(&row.row),
+                in_trash: false,
+                hierarchy_id: Some(node),
+            };
+            history.push((row.row, user_pk, "create", None, json(&after)));
+        }
+        tracker.advance(part.len()).await;
+    }
+
+    // Synchronised users: one UPDATE … FROM (VALUES …) per chunk.
+    const SYNC_WIDTH: usize = 11;
+    let mut synced_pks = Vec::new();
+    // Users given a new password: their sessions end, as on PUT.
+    let mut new_password_pks = Vec::new();
+    for (sql, part) in bulk::statements(
+        style,
+        &format!(
+            "UPDATE users SET first_name = v.column2, last_name = v.column3, email = v.column4, \
+             user_id = v.column5, password_hash = COALESCE(v.column6, password_hash), \
+             role_id = v.column7, special_needs = COALESCE(v.column8, special_needs), \
+             sync_key = COALESCE(v.column9, sync_key), time_zone = COALESCE(v.column10, time_zone), \
+             sort_key = v.column11, updated_at = {now} FROM ("
+        ),
+        ") AS v WHERE users.id = v.column1",
+        SYNC_WIDTH,
+        &syncs,
+    ) {
+        let mut query = sqlx::query(&sql);
+        for &i in part {
+            let row = &plan.checked.rows[i];
+            let Action::Sync { user_pk, .. } = plan.actions[i] else {
+                continue;
+            };
+            let user = &plan.existing[&user_pk];
+            query = query
+                .bind(user_pk)
+                .bind(row.get(Field::FirstName))
+                .bind(row.get(Field::LastName))
+                .bind(row.get(Field::Email))
+                .bind(row.get(Field::UserId))
+                .bind(hashes.get(&row.row).cloned())
+                .bind(role_id)
+                .bind(parse_yes_no(row.get(Field::SpecialNeeds)).map(i64::from))
+                .bind(non_empty(row, Field::SyncKey).map(str::to_string))
+                .bind(non_empty(row, Field::TimeZone).map(str::to_string))
+                .bind(search::sort_key(
+                    row.get(Field::FirstName),
+                    row.get(Field::LastName),
+                    &user.username,
+                ));
+        }
+        query
+            .execute(&mut **tx)
+            .await
+            .conflict_on_unique(TAKEN_MEANWHILE)?;
+        for &i in part {
+            let row = &plan.checked.rows[i];
+            let Action::Sync { user_pk, .. } = plan.actions[i] else {
+                continue;
+            };
+            let user = &plan.existing[&user_pk];
+            let node = node_of(plan.nodes[i]);
+            memberships.push((user_pk, node));
+            synced_pks.push(user_pk);
+            if hashes.contains_key(&row.row) {
+                new_password_pks.push(user_pk);
+            }
+            let mut renamed = row.clone();
+            renamed.set(Field::Username, user.username.as_str());
+            add_terms(&mut terms, user_pk, &renamed, user.deleted_at.is_none());
+            let before = UserValues {
+                first_name: &user.first_name,
+                last_name: &user.last_name,
+                username: &user.username,
+                email: &user.email,
+                user_id: &user.user_id,
+                role_id: user.role_id,
+                special_needs: user.special_needs.map(|v| v != 0),
+                sync_key: user.sync_key.as_deref(),
+                time_zone: &user.time_zone,
+                has_password: user.has_password != 0,
+                in_trash: user.deleted_at.is_some(),
+                hierarchy_id: None,
+            };
+            let after = UserValues {
+                first_name: row.get(Field::FirstName),
+                last_name: row.get(Field::LastName),
+                username: &user.username,
+                email: row.get(Field::Email),
+                user_id: row.get(Field::UserId),
+                role_id,
+                special_needs: parse_yes_no(row.get(Field::SpecialNeeds)).or(before.special_needs),
+                sync_key: non_empty(row, Field::SyncKey).or(before.sync_key),
+                time_zone: non_empty(row, Field::TimeZone).unwrap_or(&user.time_zone),
+                has_password: before.has_password || hashes.contains_key(&row.row),
+                in_trash: before.in_trash,
+                hierarchy_id: Some(node),
+            };
+            history.push((row.row, user_pk, "sync", Some(json(&before)), json(&after)));
+        }
+        tracker.advance(part.len()).await;
+    }
+    for (table, pks) in [
+        ("user_search_terms", &synced_pks),
+        ("sessions", &new_password_pks),
+    ] {
+        bulk::execute_in(tx, &format!("DELETE FROM {table} WHERE user_pk"), pks).await?;
+    }
+    bulk::insert_rows(
+        tx,
+        "INSERT INTO user_search_terms (term, user_pk, sort_key, active)",
+        "",
+        4,
+        &terms,
+        |q, (term, pk, sort_key, active)| q.bind(term).bind(*pk).bind(sort_key).bind(*active),
+    )
+    .await?;
+    bulk::insert_rows(
+        tx,
+        "INSERT INTO user_memberships (user_pk, node_id)",
+        " ON CONFLICT DO NOTHING",
+        2,
+        &memberships,
+        |q, (pk, node)| q.bind(*pk).bind(*node),
+    )
+    .await?;
+    bulk::insert_rows(
+        tx,
+        "INSERT INTO import_changes (import_id, row_number, user_pk, action, before_json, \
+         after_json)",
+        "",
+        6,
+        &history,
+        |q, (row, pk, action, before, after)| {
+            q.bind(import_id)
+                .bind(i64::from(*row))
+                .bind(*pk)
+                .bind(*action)
+                .bind(before.clone())
+                .bind(after.clone())
+        },
+    )
+    .await?;
+    tracker
+        .advance(result.skipped + result.synced - syncs.len())
+        .await;
+    Ok(result)
+}
+
+/// The search terms of a user as `db::users::insert_user` writes them.
+fn add_terms(
+    out: &mut Vec<(String, i64, String, i64)>,
+    user_pk: i64,
+    row: &MappedRow,
+    active: bool,
+) {
+    let sort_key = search::sort_key(
+        row.get(Field::FirstName),
+        row.get(Field::LastName),
+        row.get(Field::Username),
+    );
+    for term in search::terms(&[
+        row.get(Field::FirstName),
+        row.get(Field::LastName),
+        row.get(Field::Username),
+        row.get(Field::Email),
+        row.get(Field::UserId),
+    ]) {
+        out.push((term, user_pk, sort_key.clone(), i64::from(active)));
+    }
+}
