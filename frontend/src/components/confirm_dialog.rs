@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 
 use super::focus_element;
+use crate::api::ApiError;
 
 /// The id of the dialog's dangerous button, which takes the focus.
 const CONFIRM_ID: &str = "confirm-delete";
@@ -103,34 +104,37 @@ impl<T: Clone + Send + Sync + 'static> Default for DeleteQuestion<T> {
 
 /// The open question of `question`, if any: Cancel or Escape closes it and
 /// gives the focus back to the button that asked; the dangerous button
-/// runs `on_confirm`, waits while `sending`, and the question closes once
-/// the deletion has been answered (the page says how it went, and may move
-/// the focus on after a success).
+/// runs `on_confirm`, which dispatches `action`, and waits while it is
+/// pending. The question closes once the deletion has been answered; if
+/// it was refused the focus goes back to the button that asked (the page
+/// says how it went, and may move the focus on after a success).
 #[component]
-pub fn ConfirmDelete<T>(
+pub fn ConfirmDelete<T, I, O>(
     question: DeleteQuestion<T>,
     title: fn(&T) -> String,
     text: fn(&T) -> String,
     confirm_label: &'static str,
     /// The id of the button that asked about a thing.
     asked_by: fn(&T) -> String,
-    /// Sends the deletion (the page's action).
+    /// Sends the deletion through `action`.
     on_confirm: Callback<T>,
-    /// Whether the page's action is on its way (its `pending()`).
-    #[prop(into)]
-    sending: Signal<bool>,
+    /// The page's action that deletes.
+    action: Action<I, Result<O, ApiError>>,
 ) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
+    I: Send + Sync + 'static,
+    O: Send + Sync + 'static,
 {
     let DeleteQuestion { about, sent } = question;
-    // Closed when the deletion sent from here has its answer (another
-    // change of the page ending does not close it), the focus back on the
-    // button that asked if it is still there (the deletion was refused).
+    let sending = action.pending();
+    // Closed when the deletion sent from here has its answer; another
+    // change of the page ending does not close it.
     Effect::new(move |was_sending: Option<bool>| {
         let now = sending.get();
         if was_sending == Some(true) && !now && sent.get_untracked() {
-            if let Some(item) = about.get_untracked() {
+            let refused = action.value().with_untracked(|v| matches!(v, Some(Err(_))));
+            if let (true, Some(item)) = (refused, about.get_untracked()) {
                 focus_element(&asked_by(&item));
             }
             question.close();

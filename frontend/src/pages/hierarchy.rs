@@ -271,7 +271,7 @@ fn HierarchyEditor() -> impl IntoView {
             on_confirm=Callback::new(move |node| {
                 change.dispatch(NodeChange::Delete(node));
             })
-            sending=busy
+            action=change
         />
         <div class="hierarchy-layout">
             <section class="card table-card" aria-labelledby="tree-title">

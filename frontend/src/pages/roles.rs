@@ -157,7 +157,7 @@ fn RolesEditor() -> impl IntoView {
             on_confirm=Callback::new(move |role| {
                 change.dispatch(RoleChange::Delete(role));
             })
-            sending=busy
+            action=change
         />
         <div class="card table-card">
             <table id="roles-table" class="list">

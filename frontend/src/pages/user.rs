@@ -644,7 +644,7 @@ fn DeleteUser(id: i64) -> impl IntoView {
                     on_confirm=Callback::new(move |()| {
                         delete.dispatch(());
                     })
-                    sending=delete.pending()
+                    action=delete
                 />
             </Show>
         </div>
