@@ -34,6 +34,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// A request the page refuses to send, said as the server would say it
+    /// (422): "Name: give the role a name".
+    pub fn invalid(message: &str) -> ApiError {
+        ApiError {
+            status: 422,
+            code: "invalid".into(),
+            message: message.into(),
+            retry_after: None,
+            body: String::new(),
+        }
+    }
+
     /// One sentence for the page, without the trailing full stop. A 403
     /// says the server's own reason (which permission, which role), not a
     /// bare refusal.

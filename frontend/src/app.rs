@@ -12,6 +12,7 @@ use crate::pages::{
 };
 use crate::pages::{HierarchyPage, SettingsPage};
 use crate::pages::{ImportEntryPage, ImportHistoryPage};
+use crate::remote;
 use crate::session::{provide_session, use_session};
 
 #[component]
@@ -46,15 +47,16 @@ pub fn App() -> impl IntoView {
 fn TopBar() -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
-    let sign_out = move |_| {
+    let sign_out = remote::send(move |_: &()| {
         let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
+        async move {
             // Signed out here whatever the server says: the token is gone.
             let _ = api::logout().await;
             session.me.set(None);
             navigate("/sign-in", Default::default());
-        });
-    };
+            Ok(())
+        }
+    });
     let who = move || {
         session.me.with(|me| {
             me.as_ref()
@@ -106,7 +108,9 @@ fn TopBar() -> impl IntoView {
                         <span class="visually-hidden">"Signed in as "</span>
                         {who}
                     </span>
-                    <button id="sign-out" type="button" class="button small" on:click=sign_out.clone()>
+                    <button id="sign-out" type="button" class="button small" on:click=move |_| {
+                        sign_out.dispatch(());
+                    }>
                         "Sign out"
                     </button>
                 </Show>

@@ -6,8 +6,9 @@
 //! the worker found ([`protocol`] has the messages). Nothing is sent over the
 //! network: the file never leaves the browser.
 //!
-//! The users pages (sign-in, users, trash can) speak to the server through
-//! [`api`]; who is signed in is in [`session`].
+//! The admin pages speak to the server through [`api`], in one way
+//! ([`remote`]: a `LocalResource` to load, an `Action` to change); who is
+//! signed in is in [`session`].
 //!
 //! Map: [`app`] (top bar and routes) → [`pages`] (one file per page) →
 //! [`components`] (small, presentational). Page state in [`check_state`],
@@ -26,6 +27,7 @@ pub mod download;
 pub mod pages;
 pub mod protocol;
 pub mod remembered_mapping;
+pub mod remote;
 pub mod session;
 pub mod worker_client;
 

@@ -1,6 +1,6 @@
 //! The page's own logic in headless Chromium (wasm-bindgen-test): the check
 //! session the worker keeps, the remembered mapping in real `localStorage`,
-//! the worker messages and the number formats. The whole page is tested in
+//! the worker messages and the number and time formats. The whole page is tested in
 //! tests/browser.
 #![cfg(target_arch = "wasm32")]
 
@@ -273,6 +273,25 @@ fn numbers_read_as_an_administrator_reads_them() {
     assert_eq!(format::duration(2440.0), "2.4 s");
     assert_eq!(format::count(1, "row", "rows"), "1 row");
     assert_eq!(format::count(2, "row", "rows"), "2 rows");
+    // The server's counts are i64; one helper for both.
+    assert_eq!(format::count(1_234_i64, "user", "users"), "1,234 users");
+    assert_eq!(format::thousands(-1_234_567_i64), "-1,234,567");
+    assert_eq!(format::thousands(u64::MAX), "18,446,744,073,709,551,615");
+}
+
+#[wasm_bindgen_test]
+fn server_times_read_in_utc_to_the_minute() {
+    assert_eq!(format::when("2026-11-26T02:21:07Z"), "2026-11-26 02:21 UTC");
+    assert_eq!(
+        format::when("2026-11-26T02:21:07.123456Z"),
+        "2026-11-26 02:21 UTC"
+    );
+    // Not UTC, or not a time at all: as written.
+    assert_eq!(
+        format::when("2026-11-26T02:21:07+01:00"),
+        "2026-11-26T02:21:07+01:00"
+    );
+    assert_eq!(format::when("soon"), "soon");
 }
 
 #[wasm_bindgen_test]

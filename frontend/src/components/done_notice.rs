@@ -12,7 +12,8 @@ pub fn DoneNotice(
     /// The region's id, for tests and `aria-describedby`.
     id: &'static str,
     /// What was done; empty shows nothing.
-    text: RwSignal<String>,
+    #[prop(into)]
+    text: Signal<String>,
 ) -> impl IntoView {
     view! {
         <p id=id class="status-line list-status" role="status" aria-live="polite">

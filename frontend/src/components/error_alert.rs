@@ -10,7 +10,9 @@ use super::ErrorIcon;
 pub fn ErrorAlert(
     /// The region's id, for tests and `aria-describedby`.
     id: &'static str,
-    error: RwSignal<Option<String>>,
+    /// The error, if any, as a sentence without its full stop.
+    #[prop(into)]
+    error: Signal<Option<String>>,
 ) -> impl IntoView {
     view! {
         <div id=id role="alert" aria-live="assertive">

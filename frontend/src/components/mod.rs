@@ -16,7 +16,7 @@ mod rule_counts;
 mod status_line;
 
 pub use check_summary::CheckSummary;
-pub use confirm_dialog::ConfirmDialog;
+pub use confirm_dialog::{ConfirmDelete, ConfirmDialog, DeleteQuestion};
 pub use corrections::Corrections;
 pub use done_notice::DoneNotice;
 pub use error_alert::ErrorAlert;

@@ -8,8 +8,11 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError, Node};
-use crate::components::{ConfirmDialog, DoneNotice, ErrorAlert, focus_element};
-use crate::session::{RequirePermission, use_session};
+use crate::components::{
+    ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, focus_element, format,
+};
+use crate::remote;
+use crate::session::RequirePermission;
 
 #[component]
 pub fn HierarchyPage() -> impl IntoView {
@@ -55,185 +58,167 @@ fn tree_order(nodes: &[Node]) -> Vec<Placed> {
     placed
 }
 
-fn users_words(n: i64) -> String {
-    if n == 1 {
-        "1 user".into()
-    } else {
-        format!("{n} users")
+/// What the hierarchy page sends; one action, so the page has one busy
+/// flag and its last outcome is the action's.
+#[derive(Clone)]
+enum NodeChange {
+    /// Adds a node (`target` `None`) under `parent`, or renames and moves
+    /// `target` there.
+    Save {
+        target: Option<Node>,
+        parent: Option<i64>,
+        /// The parent's path, for the notice.
+        under: String,
+        name: String,
+    },
+    Delete(Node),
+}
+
+/// "Added North under Root.", "Renamed North to South.", …
+fn saved_words(before: Option<&Node>, saved: &Node, under: &str) -> String {
+    let Some(before) = before else {
+        return format!("Added {} under {under}.", saved.name);
+    };
+    let renamed = before.name != saved.name;
+    let moved = before.parent_id != saved.parent_id;
+    match (renamed, moved) {
+        (true, true) => format!(
+            "Renamed {} to {} and moved it under {under}.",
+            before.name, saved.name
+        ),
+        (true, false) => format!("Renamed {} to {}.", before.name, saved.name),
+        (false, true) => format!("Moved {} under {under}.", saved.name),
+        (false, false) => format!("{} is unchanged.", saved.path),
     }
 }
 
 #[component]
 fn HierarchyEditor() -> impl IntoView {
-    let session = use_session();
-    let nodes = RwSignal::new(Vec::<Node>::new());
     // The node being edited; `None`: adding a new one.
     let editing = RwSignal::new(None::<Node>);
     let name = RwSignal::new(String::new());
+    // The parent chosen in the form; see `parent_now`.
     let parent = RwSignal::new(None::<i64>);
-    let announcement = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let confirming = RwSignal::new(None::<Node>);
-    let busy = RwSignal::new(false);
+    let question = DeleteQuestion::<Node>::new();
 
-    let fail = move |e: ApiError| {
-        session.heard(&e);
-        // The last success no longer describes the page.
-        announcement.set(String::new());
-        error.set(Some(e.describe()));
+    let clear_form = move || {
+        editing.set(None);
+        name.set(String::new());
     };
-    let reload = move |notice: String| {
-        leptos::task::spawn_local(async move {
-            match api::hierarchy().await {
-                Ok(list) => {
-                    // A new node goes under the root until another is chosen.
-                    let known = parent
-                        .get_untracked()
-                        .is_some_and(|p| list.iter().any(|n| n.id == p));
-                    if !known {
-                        parent.set(list.iter().find(|n| n.parent_id.is_none()).map(|n| n.id));
-                    }
-                    nodes.set(list);
-                    error.set(None);
-                    announcement.set(notice);
+    let change = remote::send(move |change: &NodeChange| {
+        let change = change.clone();
+        async move {
+            match change {
+                NodeChange::Save {
+                    target,
+                    parent: chosen,
+                    under,
+                    name,
+                } => {
+                    // A typing slip is trimmed here, of what the rules crate
+                    // counts as whitespace (U+200B too): the API refuses a
+                    // node name that has some, as an import refuses the
+                    // sub-level.
+                    let typed = roster_shared::text::trim(&name).to_string();
+                    let saved = match (&target, chosen) {
+                        _ if typed.is_empty() => {
+                            Err(ApiError::invalid("Name: give the node a name"))
+                        }
+                        (Some(node), _) => {
+                            api::update_node(node.id, node.parent_id.and(chosen), &typed).await
+                        }
+                        (None, Some(under)) => api::create_node(under, &typed).await,
+                        // Only when there is no node at all to go under.
+                        (None, None) => {
+                            Err(ApiError::invalid("Parent: choose where the node goes"))
+                        }
+                    };
+                    focus_element("node-name");
+                    let saved = saved?;
+                    clear_form();
+                    Ok(saved_words(target.as_ref(), &saved, &under))
                 }
-                Err(e) => fail(e),
+                NodeChange::Delete(node) => {
+                    // Refused, the focus goes back to its Delete button
+                    // (`ConfirmDelete`).
+                    api::delete_node(node.id).await?;
+                    if editing.with_untracked(|e| e.as_ref().is_some_and(|e| e.id == node.id)) {
+                        clear_form();
+                    }
+                    if parent.get_untracked() == Some(node.id) {
+                        parent.set(node.parent_id);
+                    }
+                    focus_element("node-name");
+                    Ok(format!("Deleted {}.", node.path))
+                }
             }
-        });
-    };
-    reload(String::new());
+        }
+    });
+    // Asked again after every change.
+    let loaded = remote::load(move || {
+        change.version().track();
+        api::hierarchy()
+    });
+    let nodes = Memo::new(move |_| {
+        loaded
+            .with(|l| l.as_ref().and_then(|l| l.as_ref().ok()).cloned())
+            .unwrap_or_default()
+    });
+    let announcement = Signal::derive(move || {
+        change
+            .value()
+            .with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).cloned())
+            .unwrap_or_default()
+    });
+    let error = Signal::derive(move || {
+        change
+            .value()
+            .with(|c| remote::failure(c.as_ref()))
+            .or_else(|| loaded.with(|l| remote::failure(l.as_ref())))
+    });
+    let busy = change.pending();
 
-    let path_of = move |id: Option<i64>| {
-        nodes.with_untracked(|all| {
-            id.and_then(|id| all.iter().find(|n| n.id == id))
-                .map(|n| n.path.clone())
-                .unwrap_or_default()
+    // The parent a save sends: the one chosen while it exists, else the
+    // root (a new node goes under the root until another is chosen).
+    let parent_now = move || {
+        let choice = parent.get();
+        nodes.with(|all| {
+            choice
+                .filter(|p| all.iter().any(|n| n.id == *p))
+                .or_else(|| all.iter().find(|n| n.parent_id.is_none()).map(|n| n.id))
         })
     };
 
     let add_under = move |under: Option<i64>| {
+        remote::forget_failure(change);
         editing.set(None);
         name.set(String::new());
         if under.is_some() {
             parent.set(under);
         }
-        error.set(None);
         focus_element("node-name");
     };
     let edit = move |node: Node| {
+        remote::forget_failure(change);
         name.set(node.name.clone());
         parent.set(node.parent_id);
         editing.set(Some(node));
-        error.set(None);
         focus_element("node-name");
     };
-
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        // A typing slip is trimmed here, of what the rules crate counts as
-        // whitespace (U+200B too): the API refuses a node name that has some,
-        // as an import refuses the sub-level.
-        let typed = roster_shared::text::trim(&name.get_untracked()).to_string();
-        if typed.is_empty() {
-            error.set(Some("Name: give the node a name".into()));
-            focus_element("node-name");
-            return;
-        }
-        let target = editing.get_untracked();
-        let chosen = parent.get_untracked();
-        // The root has no parent to send; every other node needs one.
-        let is_root = target.as_ref().is_some_and(|n| n.parent_id.is_none());
-        if chosen.is_none() && !is_root {
-            error.set(Some("Parent: choose where the node goes".into()));
-            focus_element("node-parent");
-            return;
-        }
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = match (&target, chosen) {
-                (Some(node), _) => {
-                    api::update_node(node.id, node.parent_id.and(chosen), &typed).await
-                }
-                (None, Some(under)) => api::create_node(under, &typed).await,
-                (None, None) => Err(ApiError {
-                    status: 422,
-                    code: "invalid".into(),
-                    message: "Parent: choose where the node goes".into(),
-                    retry_after: None,
-                    body: String::new(),
-                }),
-            };
-            busy.set(false);
-            match result {
-                Ok(saved) => {
-                    let notice = match &target {
-                        None => format!("Added {} under {}.", saved.name, path_of(saved.parent_id)),
-                        Some(before) => {
-                            let renamed = before.name != saved.name;
-                            let moved = before.parent_id != saved.parent_id;
-                            let under = path_of(saved.parent_id);
-                            match (renamed, moved) {
-                                (true, true) => format!(
-                                    "Renamed {} to {} and moved it under {under}.",
-                                    before.name, saved.name
-                                ),
-                                (true, false) => {
-                                    format!("Renamed {} to {}.", before.name, saved.name)
-                                }
-                                (false, true) => format!("Moved {} under {under}.", saved.name),
-                                (false, false) => format!("{} is unchanged.", saved.path),
-                            }
-                        }
-                    };
-                    editing.set(None);
-                    name.set(String::new());
-                    reload(notice);
-                    focus_element("node-name");
-                }
-                Err(e) => {
-                    fail(e);
-                    focus_element("node-name");
-                }
-            }
+        let parent = parent_now();
+        let under = nodes.with_untracked(|all| {
+            all.iter()
+                .find(|n| Some(n.id) == parent)
+                .map(|n| n.path.clone())
+                .unwrap_or_default()
         });
-    };
-
-    let ask_delete = move |node: Node| {
-        confirming.set(Some(node));
-        focus_element("confirm-delete");
-    };
-    let cancel_delete = move || {
-        if let Some(node) = confirming.get_untracked() {
-            confirming.set(None);
-            focus_element(&format!("delete-node-{}", node.id));
-        }
-    };
-    let confirm_delete = move || {
-        let Some(node) = confirming.get_untracked() else {
-            return;
-        };
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = api::delete_node(node.id).await;
-            busy.set(false);
-            confirming.set(None);
-            match result {
-                Ok(()) => {
-                    if editing.with_untracked(|e| e.as_ref().is_some_and(|e| e.id == node.id)) {
-                        editing.set(None);
-                        name.set(String::new());
-                    }
-                    if parent.get_untracked() == Some(node.id) {
-                        parent.set(node.parent_id);
-                    }
-                    reload(format!("Deleted {}.", node.path));
-                    focus_element("node-name");
-                }
-                Err(e) => {
-                    fail(e);
-                    focus_element(&format!("delete-node-{}", node.id));
-                }
-            }
+        change.dispatch(NodeChange::Save {
+            target: editing.get_untracked(),
+            parent,
+            under,
+            name: name.get_untracked(),
         });
     };
 
@@ -257,12 +242,8 @@ fn HierarchyEditor() -> impl IntoView {
             let users: i64 = all.iter().map(|n| n.users).sum();
             format!(
                 "{} · {} placed",
-                if count == 1 {
-                    "1 node".to_string()
-                } else {
-                    format!("{count} nodes")
-                },
-                users_words(users)
+                format::count(count, "node", "nodes"),
+                format::count(users, "user", "users")
             )
         })
     };
@@ -276,22 +257,22 @@ fn HierarchyEditor() -> impl IntoView {
         </div>
         <DoneNotice id="hierarchy-status" text=announcement />
         <ErrorAlert id="hierarchy-error" error=error />
-        {move || {
-            confirming
-                .get()
-                .map(|node| {
-                    view! {
-                        <ConfirmDialog
-                            title=format!("Delete the node {}?", node.name)
-                            text=format!("{} is removed from the hierarchy. A node that still has child nodes or users (the trash can included) cannot be deleted.", node.path)
-                            confirm_label="Delete the node"
-                            busy=busy
-                            on_confirm=Callback::new(move |_| confirm_delete())
-                            on_cancel=Callback::new(move |_| cancel_delete())
-                        />
-                    }
-                })
-        }}
+        <ConfirmDelete
+            question=question
+            title=|node: &Node| format!("Delete the node {}?", node.name)
+            text=|node: &Node| {
+                format!(
+                    "{} is removed from the hierarchy. A node that still has child nodes or users (the trash can included) cannot be deleted.",
+                    node.path,
+                )
+            }
+            confirm_label="Delete the node"
+            asked_by=|node: &Node| format!("delete-node-{}", node.id)
+            on_confirm=Callback::new(move |node| {
+                change.dispatch(NodeChange::Delete(node));
+            })
+            action=change
+        />
         <div class="hierarchy-layout">
             <section class="card table-card" aria-labelledby="tree-title">
                 <div class="card-heading">
@@ -366,7 +347,7 @@ fn HierarchyEditor() -> impl IntoView {
                                                             id=format!("delete-node-{}", node.id)
                                                             type="button"
                                                             class="button small"
-                                                            on:click=move |_| ask_delete(for_delete.clone())
+                                                            on:click=move |_| question.ask(for_delete.clone())
                                                         >
                                                             "Delete"
                                                             <span class="visually-hidden">{format!(" {}", node.path)}</span>
@@ -419,7 +400,7 @@ fn HierarchyEditor() -> impl IntoView {
                                 .then(|| view! { <option value="" selected=true>"None: the root stays at the top"</option> })
                         }}
                         <For each=parent_choices key=|n| (n.id, n.path.clone()) let:node>
-                            <option value=node.id.to_string() selected=move || parent.get() == Some(node.id)>
+                            <option value=node.id.to_string() selected=move || parent_now() == Some(node.id)>
                                 {node.path.clone()}
                             </option>
                         </For>

@@ -10,17 +10,16 @@
 //!   of 4,000 rows"), and the page asks again every two seconds until they
 //!   are done, so an administrator sees an import another one has started.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{self, ApiError, ImportEntry, ImportHistory};
-use crate::components::{ErrorAlert, format};
-use crate::session::{RequirePermission, use_session};
+use crate::api::{self, ImportEntry, ImportHistory};
+use crate::components::ErrorAlert;
+use crate::components::format::{self, when};
+use crate::remote::{self, Answer};
+use crate::session::RequirePermission;
 
-use super::paging::{Pager, count_words, page_count};
+use super::paging::{Pager, page_count};
 
 /// The server's page of imports.
 const IMPORTS_PER_PAGE: u32 = 50;
@@ -32,19 +31,6 @@ pub fn ImportHistoryPage() -> impl IntoView {
             <HistoryList />
         </RequirePermission>
     }
-}
-
-/// An RFC 3339 UTC time as "2026-11-26 02:21 UTC".
-pub(super) fn when(time: &str) -> String {
-    match (time.get(..10), time.get(11..16)) {
-        (Some(day), Some(minute)) if time.ends_with('Z') => format!("{day} {minute} UTC"),
-        _ => time.to_string(),
-    }
-}
-
-/// A count from the server (never negative) with thousands separators.
-pub(super) fn number(n: i64) -> String {
-    format::thousands(usize::try_from(n).unwrap_or(0))
 }
 
 /// The state in words: "Imported", or the progress of a running import.
@@ -64,88 +50,43 @@ pub(super) fn state_words(import: &ImportEntry) -> String {
     }
 }
 
-/// Waits `ms` milliseconds.
-pub(super) async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+/// Page `number` of the history, or the last page if it is past the end
+/// (a link kept from before).
+async fn history_page(number: u32) -> Answer<ImportHistory> {
+    let found = api::import_history(number).await?;
+    if found.imports.is_empty() && number > 1 && found.total > 0 {
+        return api::import_history(page_count(found.total, IMPORTS_PER_PAGE)).await;
+    }
+    Ok(found)
 }
 
 #[component]
 fn HistoryList() -> impl IntoView {
-    let session = use_session();
-    let page = RwSignal::new(None::<ImportHistory>);
-    let announcement = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    // Polling stops once the page is left.
-    let alive = Arc::new(AtomicBool::new(true));
-    {
-        let alive = alive.clone();
-        on_cleanup(move || alive.store(false, Ordering::Relaxed));
-    }
-
-    let fail = move |e: ApiError| {
-        session.heard(&e);
-        error.set(Some(e.describe()));
-    };
-
-    // Loads page `number`; again every two seconds while an import runs.
-    let load = Arc::new(move |number: u32| {
-        let alive = alive.clone();
-        leptos::task::spawn_local(async move {
-            let mut number = number;
-            loop {
-                let mut result = api::import_history(number).await;
-                // A page past the end (a link kept from before): the last one.
-                if let Ok(found) = &result
-                    && found.imports.is_empty()
-                    && number > 1
-                    && found.total > 0
-                {
-                    number = page_count(found.total, IMPORTS_PER_PAGE);
-                    result = api::import_history(number).await;
-                }
-                if !alive.load(Ordering::Relaxed) {
-                    return;
-                }
-                let running = match result {
-                    Ok(found) => {
-                        let shown = i64::try_from(found.imports.len()).unwrap_or(0);
-                        let pages = page_count(found.total, IMPORTS_PER_PAGE);
-                        announcement.set(match (shown, pages) {
-                            (0, 1) => "No import yet.".to_string(),
-                            (_, 1) => format!("{}.", count_words(shown, "import", "imports")),
-                            _ => format!(
-                                "{} on this page. Page {} of {pages}.",
-                                count_words(shown, "import", "imports"),
-                                found.page
-                            ),
-                        });
-                        error.set(None);
-                        let running = found.imports.iter().any(|i| i.state == "running");
-                        page.set(Some(found));
-                        running
-                    }
-                    Err(e) => {
-                        fail(e);
-                        false
-                    }
-                };
-                // Only the page still shown is asked again.
-                if !running || page.with_untracked(|p| p.as_ref().map(|p| p.page)) != Some(number) {
-                    return;
-                }
-                sleep(2000).await;
-                if !alive.load(Ordering::Relaxed) {
-                    return;
-                }
-            }
-        });
+    let number = RwSignal::new(1u32);
+    let list = remote::load(move || history_page(number.get()));
+    // While an import runs, the page shown is asked again every two seconds.
+    remote::poll_while(list, 2000, |found| {
+        found.imports.iter().any(|i| i.state == "running")
     });
-    load(1);
+    let page = Memo::new(move |_| list.with(|l| l.as_ref().and_then(|l| l.as_ref().ok()).cloned()));
+    let announcement = move || {
+        page.with(|p| {
+            let Some(found) = p else {
+                return String::new();
+            };
+            let shown = found.imports.len();
+            match (shown, page_count(found.total, IMPORTS_PER_PAGE)) {
+                (0, 1) => "No import yet.".to_string(),
+                (_, 1) => format!("{}.", format::count(shown, "import", "imports")),
+                (_, pages) => format!(
+                    "{} on this page. Page {} of {pages}.",
+                    format::count(shown, "import", "imports"),
+                    found.page
+                ),
+            }
+        })
+    };
+    let error = Signal::derive(move || list.with(|l| remote::failure(l.as_ref())));
 
     let current = Signal::derive(move || page.with(|p| p.as_ref().map_or(1, |p| p.page)));
     let pages = Signal::derive(move || {
@@ -154,7 +95,7 @@ fn HistoryList() -> impl IntoView {
                 .map_or(1, |p| page_count(p.total, IMPORTS_PER_PAGE))
         })
     });
-    let go_to = Callback::new(move |n: u32| load(n));
+    let go_to = Callback::new(move |n: u32| number.set(n));
     let rows = move || page.with(|p| p.as_ref().map(|p| p.imports.clone()).unwrap_or_default());
 
     view! {
@@ -166,7 +107,7 @@ fn HistoryList() -> impl IntoView {
             </p>
         </div>
         <p id="history-status" class="status-line list-status" role="status" aria-live="polite">
-            {move || announcement.get()}
+            {announcement}
         </p>
         <ErrorAlert id="history-error" error=error />
         <div class="card table-card">
@@ -210,9 +151,9 @@ fn HistoryList() -> impl IntoView {
                                     <td style="overflow-wrap: anywhere">{import.file_name.clone()}</td>
                                     <td>{import.role_name.clone()}</td>
                                     <td>{import.hierarchy_path.clone()}</td>
-                                    <td class="num" data-count="created">{number(import.created)}</td>
-                                    <td class="num" data-count="synced">{number(import.synced)}</td>
-                                    <td class="num" data-count="skipped">{number(import.skipped)}</td>
+                                    <td class="num" data-count="created">{format::thousands(import.created)}</td>
+                                    <td class="num" data-count="synced">{format::thousands(import.synced)}</td>
+                                    <td class="num" data-count="skipped">{format::thousands(import.skipped)}</td>
                                     <td class="num" data-count="errors">{format::thousands(errors)}</td>
                                     <td>{state}</td>
                                 </tr>

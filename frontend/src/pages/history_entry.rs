@@ -14,13 +14,14 @@ use leptos_router::hooks::use_params_map;
 use roster_shared::Field;
 use serde_json::Value;
 
-use crate::api::{self, ApiError, ImportChange, ImportDetail};
-use crate::components::{ErrorAlert, format};
-use crate::session::{RequirePermission, use_session};
+use crate::api::{self, ImportChange, ImportDetail};
+use crate::components::ErrorAlert;
+use crate::components::format::{self, when};
+use crate::remote::{self, Answer};
+use crate::session::RequirePermission;
 
-use super::history::{number, sleep, state_words, when};
-use super::paging::Pager;
-use super::paging::{count_words, page_count};
+use super::history::state_words;
+use super::paging::{Pager, page_count};
 
 /// The server's page of changes.
 const CHANGES_PER_PAGE: u32 = 200;
@@ -138,80 +139,65 @@ fn who(change: &ImportChange) -> String {
     }
 }
 
+/// Page `number` of the changes of import `id`; `None` when the history
+/// has no such import (a waiting preview is not history, see `history.rs`).
+async fn entry_page(id: Option<i64>, number: u32) -> Answer<Option<ImportDetail>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    match api::import_detail(id, number).await {
+        Ok(found) if found.import.state == "preview" => Ok(None),
+        Ok(found) => Ok(Some(found)),
+        Err(e) if e.status == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 #[component]
 fn ImportEntry(id: Option<i64>) -> impl IntoView {
-    let session = use_session();
-    let detail = RwSignal::new(None::<ImportDetail>);
-    let names = RwSignal::new(Names::default());
-    let error = RwSignal::new(None::<String>);
-    let announcement = RwSignal::new(String::new());
-
-    let fail = move |e: ApiError| {
-        session.heard(&e);
-        error.set(Some(e.describe()));
-    };
-    let not_found = move || error.set(Some("There is no such import in the history".into()));
-
-    // Loads a page of changes; while the import runs, asks again until it
-    // is done (its changes are written at the end, in one transaction).
-    let load = move |number: u32| {
-        let Some(id) = id else {
-            not_found();
-            return;
-        };
-        leptos::task::spawn_local(async move {
-            loop {
-                match api::import_detail(id, number).await {
-                    // A waiting preview is not history (see `history.rs`).
-                    Ok(found) if found.import.state == "preview" => {
-                        not_found();
-                        return;
-                    }
-                    Ok(found) => {
-                        let running = found.import.state == "running";
-                        let pages = page_count(found.changes_total, CHANGES_PER_PAGE);
-                        announcement.set(if running {
-                            format!("{}.", state_words(&found.import))
-                        } else if pages > 1 {
-                            format!(
-                                "{} created or changed. Page {} of {pages}.",
-                                count_words(found.changes_total, "user", "users"),
-                                found.page
-                            )
-                        } else {
-                            format!(
-                                "{} created or changed.",
-                                count_words(found.changes_total, "user", "users")
-                            )
-                        });
-                        error.set(None);
-                        detail.set(Some(found));
-                        if !running {
-                            return;
-                        }
-                    }
-                    Err(e) if e.status == 404 => {
-                        not_found();
-                        return;
-                    }
-                    Err(e) => {
-                        fail(e);
-                        return;
-                    }
-                }
-                sleep(2000).await;
+    let page = RwSignal::new(1u32);
+    let loaded = remote::load(move || entry_page(id, page.get()));
+    // While the import runs, asked again until it is done (its changes
+    // are written at the end, in one transaction).
+    remote::poll_while(loaded, 2000, |found| {
+        found.as_ref().is_some_and(|d| d.import.state == "running")
+    });
+    let detail = Memo::new(move |_| {
+        loaded.with(|l| l.as_ref().and_then(|l| l.as_ref().ok()).cloned().flatten())
+    });
+    let error = Signal::derive(move || {
+        loaded.with(|l| match l {
+            Some(Ok(None)) => Some("There is no such import in the history".to_string()),
+            other => remote::failure(other.as_ref()),
+        })
+    });
+    let announcement = move || {
+        detail.with(|d| {
+            let Some(found) = d else {
+                return String::new();
+            };
+            let pages = page_count(found.changes_total, CHANGES_PER_PAGE);
+            let users = format::count(found.changes_total, "user", "users");
+            if found.import.state == "running" {
+                format!("{}.", state_words(&found.import))
+            } else if pages > 1 {
+                format!(
+                    "{users} created or changed. Page {} of {pages}.",
+                    found.page
+                )
+            } else {
+                format!("{users} created or changed.")
             }
-        });
+        })
     };
-    load(1);
     // Ids become names; if these fail the ids are shown ("role #3").
-    leptos::task::spawn_local(async move {
+    let names = remote::load(|| async {
         let roles = api::roles().await.unwrap_or_default();
         let nodes = api::hierarchy().await.unwrap_or_default();
-        names.set(Names {
+        Ok(Names {
             roles: roles.into_iter().map(|r| (r.id, r.name)).collect(),
             nodes: nodes.into_iter().map(|n| (n.id, n.path)).collect(),
-        });
+        })
     });
 
     let number = Signal::derive(move || detail.with(|d| d.as_ref().map_or(1, |d| d.page)));
@@ -221,7 +207,7 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
                 .map_or(1, |d| page_count(d.changes_total, CHANGES_PER_PAGE))
         })
     });
-    let go_to = Callback::new(move |n: u32| load(n));
+    let go_to = Callback::new(move |n: u32| page.set(n));
 
     view! {
         <div class="page-header">
@@ -264,7 +250,7 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
                     "Users created or changed"
                 </h2>
                 <p id="entry-status" class="status-line list-status" role="status" aria-live="polite">
-                    {move || announcement.get()}
+                    {announcement}
                 </p>
                 <p class="hint">
                     "A created user shows every value; a synchronised one only what changed, as before → after. "
@@ -283,7 +269,9 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
                     </thead>
                     <tbody>
                         {move || {
-                            let names = names.get();
+                            let names = names
+                                .with(|n| n.as_ref().and_then(|n| n.as_ref().ok()).cloned())
+                                .unwrap_or_default();
                             detail
                                 .with(|d| d.as_ref().map(|d| d.changes.clone()).unwrap_or_default())
                                 .into_iter()
@@ -342,8 +330,18 @@ fn Facts(detail: ImportDetail) -> impl IntoView {
             "figure",
             "entry-rows",
         ),
-        ("Created", number(i.created), "figure ok", "entry-created"),
-        ("Synchronised", number(i.synced), "figure", "entry-synced"),
+        (
+            "Created",
+            format::thousands(i.created),
+            "figure ok",
+            "entry-created",
+        ),
+        (
+            "Synchronised",
+            format::thousands(i.synced),
+            "figure",
+            "entry-synced",
+        ),
         (
             "Of those unchanged",
             format::thousands(s.unchanged),
@@ -352,7 +350,7 @@ fn Facts(detail: ImportDetail) -> impl IntoView {
         ),
         (
             "Skipped (with errors)",
-            number(i.skipped),
+            format::thousands(i.skipped),
             if i.skipped > 0 {
                 "figure bad"
             } else {

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{self, ApiError, Commit, CommitResult, Node, Preview, Role};
+use crate::api::{self, Commit, CommitResult, Preview};
 use crate::components::{ErrorIcon, focus_element, format};
-use crate::session::{RequirePermission, use_session};
+use crate::remote;
+use crate::session::RequirePermission;
 
 use super::check::{CheckSteps, ImportRows};
 
@@ -25,36 +26,49 @@ pub fn ImportPage() -> impl IntoView {
     }
 }
 
-/// Waits `ms` milliseconds.
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+/// What a preview is of: the rows as corrected so far (`corrected` of
+/// [`ImportSteps`]), the role and the start hierarchy. A preview made for
+/// anything else is not shown.
+#[derive(Clone, Copy, PartialEq)]
+struct MadeFor {
+    rows: u32,
+    role: i64,
+    node: i64,
 }
 
-/// Where the import stands.
+/// What steps 4 and 5 show below the pickers when nothing is on its way.
 #[derive(Clone)]
-enum Phase {
-    Idle,
-    Sending,
+enum Shown {
+    Nothing,
     Preview {
         preview: Arc<Preview>,
-        /// Set when a commit found the directory changed (409).
+        made_for: MadeFor,
+        /// Set when a commit found the directory changed (409) and
+        /// brought this fresh preview.
         stale: bool,
-    },
-    Running {
-        preview: Arc<Preview>,
-        done: usize,
-        total: usize,
     },
     Done {
         id: i64,
         result: CommitResult,
         errors: usize,
     },
+}
+
+/// What steps 4 and 5 send; one action, so they have one busy flag and
+/// their last failure is the action's.
+#[derive(Clone)]
+enum ImportChange {
+    Try {
+        file_name: String,
+        rows: Arc<Vec<roster_shared::MappedRow>>,
+        made_for: MadeFor,
+    },
+    Commit {
+        preview: Arc<Preview>,
+        made_for: MadeFor,
+        skip_errors: bool,
+    },
+    Cancel(i64),
 }
 
 /// Steps 4 and 5; `ask_rows` gets the worker's checked rows. `corrected`
@@ -66,47 +80,110 @@ pub fn ImportSteps(
     ask_rows: Callback<Callback<ImportRows>>,
     #[prop(into)] corrected: Signal<u32>,
 ) -> impl IntoView {
-    let session = use_session();
-    let roles = RwSignal::new(Vec::<Role>::new());
-    let nodes = RwSignal::new(Vec::<Node>::new());
+    // Nothing is preselected: the first role is often Administrator, and
+    // two clicks would import a whole file as administrators.
+    let roles = remote::load(api::roles);
+    let nodes = remote::load(api::hierarchy);
     let role_id = RwSignal::new(None::<i64>);
     let node_id = RwSignal::new(None::<i64>);
     // Set by Try Import without a role or a start hierarchy; cleared by
     // choosing one.
     let role_missing = RwSignal::new(false);
     let node_missing = RwSignal::new(false);
-    let phase = RwSignal::new(Phase::Idle);
-    let error = RwSignal::new(None::<String>);
+    let shown = RwSignal::new(Shown::Nothing);
+    // Set while the worker gathers the rows for Try Import.
+    let gathering = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     // Set when a correction discarded the preview, until Try Import again.
     let discarded = RwSignal::new(false);
-    // Bumped when what Try Import sends changes: an answer to an older
-    // Try Import is out of date and is cancelled, not shown.
-    let generation = StoredValue::new(0u32);
-
-    let fail = move |e: ApiError| {
-        session.heard(&e);
-        error.set(Some(format!("{}.", e.describe())));
+    let made_for_now = move || {
+        Some(MadeFor {
+            rows: corrected.get_untracked(),
+            role: role_id.get_untracked()?,
+            node: node_id.get_untracked()?,
+        })
     };
 
-    // Nothing is preselected: the first role is often Administrator, and
-    // two clicks would import a whole file as administrators.
-    leptos::task::spawn_local(async move {
-        match api::roles().await {
-            Ok(list) => roles.set(list),
-            Err(e) => fail(e),
-        }
-        match api::hierarchy().await {
-            Ok(list) => nodes.set(list),
-            Err(e) => fail(e),
+    let change = remote::send(move |change: &ImportChange| {
+        let change = change.clone();
+        async move {
+            match change {
+                ImportChange::Try {
+                    file_name,
+                    rows,
+                    made_for,
+                } => {
+                    let preview =
+                        api::try_import(&file_name, made_for.role, made_for.node, &rows).await?;
+                    if made_for_now() == Some(made_for) {
+                        shown.set(Shown::Preview {
+                            preview: Arc::new(preview),
+                            made_for,
+                            stale: false,
+                        });
+                    } else {
+                        // Corrected while it was on its way: not shown, and
+                        // gone from the server too (best effort).
+                        let _ = api::cancel_import(preview.id).await;
+                    }
+                }
+                ImportChange::Commit {
+                    preview,
+                    made_for,
+                    skip_errors,
+                } => match api::commit_import(preview.id, skip_errors).await? {
+                    Commit::Done(result) => shown.set(Shown::Done {
+                        id: preview.id,
+                        result,
+                        errors: preview.summary.with_errors,
+                    }),
+                    Commit::Stale(fresh) => shown.set(Shown::Preview {
+                        preview: Arc::new(*fresh),
+                        made_for,
+                        stale: true,
+                    }),
+                },
+                ImportChange::Cancel(id) => {
+                    api::cancel_import(id).await?;
+                    shown.set(Shown::Nothing);
+                }
+            }
+            Ok(())
         }
     });
+    let sending = change.pending();
+    // The import being committed, while it is.
+    let committing = move || {
+        change.input().with(|c| match c {
+            Some(ImportChange::Commit { preview, .. }) => Some(preview.clone()),
+            _ => None,
+        })
+    };
+    // Its progress, asked every quarter of a second while it runs (`None`
+    // once it has ended); a question that fails leaves the bar as it was.
+    let progress = remote::load(move || {
+        let id = committing().map(|p| p.id);
+        async move {
+            Ok(match id {
+                Some(id) => Some(api::import_state(id).await.ok().and_then(|s| s.progress)),
+                None => None,
+            })
+        }
+    });
+    remote::poll_while(progress, 250, Option::is_some);
+    let error = move || {
+        change
+            .value()
+            .with(|v| remote::failure(v.as_ref()))
+            .or_else(|| roles.with(|r| remote::failure(r.as_ref())))
+            .or_else(|| nodes.with(|n| remote::failure(n.as_ref())))
+    };
 
     let try_import = move |_| {
         let (role, node) = (role_id.get_untracked(), node_id.get_untracked());
         role_missing.set(role.is_none());
         node_missing.set(node.is_none());
-        let (Some(role), Some(node)) = (role, node) else {
+        let Some(made_for) = made_for_now() else {
             // The first picker still to choose takes the focus; its
             // message is its description.
             focus_element(if role.is_none() {
@@ -116,55 +193,43 @@ pub fn ImportSteps(
             });
             return;
         };
-        error.set(None);
+        change.value().set(None);
         confirming.set(false);
         discarded.set(false);
-        phase.set(Phase::Sending);
-        let sent_as = generation.get_value();
+        shown.set(Shown::Nothing);
+        gathering.set(true);
         ask_rows.run(Callback::new(move |(file_name, rows): ImportRows| {
-            leptos::task::spawn_local(async move {
-                match api::try_import(&file_name, role, node, &rows).await {
-                    Ok(preview) if generation.try_get_value() != Some(sent_as) => {
-                        // Corrected while it was on its way: best effort.
-                        let _ = api::cancel_import(preview.id).await;
-                    }
-                    Ok(preview) => phase.set(Phase::Preview {
-                        preview: Arc::new(preview),
-                        stale: false,
-                    }),
-                    Err(e) => {
-                        phase.set(Phase::Idle);
-                        fail(e);
-                    }
-                }
-            });
+            gathering.set(false);
+            // Corrected while the worker gathered them: not sent.
+            if made_for_now() == Some(made_for) {
+                change.dispatch(ImportChange::Try {
+                    file_name,
+                    rows: Arc::new(rows),
+                    made_for,
+                });
+            }
         }));
-    };
-
-    let preview_now = move || match phase.get_untracked() {
-        Phase::Preview { preview, .. } => Some(preview),
-        _ => None,
     };
 
     // The rows, role or start hierarchy changed: the preview no longer
     // shows what Import would do, so it goes (the server's copy too, best
-    // effort: it expires anyway) and Try Import is needed again.
+    // effort: it expires anyway) and Try Import is needed again. One on
+    // its way is not shown when it comes (see `ImportChange::Try`).
     let discard = move || {
-        generation.update_value(|g| *g = g.wrapping_add(1));
-        match phase.get_untracked() {
-            Phase::Preview { preview, .. } => {
-                confirming.set(false);
-                phase.set(Phase::Idle);
-                discarded.set(true);
-                leptos::task::spawn_local(async move {
-                    let _ = api::cancel_import(preview.id).await;
-                });
-            }
-            Phase::Sending => {
-                phase.set(Phase::Idle);
-                discarded.set(true);
-            }
-            _ => {}
+        let on_its_way = gathering.get_untracked()
+            || change
+                .input()
+                .with_untracked(|c| matches!(c, Some(ImportChange::Try { .. })));
+        if let Shown::Preview { preview, .. } = shown.get_untracked() {
+            confirming.set(false);
+            shown.set(Shown::Nothing);
+            discarded.set(true);
+            leptos::task::spawn_local(async move {
+                let _ = api::cancel_import(preview.id).await;
+            });
+        } else if on_its_way {
+            gathering.set(false);
+            discarded.set(true);
         }
     };
     Effect::new(move |seen: Option<u32>| {
@@ -176,82 +241,38 @@ pub fn ImportSteps(
     });
     // Leaving the page (or choosing another file) leaves no preview behind.
     on_cleanup(move || {
-        if let Some(Phase::Preview { preview, .. }) = phase.try_get_untracked() {
+        if let Some(Shown::Preview { preview, .. }) = shown.try_get_untracked() {
             leptos::task::spawn_local(async move {
                 let _ = api::cancel_import(preview.id).await;
             });
         }
     });
 
-    let cancel = move |_| {
-        let Some(preview) = preview_now() else {
-            return;
-        };
-        confirming.set(false);
-        leptos::task::spawn_local(async move {
-            match api::cancel_import(preview.id).await {
-                Ok(()) => {
-                    error.set(None);
-                    phase.set(Phase::Idle);
-                }
-                Err(e) => fail(e),
-            }
-        });
+    let preview_now = move || match shown.get_untracked() {
+        Shown::Preview {
+            preview, made_for, ..
+        } => Some((preview, made_for)),
+        _ => None,
     };
-
+    let cancel = move |_| {
+        if let Some((preview, _)) = preview_now() {
+            confirming.set(false);
+            change.dispatch(ImportChange::Cancel(preview.id));
+        }
+    };
     let commit = move |skip_errors: bool| {
-        let Some(preview) = preview_now() else {
-            return;
-        };
-        confirming.set(false);
-        error.set(None);
-        let id = preview.id;
-        let errors = preview.summary.with_errors;
-        let back = preview.clone();
-        let total = preview.summary.rows - preview.summary.with_errors;
-        phase.set(Phase::Running {
-            preview: preview.clone(),
-            done: 0,
-            total,
-        });
-        // The progress, polled while the commit runs.
-        leptos::task::spawn_local(async move {
-            loop {
-                sleep(250).await;
-                if !matches!(phase.get_untracked(), Phase::Running { .. }) {
-                    break;
-                }
-                if let Ok(state) = api::import_state(id).await
-                    && let Some(p) = state.progress
-                    && matches!(phase.get_untracked(), Phase::Running { .. })
-                {
-                    phase.set(Phase::Running {
-                        preview: preview.clone(),
-                        done: p.done,
-                        total: p.total,
-                    });
-                }
-            }
-        });
-        leptos::task::spawn_local(async move {
-            match api::commit_import(id, skip_errors).await {
-                Ok(Commit::Done(result)) => phase.set(Phase::Done { id, result, errors }),
-                Ok(Commit::Stale(fresh)) => phase.set(Phase::Preview {
-                    preview: Arc::new(*fresh),
-                    stale: true,
-                }),
-                Err(e) => {
-                    phase.set(Phase::Preview {
-                        preview: back,
-                        stale: false,
-                    });
-                    fail(e);
-                }
-            }
-        });
+        if let Some((preview, made_for)) = preview_now() {
+            confirming.set(false);
+            change.value().set(None);
+            change.dispatch(ImportChange::Commit {
+                preview,
+                made_for,
+                skip_errors,
+            });
+        }
     };
     let on_import = move |_| {
-        let errors = preview_now().is_some_and(|p| p.summary.with_errors > 0);
+        let errors = preview_now().is_some_and(|(p, _)| p.summary.with_errors > 0);
         if errors {
             confirming.set(true);
         } else {
@@ -259,7 +280,23 @@ pub fn ImportSteps(
         }
     };
 
-    let busy = move || matches!(phase.get(), Phase::Sending | Phase::Running { .. });
+    let busy = Signal::derive(move || gathering.get() || sending.get());
+    let role_options = Signal::derive(move || {
+        roles.with(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .map(|list| list.iter().map(|r| (r.id, r.name.clone())).collect())
+                .unwrap_or_default()
+        })
+    });
+    let node_options = Signal::derive(move || {
+        nodes.with(|n| {
+            n.as_ref()
+                .and_then(|n| n.as_ref().ok())
+                .map(|list| list.iter().map(|n| (n.id, n.path.clone())).collect())
+                .unwrap_or_default()
+        })
+    });
 
     view! {
         <section class="card step" aria-labelledby="step-import">
@@ -270,74 +307,34 @@ pub fn ImportSteps(
                 "Try the import"
             </h2>
             <div class="form import-choices">
-                <div class="form-row">
-                    <label for="import-role">"Role of every imported user"</label>
-                    <select
-                        id="import-role"
-                        disabled=busy
-                        aria-invalid=move || role_missing.get().then_some("true")
-                        aria-describedby=move || role_missing.get().then_some("import-role-error")
-                        on:change=move |ev| {
-                            let chosen = event_target_value(&ev).parse().ok();
-                            role_missing.update(|m| *m = *m && chosen.is_none());
-                            role_id.set(chosen);
-                            discard();
-                        }
-                        prop:value=move || role_id.get().map(|id| id.to_string()).unwrap_or_default()
-                    >
-                        <option value="">"Choose a role…"</option>
-                        {move || {
-                            roles
-                                .get()
-                                .into_iter()
-                                .map(|r| view! { <option value=r.id.to_string()>{r.name}</option> })
-                                .collect_view()
-                        }}
-                    </select>
-                    <Show when=move || role_missing.get()>
-                        <p id="import-role-error" class="field-error with-icon">
-                            <ErrorIcon />
-                            <span>"Choose the role every imported user gets."</span>
-                        </p>
-                    </Show>
-                </div>
-                <div class="form-row">
-                    <label for="import-node">"Start hierarchy"</label>
-                    <select
-                        id="import-node"
-                        disabled=busy
-                        aria-invalid=move || node_missing.get().then_some("true")
-                        aria-describedby=move || node_missing.get().then_some("import-node-error")
-                        on:change=move |ev| {
-                            let chosen = event_target_value(&ev).parse().ok();
-                            node_missing.update(|m| *m = *m && chosen.is_none());
-                            node_id.set(chosen);
-                            discard();
-                        }
-                        prop:value=move || node_id.get().map(|id| id.to_string()).unwrap_or_default()
-                    >
-                        <option value="">"Choose where…"</option>
-                        {move || {
-                            nodes
-                                .get()
-                                .into_iter()
-                                .map(|n| view! { <option value=n.id.to_string()>{n.path}</option> })
-                                .collect_view()
-                        }}
-                    </select>
-                    <Show when=move || node_missing.get()>
-                        <p id="import-node-error" class="field-error with-icon">
-                            <ErrorIcon />
-                            <span>"Choose the hierarchy node the imported users go under."</span>
-                        </p>
-                    </Show>
-                </div>
+                <Picker
+                    id="import-role"
+                    label="Role of every imported user"
+                    empty="Choose a role…"
+                    missing_text="Choose the role every imported user gets."
+                    options=role_options
+                    chosen=role_id
+                    missing=role_missing
+                    busy=busy
+                    on_change=Callback::new(move |()| discard())
+                />
+                <Picker
+                    id="import-node"
+                    label="Start hierarchy"
+                    empty="Choose where…"
+                    missing_text="Choose the hierarchy node the imported users go under."
+                    options=node_options
+                    chosen=node_id
+                    missing=node_missing
+                    busy=busy
+                    on_change=Callback::new(move |()| discard())
+                />
                 <div class="form-actions">
                     <button
                         id="try-import"
                         type="button"
                         class="button primary"
-                        disabled=busy
+                        disabled=move || busy.get()
                         on:click=try_import
                     >
                         "Try Import"
@@ -351,7 +348,7 @@ pub fn ImportSteps(
             </div>
             // Always in the page, so that screen readers announce the notice.
             <div role="status" aria-live="polite">
-                <Show when=move || discarded.get() && matches!(phase.get(), Phase::Idle)>
+                <Show when=move || discarded.get() && !busy.get() && matches!(shown.get(), Shown::Nothing)>
                     <p
                         id="preview-discarded"
                         class="status-line"
@@ -365,84 +362,24 @@ pub fn ImportSteps(
                 </Show>
             </div>
             {move || {
-                error
-                    .get()
+                error()
                     .map(|message| {
                         view! {
                             <p id="import-error" class="field-error" role="alert">
-                                {message}
+                                {format!("{message}.")}
                             </p>
                         }
                     })
             }}
-            {move || match phase.get() {
-                Phase::Sending => {
-                    view! {
-                        <p class="hint" role="status">
-                            "Sending the checked rows…"
-                        </p>
-                    }
-                        .into_any()
-                }
-                Phase::Preview { preview, stale } => {
-                    view! {
-                        {stale
-                            .then(|| {
-                                view! {
-                                    <p id="stale-preview" class="field-error" role="alert">
-                                        "The user directory changed since this preview was made, so nothing was imported. "
-                                        "Here is a fresh preview: check it and import again."
-                                    </p>
-                                }
-                            })}
-                        <PreviewView preview=preview.clone() />
-                        <div class="form-actions">
-                            <button id="import-commit" type="button" class="button primary" on:click=on_import>
-                                "Import"
-                            </button>
-                            <button id="import-cancel" type="button" class="button" on:click=cancel>
-                                "Cancel"
-                            </button>
-                        </div>
-                        <Show when=move || confirming.get()>
-                            <div
-                                class="card confirm"
-                                role="alertdialog"
-                                aria-labelledby="skip-title"
-                                aria-describedby="skip-text"
-                            >
-                                <h3 id="skip-title">"Skip the rows with errors?"</h3>
-                                <p id="skip-text">
-                                    {format!(
-                                        "{} cannot be imported. The other rows will be imported; the rows with errors can be downloaded afterwards to correct them.",
-                                        format::count(preview.summary.with_errors, "row has errors and", "rows have errors and"),
-                                    )}
-                                </p>
-                                <div class="form-actions">
-                                    <button
-                                        id="confirm-skip"
-                                        type="button"
-                                        class="button primary"
-                                        on:click=move |_| commit(true)
-                                    >
-                                        "Skip them and import"
-                                    </button>
-                                    <button
-                                        id="cancel-skip"
-                                        type="button"
-                                        class="button"
-                                        on:click=move |_| confirming.set(false)
-                                    >
-                                        "Back"
-                                    </button>
-                                </div>
-                            </div>
-                        </Show>
-                    }
-                        .into_any()
-                }
-                Phase::Running { preview, done, total } => {
-                    view! {
+            {move || {
+                if let Some(preview) = committing() {
+                    let (done, total) = progress
+                        .with(|p| p.as_ref().and_then(|p| p.as_ref().ok()).cloned().flatten().flatten())
+                        .map_or(
+                            (0, preview.summary.rows - preview.summary.with_errors),
+                            |p| (p.done, p.total),
+                        );
+                    return view! {
                         <PreviewView preview=preview />
                         <div class="progress-panel" role="status">
                             <progress
@@ -459,14 +396,141 @@ pub fn ImportSteps(
                             </p>
                         </div>
                     }
-                        .into_any()
+                        .into_any();
                 }
-                Phase::Done { id, result, errors } => {
-                    view! { <ResultView id=id result=result errors=errors /> }.into_any()
+                if gathering.get() || change.input().with(|c| matches!(c, Some(ImportChange::Try { .. }))) {
+                    return view! {
+                        <p class="hint" role="status">
+                            "Sending the checked rows…"
+                        </p>
+                    }
+                        .into_any();
                 }
-                Phase::Idle => ().into_any(),
+                match shown.get() {
+                    Shown::Preview { preview, stale, .. } => {
+                        let with_errors = preview.summary.with_errors;
+                        view! {
+                            {stale
+                                .then(|| {
+                                    view! {
+                                        <p id="stale-preview" class="field-error" role="alert">
+                                            "The user directory changed since this preview was made, so nothing was imported. "
+                                            "Here is a fresh preview: check it and import again."
+                                        </p>
+                                    }
+                                })}
+                            <PreviewView preview=preview />
+                            <div class="form-actions">
+                                <button id="import-commit" type="button" class="button primary" on:click=on_import>
+                                    "Import"
+                                </button>
+                                <button id="import-cancel" type="button" class="button" on:click=cancel>
+                                    "Cancel"
+                                </button>
+                            </div>
+                            <Show when=move || confirming.get()>
+                                <SkipErrorsQuestion
+                                    with_errors=with_errors
+                                    on_skip=Callback::new(move |()| commit(true))
+                                    on_back=Callback::new(move |()| confirming.set(false))
+                                />
+                            </Show>
+                        }
+                            .into_any()
+                    }
+                    Shown::Done { id, result, errors } => {
+                        view! { <ResultView id=id result=result errors=errors /> }.into_any()
+                    }
+                    Shown::Nothing => ().into_any(),
+                }
             }}
         </section>
+    }
+}
+
+/// A picker of step 4 (the role, the start hierarchy): nothing chosen at
+/// first; said missing, next to it, when Try Import needs it.
+#[component]
+fn Picker(
+    id: &'static str,
+    label: &'static str,
+    /// The option that chooses nothing.
+    empty: &'static str,
+    missing_text: &'static str,
+    /// (id, name) of each choice.
+    #[prop(into)]
+    options: Signal<Vec<(i64, String)>>,
+    chosen: RwSignal<Option<i64>>,
+    missing: RwSignal<bool>,
+    #[prop(into)] busy: Signal<bool>,
+    /// Another choice was made.
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let described = {
+        let error_id = error_id.clone();
+        move || missing.get().then(|| error_id.clone())
+    };
+    view! {
+        <div class="form-row">
+            <label for=id>{label}</label>
+            <select
+                id=id
+                disabled=move || busy.get()
+                aria-invalid=move || missing.get().then_some("true")
+                aria-describedby=described
+                on:change=move |ev| {
+                    let choice = event_target_value(&ev).parse().ok();
+                    missing.update(|m| *m = *m && choice.is_none());
+                    chosen.set(choice);
+                    on_change.run(());
+                }
+                prop:value=move || chosen.get().map(|id| id.to_string()).unwrap_or_default()
+            >
+                <option value="">{empty}</option>
+                {move || {
+                    options
+                        .get()
+                        .into_iter()
+                        .map(|(value, name)| view! { <option value=value.to_string()>{name}</option> })
+                        .collect_view()
+                }}
+            </select>
+            <Show when=move || missing.get()>
+                <p id=error_id.clone() class="field-error with-icon">
+                    <ErrorIcon />
+                    <span>{missing_text}</span>
+                </p>
+            </Show>
+        </div>
+    }
+}
+
+/// Import of a preview with rows with errors asks first.
+#[component]
+fn SkipErrorsQuestion(
+    with_errors: usize,
+    on_skip: Callback<()>,
+    on_back: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <div class="card confirm" role="alertdialog" aria-labelledby="skip-title" aria-describedby="skip-text">
+            <h3 id="skip-title">"Skip the rows with errors?"</h3>
+            <p id="skip-text">
+                {format!(
+                    "{} cannot be imported. The other rows will be imported; the rows with errors can be downloaded afterwards to correct them.",
+                    format::count(with_errors, "row has errors and", "rows have errors and"),
+                )}
+            </p>
+            <div class="form-actions">
+                <button id="confirm-skip" type="button" class="button primary" on:click=move |_| on_skip.run(())>
+                    "Skip them and import"
+                </button>
+                <button id="cancel-skip" type="button" class="button" on:click=move |_| on_back.run(())>
+                    "Back"
+                </button>
+            </div>
+        </div>
     }
 }
 

@@ -1,21 +1,11 @@
-//! What the users and trash can pages share: counts in words and a pager.
+//! What the paged lists share: the page count and a pager.
 
 use leptos::prelude::*;
 
 use crate::api::{ApiError, UserPage};
 
-/// "1 user", "12 users", "1,234 users".
-pub fn count_words(n: i64, one: &str, many: &str) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{grouped} {}", if n == 1 { one } else { many })
-}
+/// "1 user", "12 users", "1,234 users" (the users page's name for it).
+pub use crate::components::format::count as count_words;
 
 /// How many pages `total` items make (at least one).
 pub fn page_count(total: i64, per_page: u32) -> u32 {
@@ -95,7 +85,7 @@ pub fn Pager(
 /// The [`Pager`] of a page of users.
 #[component]
 pub fn UserPager(
-    page: RwSignal<Option<UserPage>>,
+    #[prop(into)] page: Signal<Option<UserPage>>,
     go_to: Callback<u32>,
     label: &'static str,
 ) -> impl IntoView {

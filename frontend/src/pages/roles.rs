@@ -5,7 +5,8 @@
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError, Role};
-use crate::components::{ConfirmDialog, DoneNotice, ErrorAlert, focus_element};
+use crate::components::{ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, focus_element};
+use crate::remote;
 use crate::session::{RequirePermission, use_session};
 
 /// Every permission, as the server names it, and how the page says it.
@@ -30,108 +31,111 @@ pub fn RolesPage() -> impl IntoView {
     }
 }
 
+/// What the roles page sends; one action, so the page has one busy flag
+/// and its last outcome is the action's.
+#[derive(Clone)]
+enum RoleChange {
+    /// Creates a role (`id` `None`) or replaces one's name and permissions.
+    Save {
+        id: Option<i64>,
+        name: String,
+        permissions: Vec<String>,
+    },
+    Delete(Role),
+}
+
 #[component]
 fn RolesEditor() -> impl IntoView {
     let session = use_session();
-    let roles = RwSignal::new(Vec::<Role>::new());
     // The role being edited; `None`: a new one.
     let editing = RwSignal::new(None::<i64>);
     let name = RwSignal::new(String::new());
     let chosen = RwSignal::new(Vec::<String>::new());
-    let announcement = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let confirming = RwSignal::new(None::<Role>);
-    let busy = RwSignal::new(false);
+    let question = DeleteQuestion::<Role>::new();
 
-    let fail = move |e: ApiError| {
-        session.heard(&e);
-        error.set(Some(e.describe()));
-    };
-    let reload = move |notice: String| {
-        leptos::task::spawn_local(async move {
-            match api::roles().await {
-                Ok(list) => {
-                    roles.set(list);
-                    error.set(None);
-                    announcement.set(notice);
-                }
-                Err(e) => fail(e),
-            }
-        });
-    };
-    reload(String::new());
-
-    let start_new = move || {
+    let clear_form = move || {
         editing.set(None);
         name.set(String::new());
         chosen.set(Vec::new());
-        error.set(None);
+    };
+    // Each change answers with what it did, said before the list.
+    let change = remote::send(move |change: &RoleChange| {
+        let change = change.clone();
+        async move {
+            match change {
+                RoleChange::Save {
+                    id,
+                    name,
+                    permissions,
+                } => {
+                    // Trimmed as the server trims a role's name (the rules
+                    // crate's whitespace, U+200B too), so a blank one is
+                    // caught here.
+                    let typed = roster_shared::text::trim(&name).to_string();
+                    let saved = if typed.is_empty() {
+                        Err(ApiError::invalid("Name: give the role a name"))
+                    } else {
+                        api::save_role(id, &typed, &permissions).await
+                    };
+                    let role = match saved {
+                        Ok(role) => role,
+                        Err(e) => {
+                            focus_element("role-name");
+                            return Err(e);
+                        }
+                    };
+                    clear_form();
+                    Ok(match id {
+                        None => format!("Created the role {}.", role.name),
+                        Some(_) => format!("Saved the role {}.", role.name),
+                    })
+                }
+                RoleChange::Delete(role) => {
+                    api::delete_role(role.id).await?;
+                    if editing.get_untracked() == Some(role.id) {
+                        clear_form();
+                    }
+                    Ok(format!("Deleted the role {}.", role.name))
+                }
+            }
+        }
+    });
+    // Asked again after every change.
+    let roles = remote::load(move || {
+        change.version().track();
+        api::roles()
+    });
+    let announcement = Signal::derive(move || {
+        change
+            .value()
+            .with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).cloned())
+            .unwrap_or_default()
+    });
+    let error = Signal::derive(move || {
+        change
+            .value()
+            .with(|c| remote::failure(c.as_ref()))
+            .or_else(|| roles.with(|r| remote::failure(r.as_ref())))
+    });
+    let busy = change.pending();
+
+    let start_new = move || {
+        clear_form();
+        remote::forget_failure(change);
     };
     let edit = move |role: Role| {
+        remote::forget_failure(change);
         editing.set(Some(role.id));
         name.set(role.name.clone());
         chosen.set(role.permissions.clone());
-        error.set(None);
         focus_element("role-name");
     };
-
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let id = editing.get_untracked();
-        // Trimmed as the server trims a role's name (the rules crate's
-        // whitespace, U+200B too), so a blank one is caught here.
-        let typed = roster_shared::text::trim(&name.get_untracked()).to_string();
-        if typed.is_empty() {
-            error.set(Some("Name: give the role a name".into()));
-            focus_element("role-name");
-            return;
-        }
-        let permissions = chosen.get_untracked();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = api::save_role(id, &typed, &permissions).await;
-            busy.set(false);
-            match result {
-                Ok(role) => {
-                    let notice = match id {
-                        None => format!("Created the role {}.", role.name),
-                        Some(_) => format!("Saved the role {}.", role.name),
-                    };
-                    start_new();
-                    reload(notice);
-                }
-                Err(e) => {
-                    fail(e);
-                    focus_element("role-name");
-                }
-            }
-        });
-    };
-
-    let cancel_delete = move || {
-        if let Some(role) = confirming.get_untracked() {
-            confirming.set(None);
-            focus_element(&format!("delete-role-{}", role.id));
-        }
-    };
-    let confirm_delete = move || {
-        let Some(role) = confirming.get_untracked() else {
-            return;
-        };
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = api::delete_role(role.id).await;
-            busy.set(false);
-            confirming.set(None);
-            match result {
-                Ok(()) => {
-                    if editing.get_untracked() == Some(role.id) {
-                        start_new();
-                    }
-                    reload(format!("Deleted the role {}.", role.name));
-                }
-                Err(e) => fail(e),
-            }
+        change.dispatch(RoleChange::Save {
+            id: editing.get_untracked(),
+            name: name.get_untracked(),
+            permissions: chosen.get_untracked(),
         });
     };
 
@@ -144,22 +148,17 @@ fn RolesEditor() -> impl IntoView {
         </div>
         <DoneNotice id="roles-status" text=announcement />
         <ErrorAlert id="roles-error" error=error />
-        {move || {
-            confirming
-                .get()
-                .map(|role| {
-                    view! {
-                        <ConfirmDialog
-                            title=format!("Delete the role {}?", role.name)
-                            text="A role that users still have cannot be deleted.".to_string()
-                            confirm_label="Delete"
-                            busy=busy
-                            on_confirm=Callback::new(move |_| confirm_delete())
-                            on_cancel=Callback::new(move |_| cancel_delete())
-                        />
-                    }
-                })
-        }}
+        <ConfirmDelete
+            question=question
+            title=|role: &Role| format!("Delete the role {}?", role.name)
+            text=|_: &Role| "A role that users still have cannot be deleted.".to_string()
+            confirm_label="Delete"
+            asked_by=|role: &Role| format!("delete-role-{}", role.id)
+            on_confirm=Callback::new(move |role| {
+                change.dispatch(RoleChange::Delete(role));
+            })
+            action=change
+        />
         <div class="card table-card">
             <table id="roles-table" class="list">
                 <caption class="visually-hidden">"Roles"</caption>
@@ -173,7 +172,7 @@ fn RolesEditor() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || roles.get() key=|r| (r.id, r.name.clone(), r.permissions.clone()) let:role>
+                    <For each=move || roles.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).cloned().unwrap_or_default()) key=|r| (r.id, r.name.clone(), r.permissions.clone()) let:role>
                         {
                             let for_edit = role.clone();
                             let for_delete = role.clone();
@@ -205,10 +204,7 @@ fn RolesEditor() -> impl IntoView {
                                             id=format!("delete-role-{}", role.id)
                                             type="button"
                                             class="button small"
-                                            on:click=move |_| {
-                                                confirming.set(Some(for_delete.clone()));
-                                                focus_element("confirm-delete");
-                                            }
+                                            on:click=move |_| question.ask(for_delete.clone())
                                         >
                                             "Delete"
                                             <span class="visually-hidden">{format!(" {}", role.name)}</span>

@@ -8,7 +8,8 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
 use crate::components::{DoneNotice, ErrorAlert, focus_element};
-use crate::session::{RequirePermission, use_session};
+use crate::remote;
+use crate::session::RequirePermission;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -60,57 +61,56 @@ fn time_now_in(time_zone: &str) -> Option<String> {
 
 #[component]
 fn RegionalSettingsForm() -> impl IntoView {
-    let session = use_session();
     let total = time_zone_names().count();
-    // The saved time zone; `None` until the server has answered.
-    let current = RwSignal::new(None::<String>);
-    let chosen = RwSignal::new(String::new());
     let query = RwSignal::new(String::new());
     let matches = Memo::new(move |_| matching(&query.get()));
-    let announcement = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
 
-    let fail = move |e: ApiError| {
-        session.heard(&e);
-        // The last success no longer describes the page.
-        announcement.set(String::new());
-        error.set(Some(e.describe()));
-    };
-    leptos::task::spawn_local(async move {
-        match api::regional_settings().await {
-            Ok(settings) => {
-                chosen.set(settings.time_zone.clone());
-                current.set(Some(settings.time_zone));
+    let save = remote::send(move |time_zone: &String| {
+        let time_zone = time_zone.clone();
+        async move {
+            if time_zone.is_empty() {
+                focus_element("tz-search");
+                return Err(ApiError::invalid("Time zone: choose one from the list"));
             }
-            Err(e) => fail(e),
+            api::save_regional_settings(&time_zone).await
         }
     });
-
-    let save = move || {
-        let time_zone = chosen.get_untracked();
-        if time_zone.is_empty() {
-            error.set(Some("Time zone: choose one from the list".into()));
-            focus_element("tz-search");
-            return;
-        }
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = api::save_regional_settings(&time_zone).await;
-            busy.set(false);
-            match result {
-                Ok(saved) => {
-                    error.set(None);
-                    announcement.set(format!(
-                        "Saved. The site's time zone is {}.",
-                        saved.time_zone
-                    ));
-                    chosen.set(saved.time_zone.clone());
-                    current.set(Some(saved.time_zone));
-                }
-                Err(e) => fail(e),
+    // The saved settings: as the server has them, then as the last save
+    // answered (no need to ask again).
+    let saved = remote::load(move || {
+        let answer = save.value().get();
+        async move {
+            match answer {
+                Some(Ok(settings)) => Ok(settings),
+                _ => api::regional_settings().await,
             }
-        });
+        }
+    });
+    // The saved time zone; `None` until the server has answered.
+    let current = move || {
+        saved.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.as_ref().ok())
+                .map(|s| s.time_zone.clone())
+        })
+    };
+    // The zone picked in the form; `None`: the saved one.
+    let picked = RwSignal::new(None::<String>);
+    let chosen = Signal::derive(move || picked.get().or_else(current).unwrap_or_default());
+    let announcement = Signal::derive(move || {
+        save.value().with(|v| match v {
+            Some(Ok(settings)) => format!("Saved. The site's time zone is {}.", settings.time_zone),
+            _ => String::new(),
+        })
+    });
+    let error = Signal::derive(move || {
+        save.value()
+            .with(|v| remote::failure(v.as_ref()))
+            .or_else(|| saved.with(|s| remote::failure(s.as_ref())))
+    });
+    let busy = save.pending();
+    let submit = move || {
+        save.dispatch(chosen.get_untracked());
     };
     // From the search box to the list, picking the first match unless
     // the chosen zone is among them.
@@ -118,7 +118,7 @@ fn RegionalSettingsForm() -> impl IntoView {
         matches.with_untracked(|found| {
             let kept = chosen.with_untracked(|c| found.iter().any(|name| name == c));
             if let (false, Some(first)) = (kept, found.first()) {
-                chosen.set(first.to_string());
+                picked.set(Some(first.to_string()));
             }
         });
         focus_element("tz-list");
@@ -134,7 +134,7 @@ fn RegionalSettingsForm() -> impl IntoView {
             (false, n) => format!("{n} of {total} time zones match “{}”.", q.trim()),
         }
     };
-    let unsaved = move || current.with(|c| c.as_deref().is_some_and(|c| c != chosen.get()));
+    let unsaved = move || current().is_some_and(|c| c != chosen.get());
 
     view! {
         <div class="page-header">
@@ -152,14 +152,14 @@ fn RegionalSettingsForm() -> impl IntoView {
             aria-labelledby="tz-title"
             on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
-                save();
+                submit();
             }
         >
             <h2 id="tz-title">"Time zone"</h2>
             <p class="current-setting">
                 "The site's time zone: "
                 <strong id="current-time-zone">
-                    {move || current.get().unwrap_or_else(|| "…".into())}
+                    {move || current().unwrap_or_else(|| "…".into())}
                 </strong>
             </p>
             <div class="form-row">
@@ -176,7 +176,7 @@ fn RegionalSettingsForm() -> impl IntoView {
                         query.set(event_target_value(&ev));
                         // One match left: that is the one meant.
                         if let [only] = matches.get_untracked()[..] {
-                            chosen.set(only.to_string());
+                            picked.set(Some(only.to_string()));
                         }
                     }
                     on:keydown=move |ev| {
@@ -197,11 +197,11 @@ fn RegionalSettingsForm() -> impl IntoView {
                     class="tz-list"
                     size="10"
                     aria-describedby="tz-count tz-chosen"
-                    on:change=move |ev| chosen.set(event_target_value(&ev))
+                    on:change=move |ev| picked.set(Some(event_target_value(&ev)))
                     on:keydown=move |ev| {
                         if ev.key() == "Enter" {
                             ev.prevent_default();
-                            save();
+                            submit();
                         }
                     }
                 >

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_navigate;
 
 use crate::api::{self, ApiError};
 use crate::components::ErrorIcon;
+use crate::remote;
 use crate::session::use_session;
 
 /// What to say when sign-in fails.
@@ -30,8 +31,37 @@ pub fn SignInPage() -> impl IntoView {
     let navigate = use_navigate();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    // Set when the form is sent without a username or a password.
+    let missing = RwSignal::new(false);
+    let sign_in = remote::send(move |(name, secret): &(String, String)| {
+        let (name, secret) = (name.clone(), secret.clone());
+        let navigate = navigate.clone();
+        async move {
+            let answer = api::login(&name, &secret).await;
+            password.set(String::new());
+            let me = answer?;
+            let target = if me.can("manage_users") {
+                "/users"
+            } else if me.can("restore_users") {
+                "/trash"
+            } else {
+                "/"
+            };
+            session.me.set(Some(me));
+            session.known.set(true);
+            navigate(target, Default::default());
+            Ok(())
+        }
+    });
+    let busy = sign_in.pending();
+    let error = move || {
+        if missing.get() {
+            return Some("Enter your username and your password.".to_string());
+        }
+        sign_in
+            .value()
+            .with(|v| v.as_ref().and_then(|v| v.as_ref().err()).map(sign_in_error))
+    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -40,39 +70,15 @@ pub fn SignInPage() -> impl IntoView {
         }
         let name = username.get_untracked().trim().to_string();
         let secret = password.get_untracked();
-        if name.is_empty() || secret.is_empty() {
-            error.set(Some("Enter your username and your password.".into()));
-            return;
+        missing.set(name.is_empty() || secret.is_empty());
+        // The last answer no longer describes the form.
+        sign_in.value().set(None);
+        if !missing.get_untracked() {
+            sign_in.dispatch((name, secret));
         }
-        busy.set(true);
-        error.set(None);
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            let result = api::login(&name, &secret).await;
-            busy.set(false);
-            match result {
-                Ok(me) => {
-                    password.set(String::new());
-                    let target = if me.can("manage_users") {
-                        "/users"
-                    } else if me.can("restore_users") {
-                        "/trash"
-                    } else {
-                        "/"
-                    };
-                    session.me.set(Some(me));
-                    session.known.set(true);
-                    navigate(target, Default::default());
-                }
-                Err(e) => {
-                    password.set(String::new());
-                    error.set(Some(sign_in_error(&e)));
-                }
-            }
-        });
     };
 
-    let invalid = move || error.with(Option::is_some).then_some("true");
+    let invalid = move || error().is_some().then_some("true");
     view! {
         <div class="narrow sign-in">
             <h1>"Sign in"</h1>
@@ -108,8 +114,7 @@ pub fn SignInPage() -> impl IntoView {
                 </div>
                 <div id="sign-in-error" role="alert" aria-live="assertive">
                     {move || {
-                        error
-                            .get()
+                        error()
                             .map(|message| {
                                 view! {
                                     <p class="status-line failed with-icon">

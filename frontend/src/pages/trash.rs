@@ -3,11 +3,12 @@
 
 use leptos::prelude::*;
 
-use crate::api::{self, ApiError, User, UserPage};
-use crate::components::{ErrorAlert, focus_element};
-use crate::session::{RequirePermission, use_session};
+use crate::api::{self, User};
+use crate::components::{ErrorAlert, focus_element, format};
+use crate::remote;
+use crate::session::RequirePermission;
 
-use super::paging::{UserPager, count_words, fetch_page, page_words};
+use super::paging::{UserPager, fetch_page, page_words};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -36,57 +37,63 @@ pub fn TrashPage() -> impl IntoView {
 
 #[component]
 fn TrashList() -> impl IntoView {
-    let session = use_session();
-    let page = RwSignal::new(None::<UserPage>);
-    let announcement = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-
-    let fail = move |e: ApiError| {
-        session.heard(&e);
-        error.set(Some(e.describe()));
-    };
-    let load = move |number: u32, notice: Option<String>| {
-        leptos::task::spawn_local(async move {
-            match fetch_page(number, api::trash).await {
-                Ok(found) => {
-                    let count = match found.total {
-                        0 => "The trash can is empty.".to_string(),
-                        n => format!(
-                            "{} in the trash can.{}",
-                            count_words(n, "user", "users"),
-                            page_words(&found)
-                        ),
-                    };
-                    error.set(None);
-                    announcement.set(match notice {
-                        Some(n) => format!("{n} {count}"),
-                        None => count,
-                    });
-                    page.set(Some(found));
-                }
-                Err(e) => fail(e),
+    // The page asked for; the server's answer says which one it shows.
+    let number = RwSignal::new(1u32);
+    let restore = remote::send(|user: &User| {
+        let user = user.clone();
+        async move {
+            api::restore_user(user.id).await?;
+            focus_element("main-heading");
+            Ok(format!("Restored {}.", user.full_name()))
+        }
+    });
+    // Asked again after a restore, whose notice is said with the new count.
+    let list = remote::load(move || {
+        let notice = restore.value().get().and_then(Result::ok);
+        let number = number.get();
+        async move {
+            let found = fetch_page(number, api::trash).await?;
+            Ok((found, notice))
+        }
+    });
+    let page = Memo::new(move |_| {
+        list.with(|l| {
+            l.as_ref()
+                .and_then(|l| l.as_ref().ok())
+                .map(|(p, _)| p.clone())
+        })
+    });
+    let announcement = move || {
+        list.with(|l| {
+            let Some(Ok((found, notice))) = l else {
+                return String::new();
+            };
+            let count = match found.total {
+                0 => "The trash can is empty.".to_string(),
+                n => format!(
+                    "{} in the trash can.{}",
+                    format::count(n, "user", "users"),
+                    page_words(found)
+                ),
+            };
+            match notice {
+                Some(n) => format!("{n} {count}"),
+                None => count,
             }
-        });
+        })
     };
-    load(1, None);
-    let go_to = Callback::new(move |number: u32| load(number, None));
-
-    let restore = move |user: User| {
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = api::restore_user(user.id).await;
-            busy.set(false);
-            match result {
-                Ok(_) => {
-                    let number = page.with_untracked(|p| p.as_ref().map_or(1, |p| p.page));
-                    load(number, Some(format!("Restored {}.", user.full_name())));
-                    focus_element("main-heading");
-                }
-                Err(e) => fail(e),
-            }
-        });
-    };
+    let error = Signal::derive(move || {
+        restore
+            .value()
+            .with(|r| remote::failure(r.as_ref()))
+            .or_else(|| list.with(|l| remote::failure(l.as_ref())))
+    });
+    let busy = restore.pending();
+    let go_to = Callback::new(move |n: u32| {
+        // Another page: the last restore is no longer news.
+        restore.value().set(None);
+        number.set(n);
+    });
 
     let rows = move || page.with(|p| p.as_ref().map(|p| p.users.clone()).unwrap_or_default());
     view! {
@@ -97,7 +104,7 @@ fn TrashList() -> impl IntoView {
             </p>
         </div>
         <p id="trash-status" class="status-line list-status" role="status" aria-live="polite">
-            {move || announcement.get()}
+            {announcement}
         </p>
         <ErrorAlert id="trash-error" error=error />
         <div class="card table-card">
@@ -142,7 +149,9 @@ fn TrashList() -> impl IntoView {
                                             type="button"
                                             class="button small"
                                             disabled=move || busy.get()
-                                            on:click=move |_| restore(for_restore.clone())
+                                            on:click=move |_| {
+                                                restore.dispatch(for_restore.clone());
+                                            }
                                         >
                                             "Restore"
                                             <span class="visually-hidden">

@@ -11,8 +11,12 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use serde::Deserialize;
 
-use crate::api::{self, ApiError, Node, Role, UserDetail, UserInput};
-use crate::components::{ConfirmDialog, DoneNotice, ErrorAlert, ErrorIcon, focus_element};
+use crate::api::{self, ApiError, UserDetail, UserInput};
+use crate::components::format::when;
+use crate::components::{
+    ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, ErrorIcon, focus_element,
+};
+use crate::remote::{self, Answer};
 use crate::session::{RequirePermission, use_session};
 
 #[component]
@@ -73,14 +77,6 @@ fn form_field(field: &str) -> &str {
     }
 }
 
-/// An RFC 3339 UTC time as "2026-11-26 02:21 UTC".
-fn when(time: &str) -> String {
-    match (time.get(..10), time.get(11..16)) {
-        (Some(day), Some(minute)) if time.ends_with('Z') => format!("{day} {minute} UTC"),
-        _ => time.to_string(),
-    }
-}
-
 #[derive(Deserialize)]
 struct FieldProblem {
     field: String,
@@ -105,210 +101,203 @@ fn field_problems(e: &ApiError) -> Vec<FieldProblem> {
         .unwrap_or_default()
 }
 
+/// The server's messages of a refused save, by the form's field; several
+/// for one field are joined.
+fn messages_by_field(e: &ApiError) -> HashMap<String, String> {
+    let mut by_field = HashMap::<String, String>::new();
+    for d in &field_problems(e) {
+        let entry = by_field
+            .entry(form_field(&d.field).to_string())
+            .or_default();
+        if !entry.is_empty() {
+            entry.push(' ');
+        }
+        entry.push_str(&d.message);
+    }
+    by_field
+}
+
+/// The user, or `None` if there is no such user.
+async fn user_or_none(id: Option<i64>) -> Answer<Option<UserDetail>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    match api::user(id).await {
+        Ok(found) => Ok(Some(found)),
+        Err(e) if e.status == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The page's line saying what was just done (`#user-status`), which each
+/// form writes, and the user as the server has it, asked again after a
+/// change so the title and the dates follow.
+#[derive(Clone, Copy)]
+struct Done {
+    text: RwSignal<String>,
+    user: LocalResource<Answer<Option<UserDetail>>>,
+}
+
+impl Done {
+    fn say(self, text: String) {
+        self.text.set(text);
+        self.user.refetch();
+    }
+
+    /// A new attempt: the last success no longer describes the page.
+    fn clear(self) {
+        self.text.set(String::new());
+    }
+}
+
+/// The user's page: the facts in the header, then three parts that each
+/// own their state and their busy flag: the details, the password and
+/// the deletion.
 #[component]
 fn UserEditor() -> impl IntoView {
     let session = use_session();
     let params = use_params_map();
-    let navigate = use_navigate();
-    let id = move || {
-        params
-            .with_untracked(|p| p.get("id"))
-            .and_then(|id| id.parse::<i64>().ok())
+    let id = params
+        .with_untracked(|p| p.get("id"))
+        .and_then(|id| id.parse::<i64>().ok());
+    let user = remote::load(move || user_or_none(id));
+    let done = Done {
+        text: RwSignal::new(String::new()),
+        user,
     };
-    let user = RwSignal::new(None::<UserDetail>);
-    let draft = RwSignal::new(None::<UserInput>);
-    let roles = RwSignal::new(Vec::<Role>::new());
-    let nodes = RwSignal::new(Vec::<Node>::new());
-    let field_errors = RwSignal::new(HashMap::<String, String>::new());
-    let error = RwSignal::new(None::<String>);
-    let saved = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let confirming = RwSignal::new(false);
-    let new_password = RwSignal::new(String::new());
-    let current_password = RwSignal::new(String::new());
-    let password_error = RwSignal::new(None::<String>);
-
-    let fail = move |e: &ApiError| {
-        session.heard(e);
-        error.set(Some(e.describe()));
-    };
-
-    leptos::task::spawn_local(async move {
-        let Some(id) = id() else {
-            error.set(Some("There is no such user".into()));
-            return;
-        };
-        match api::user(id).await {
-            Ok(found) => {
-                draft.set(Some(found.input()));
-                user.set(Some(found));
-            }
-            Err(e) if e.status == 404 => error.set(Some("There is no such user".into())),
-            Err(e) => fail(&e),
-        }
-        match api::roles().await {
-            Ok(list) => roles.set(list),
-            Err(e) => fail(&e),
-        }
-        match api::hierarchy().await {
-            Ok(list) => nodes.set(list),
-            Err(e) => fail(&e),
-        }
+    let found = move || user.with(|u| u.as_ref().and_then(|u| u.as_ref().ok()).cloned().flatten());
+    let error = Signal::derive(move || {
+        user.with(|u| match u {
+            Some(Ok(None)) => Some("There is no such user".to_string()),
+            other => remote::failure(other.as_ref()),
+        })
     });
+    // The forms are made once, from the user as first loaded: asking
+    // again after a change does not undo what is being typed.
+    let loaded = Memo::new(move |_| user.with(|u| matches!(u, Some(Ok(Some(_))))));
+    let is_me = move || {
+        let me = session.me.with(|m| m.as_ref().map(|m| m.user.id));
+        me.is_some() && me == id
+    };
+    let title = move || {
+        found()
+            .map(|u| {
+                format!("{} {}", u.first_name, u.last_name)
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_else(|| "User".into())
+    };
+    let lede = move || {
+        found().map(|u| {
+            format!(
+                "Created {} · changed {} · {}",
+                when(&u.created_at),
+                when(&u.updated_at),
+                if u.has_password {
+                    "has a password"
+                } else {
+                    "no password: cannot sign in"
+                },
+            )
+        })
+    };
 
-    let save = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let (Some(id), Some(input)) = (id(), draft.get_untracked()) else {
-            return;
-        };
-        busy.set(true);
-        saved.set(String::new());
-        leptos::task::spawn_local(async move {
-            let result = api::update_user(id, &input).await;
-            busy.set(false);
-            match result {
+    view! {
+        <div class="page-header">
+            <p class="back-link">
+                <A href="/users">"← All users"</A>
+            </p>
+            <h1 id="user-title">{title}</h1>
+            <p class="lede">{lede}</p>
+        </div>
+        <DoneNotice id="user-status" text=done.text />
+        <ErrorAlert id="user-error" error=error />
+        <Show when=move || loaded.get()>
+            {user
+                .with_untracked(|u| u.as_ref().and_then(|u| u.as_ref().ok()).cloned().flatten())
+                .zip(id)
+                .map(|(first, id)| {
+                    let own = untrack(is_me);
+                    view! {
+                        <DetailsForm id=id user=first done=done />
+                        <PasswordForm id=id own=own done=done />
+                        <Show when=move || !is_me()>
+                            <DeleteUser id=id />
+                        </Show>
+                    }
+                })}
+        </Show>
+    }
+}
+
+/// Every field of the user, edited in place: PUT replaces every field,
+/// and the server's messages are shown next to their field.
+#[component]
+fn DetailsForm(id: i64, user: UserDetail, done: Done) -> impl IntoView {
+    let draft = RwSignal::new(user.input());
+    let roles = remote::load(api::roles);
+    let nodes = remote::load(api::hierarchy);
+    let save = remote::send(move |input: &UserInput| {
+        let input = input.clone();
+        async move {
+            let answer = api::update_user(id, &input).await;
+            match &answer {
                 Ok(updated) => {
-                    field_errors.set(HashMap::new());
-                    error.set(None);
-                    saved.set(format!(
+                    draft.set(updated.input());
+                    done.say(format!(
                         "Saved {} {}.",
                         updated.first_name, updated.last_name
                     ));
-                    draft.set(Some(updated.input()));
-                    user.set(Some(updated));
                 }
                 Err(e) => {
-                    let mut by_field = HashMap::<String, String>::new();
-                    for d in &field_problems(&e) {
-                        let entry = by_field
-                            .entry(form_field(&d.field).to_string())
-                            .or_default();
-                        if !entry.is_empty() {
-                            entry.push(' ');
-                        }
-                        entry.push_str(&d.message);
-                    }
+                    let by_field = messages_by_field(e);
                     let first = TEXT_FIELDS
                         .iter()
                         .map(|f| f.0)
                         .chain(["role_id", "hierarchy"])
                         .find(|k| by_field.contains_key(*k));
-                    field_errors.set(by_field);
-                    fail(&e);
                     if let Some(first) = first {
                         focus_element(&format!("field-{first}"));
                     }
                 }
             }
-        });
-    };
-
-    let set_password = move |ev: leptos::ev::SubmitEvent| {
+            answer
+        }
+    });
+    // The server's messages of the last save, by field.
+    let field_errors = Memo::new(move |_| {
+        save.value().with(|v| match v {
+            Some(Err(e)) => messages_by_field(e),
+            _ => HashMap::new(),
+        })
+    });
+    let error = Signal::derive(move || {
+        save.value()
+            .with(|v| remote::failure(v.as_ref()))
+            .or_else(|| roles.with(|r| remote::failure(r.as_ref())))
+            .or_else(|| nodes.with(|n| remote::failure(n.as_ref())))
+    });
+    let busy = save.pending();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (Some(id), Some(current)) = (id(), user.get_untracked()) else {
-            return;
-        };
-        let password = new_password.get_untracked();
-        if password.is_empty() {
-            password_error.set(Some("Type the new password first.".into()));
-            focus_element("new-password");
-            return;
-        }
-        // One's own password goes through /api/me/password, which asks for
-        // the current one (the server refuses a PUT on oneself that sets it).
-        let own = session.me.with_untracked(|m| m.as_ref().map(|m| m.user.id)) == Some(id);
-        let current_text = current_password.get_untracked();
-        if own && current_text.is_empty() {
-            password_error.set(Some("Type your current password first.".into()));
-            focus_element("current-password");
-            return;
-        }
-        let mut input = current.input();
-        input.password = Some(password.clone());
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = if own {
-                api::change_own_password(&current_text, &password)
-                    .await
-                    .map(|()| None)
-            } else {
-                api::update_user(id, &input).await.map(Some)
-            };
-            busy.set(false);
-            new_password.set(String::new());
-            current_password.set(String::new());
-            match result {
-                Ok(updated) => {
-                    password_error.set(None);
-                    match updated {
-                        Some(updated) => {
-                            saved.set(format!(
-                                "The password of {} is set and their sessions have ended. They get no email: tell them yourself.",
-                                updated.username
-                            ));
-                            user.set(Some(updated));
-                        }
-                        None => saved.set(
-                            "Your password is changed; your other sessions have ended.".into(),
-                        ),
-                    }
-                }
-                Err(e) => {
-                    session.heard(&e);
-                    let problems = field_problems(&e);
-                    let wrong_current = problems.iter().any(|d| d.field == "current_password");
-                    let message = problems
-                        .into_iter()
-                        .find(|d| {
-                            matches!(
-                                d.field.as_str(),
-                                "password" | "new_password" | "current_password"
-                            )
-                        })
-                        .map(|d| d.message)
-                        .unwrap_or_else(|| format!("{}.", e.describe()));
-                    password_error.set(Some(message));
-                    focus_element(if wrong_current {
-                        "current-password"
-                    } else {
-                        "new-password"
-                    });
-                }
-            }
-        });
+        done.clear();
+        save.dispatch(draft.get_untracked());
     };
-
-    let navigate = StoredValue::new_local(navigate);
-    let delete = move || {
-        let Some(id) = id() else {
-            return;
-        };
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match api::delete_user(id).await {
-                Ok(()) => navigate.with_value(|go| go("/users", Default::default())),
-                Err(e) => {
-                    busy.set(false);
-                    confirming.set(false);
-                    fail(&e);
-                }
-            }
-        });
+    let role_list = move || {
+        roles.with(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .cloned()
+                .unwrap_or_default()
+        })
     };
-
-    let is_me = move || {
-        let me = session.me.with(|m| m.as_ref().map(|m| m.user.id));
-        me.is_some() && me == id()
-    };
-    let title = move || {
-        user.with(|u| {
-            u.as_ref()
-                .map(|u| {
-                    format!("{} {}", u.first_name, u.last_name)
-                        .trim()
-                        .to_string()
-                })
-                .unwrap_or_else(|| "User".into())
+    let node_list = move || {
+        nodes.with(|n| {
+            n.as_ref()
+                .and_then(|n| n.as_ref().ok())
+                .cloned()
+                .unwrap_or_default()
         })
     };
     let field_error = move |key: &'static str| {
@@ -328,274 +317,336 @@ fn UserEditor() -> impl IntoView {
     };
 
     view! {
-        <div class="page-header">
-            <p class="back-link">
-                <A href="/users">"← All users"</A>
-            </p>
-            <h1 id="user-title">{title}</h1>
-            <p class="lede">
-                {move || {
-                    user.with(|u| {
-                        u.as_ref()
-                            .map(|u| {
-                                format!(
-                                    "Created {} · changed {} · {}",
-                                    when(&u.created_at),
-                                    when(&u.updated_at),
-                                    if u.has_password { "has a password" } else { "no password: cannot sign in" },
-                                )
-                            })
-                    })
-                }}
-            </p>
-        </div>
-        <DoneNotice id="user-status" text=saved />
-        <ErrorAlert id="user-error" error=error />
-        <Show when=move || draft.with(Option::is_some)>
-            <form id="user-form" class="card form user-form" on:submit=save novalidate=true aria-labelledby="user-title">
-                <h2>"Details"</h2>
-                {TEXT_FIELDS
-                    .into_iter()
-                    .map(|(key, label, kind, autocomplete)| {
-                        let hint = match key {
-                            "time_zone" => {
-                                Some("An IANA name such as Europe/Paris (type to pick from the list); leave empty for the site's time zone.")
-                            }
-                            "sync_key" => Some("Optional."),
+        <form id="user-form" class="card form user-form" on:submit=submit novalidate=true aria-labelledby="user-title">
+            <h2>"Details"</h2>
+            <ErrorAlert id="details-error" error=error />
+            {TEXT_FIELDS
+                .into_iter()
+                .map(|(key, label, kind, autocomplete)| {
+                    let hint = match key {
+                        "time_zone" => {
+                            Some("An IANA name such as Europe/Paris (type to pick from the list); leave empty for the site's time zone.")
+                        }
+                        "sync_key" => Some("Optional."),
+                        _ => None,
+                    };
+                    let hint_id = format!("field-{key}-hint");
+                    let described = format!("field-{key}-error {hint_id}");
+                    view! {
+                        <div class="form-row">
+                            <label for=format!("field-{key}")>{label}</label>
+                            <input
+                                id=format!("field-{key}")
+                                name=key
+                                type=kind
+                                list=(key == "time_zone").then_some("time-zone-names")
+                                autocomplete=autocomplete
+                                spellcheck="false"
+                                aria-invalid=invalid(key)
+                                aria-describedby=described
+                                prop:value=move || draft.with(|d| field_value(d, key))
+                                on:input=move |ev| {
+                                    let value = event_target_value(&ev);
+                                    draft.update(|d| set_field(d, key, value));
+                                }
+                            />
+                            {hint.map(|h| view! { <p id=hint_id class="hint">{h}</p> })}
+                            {field_error(key)}
+                        </div>
+                    }
+                })
+                .collect_view()}
+            <div class="form-row">
+                <label for="field-special_needs">"Special needs"</label>
+                <select
+                    id="field-special_needs"
+                    on:change=move |ev| {
+                        let value = match event_target_value(&ev).as_str() {
+                            "yes" => Some(true),
+                            "no" => Some(false),
                             _ => None,
                         };
-                        let hint_id = format!("field-{key}-hint");
-                        let described = format!("field-{key}-error {hint_id}");
+                        draft.update(|d| d.special_needs = value);
+                    }
+                >
+                    {[("", "Not set", None), ("yes", "Yes", Some(true)), ("no", "No", Some(false))]
+                        .into_iter()
+                        .map(|(value, label, flag)| {
+                            view! {
+                                <option value=value selected=move || draft.with(|d| d.special_needs == flag)>
+                                    {label}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                {field_error("special_needs")}
+            </div>
+            <div class="form-row">
+                <label for="field-role_id">"Role"</label>
+                <select
+                    id="field-role_id"
+                    aria-invalid=invalid("role_id")
+                    aria-describedby="field-role_id-error"
+                    on:change=move |ev| {
+                        if let Ok(role) = event_target_value(&ev).parse::<i64>() {
+                            draft.update(|d| d.role_id = role);
+                        }
+                    }
+                >
+                    <For each=role_list key=|r| r.id let:role>
+                        <option value=role.id.to_string() selected=move || draft.with(|d| d.role_id == role.id)>
+                            {role.name.clone()}
+                        </option>
+                    </For>
+                </select>
+                {field_error("role_id")}
+            </div>
+            <fieldset
+                id="field-hierarchy"
+                class="form-row node-choices"
+                tabindex="-1"
+                aria-describedby="field-hierarchy-error"
+            >
+                <legend>"Hierarchy memberships"</legend>
+                <p class="hint">"A user belongs to at least one node."</p>
+                <For each=node_list key=|n| n.id let:node>
+                    {
+                        let node_id = node.id;
                         view! {
-                            <div class="form-row">
-                                <label for=format!("field-{key}")>{label}</label>
+                            <label class="checkbox">
                                 <input
-                                    id=format!("field-{key}")
-                                    name=key
-                                    type=kind
-                                    list=(key == "time_zone").then_some("time-zone-names")
-                                    autocomplete=autocomplete
-                                    spellcheck="false"
-                                    aria-invalid=invalid(key)
-                                    aria-describedby=described
-                                    prop:value=move || {
-                                        draft.with(|d| d.as_ref().map(|d| field_value(d, key)).unwrap_or_default())
-                                    }
-                                    on:input=move |ev| {
-                                        let value = event_target_value(&ev);
+                                    type="checkbox"
+                                    prop:checked=move || draft.with(|d| d.hierarchy_ids.contains(&node_id))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
                                         draft.update(|d| {
-                                            if let Some(d) = d {
-                                                set_field(d, key, value);
+                                            d.hierarchy_ids.retain(|n| *n != node_id);
+                                            if on {
+                                                d.hierarchy_ids.push(node_id);
                                             }
                                         });
                                     }
                                 />
-                                {hint.map(|h| view! { <p id=hint_id class="hint">{h}</p> })}
-                                {field_error(key)}
-                            </div>
+                                <span>{node.path.clone()}</span>
+                            </label>
                         }
-                    })
+                    }
+                </For>
+                {field_error("hierarchy")}
+            </fieldset>
+            <div class="form-actions">
+                <button id="save-user" type="submit" class="button primary" disabled=move || busy.get()>
+                    "Save changes"
+                </button>
+            </div>
+            // The time zone box suggests the IANA names the server accepts.
+            <datalist id="time-zone-names">
+                {roster_shared::time_zone_names()
+                    .map(|name| view! { <option value=name></option> })
                     .collect_view()}
-                <div class="form-row">
-                    <label for="field-special_needs">"Special needs"</label>
-                    <select
-                        id="field-special_needs"
-                        on:change=move |ev| {
-                            let value = match event_target_value(&ev).as_str() {
-                                "yes" => Some(true),
-                                "no" => Some(false),
-                                _ => None,
-                            };
-                            draft.update(|d| {
-                                if let Some(d) = d {
-                                    d.special_needs = value;
-                                }
-                            });
-                        }
-                    >
-                        {[("", "Not set", None), ("yes", "Yes", Some(true)), ("no", "No", Some(false))]
-                            .into_iter()
-                            .map(|(value, label, flag)| {
-                                view! {
-                                    <option
-                                        value=value
-                                        selected=move || draft.with(|d| d.as_ref().is_some_and(|d| d.special_needs == flag))
-                                    >
-                                        {label}
-                                    </option>
-                                }
-                            })
-                            .collect_view()}
-                    </select>
-                    {field_error("special_needs")}
-                </div>
-                <div class="form-row">
-                    <label for="field-role_id">"Role"</label>
-                    <select
-                        id="field-role_id"
-                        aria-invalid=invalid("role_id")
-                        aria-describedby="field-role_id-error"
-                        on:change=move |ev| {
-                            if let Ok(role) = event_target_value(&ev).parse::<i64>() {
-                                draft.update(|d| {
-                                    if let Some(d) = d {
-                                        d.role_id = role;
-                                    }
-                                });
-                            }
-                        }
-                    >
-                        <For each=move || roles.get() key=|r| r.id let:role>
-                            <option
-                                value=role.id.to_string()
-                                selected=move || draft.with(|d| d.as_ref().is_some_and(|d| d.role_id == role.id))
-                            >
-                                {role.name.clone()}
-                            </option>
-                        </For>
-                    </select>
-                    {field_error("role_id")}
-                </div>
-                <fieldset
-                    id="field-hierarchy"
-                    class="form-row node-choices"
-                    tabindex="-1"
-                    aria-describedby="field-hierarchy-error"
-                >
-                    <legend>"Hierarchy memberships"</legend>
-                    <p class="hint">"A user belongs to at least one node."</p>
-                    <For each=move || nodes.get() key=|n| n.id let:node>
-                        {
-                            let node_id = node.id;
-                            view! {
-                                <label class="checkbox">
-                                    <input
-                                        type="checkbox"
-                                        prop:checked=move || {
-                                            draft.with(|d| d.as_ref().is_some_and(|d| d.hierarchy_ids.contains(&node_id)))
-                                        }
-                                        on:change=move |ev| {
-                                            let on = event_target_checked(&ev);
-                                            draft.update(|d| {
-                                                if let Some(d) = d {
-                                                    d.hierarchy_ids.retain(|n| *n != node_id);
-                                                    if on {
-                                                        d.hierarchy_ids.push(node_id);
-                                                    }
-                                                }
-                                            });
-                                        }
-                                    />
-                                    <span>{node.path.clone()}</span>
-                                </label>
-                            }
-                        }
-                    </For>
-                    {field_error("hierarchy")}
-                </fieldset>
-                <div class="form-actions">
-                    <button id="save-user" type="submit" class="button primary" disabled=move || busy.get()>
-                        "Save changes"
-                    </button>
-                </div>
-                // The time zone box suggests the IANA names the server accepts.
-                <datalist id="time-zone-names">
-                    {roster_shared::time_zone_names()
-                        .map(|name| view! { <option value=name></option> })
-                        .collect_view()}
-                </datalist>
-            </form>
-            <form id="password-form" class="card form" on:submit=set_password novalidate=true>
-                <h2>{move || if is_me() { "Change your password" } else { "Set password" }}</h2>
-                <p class="hint" id="new-password-hint">
+            </datalist>
+        </form>
+    }
+}
+
+/// A new password: one's own through `/api/me/password`, which asks for
+/// the current one (the server refuses a PUT on oneself that sets it);
+/// another user's by an administrator, who tells them (no email is sent).
+#[component]
+fn PasswordForm(id: i64, own: bool, done: Done) -> impl IntoView {
+    let new_password = RwSignal::new(String::new());
+    let current_password = RwSignal::new(String::new());
+    // (current, new)
+    let set = remote::send(move |(current, new): &(String, String)| {
+        let (current, new) = (current.clone(), new.clone());
+        async move {
+            let answer = if own {
+                api::change_own_password(&current, &new).await.map(|()| {
+                    "Your password is changed; your other sessions have ended.".to_string()
+                })
+            } else {
+                set_password(id, new).await.map(|updated| {
+                    format!(
+                        "The password of {} is set and their sessions have ended. They get no email: tell them yourself.",
+                        updated.username
+                    )
+                })
+            };
+            new_password.set(String::new());
+            current_password.set(String::new());
+            match &answer {
+                Ok(text) => done.say(text.clone()),
+                Err(e) => {
+                    let wrong_current = field_problems(e)
+                        .iter()
+                        .any(|d| d.field == "current_password");
+                    focus_element(if wrong_current {
+                        "current-password"
+                    } else {
+                        "new-password"
+                    });
+                }
+            }
+            answer
+        }
+    });
+    // Set when the form is sent without what it needs.
+    let missing = RwSignal::new(None::<&'static str>);
+    let error = move || {
+        if let Some(message) = missing.get() {
+            return Some(message.to_string());
+        }
+        set.value().with(|v| match v {
+            Some(Err(e)) => Some(
+                field_problems(e)
+                    .into_iter()
+                    .find(|d| {
+                        matches!(
+                            d.field.as_str(),
+                            "password" | "new_password" | "current_password"
+                        )
+                    })
+                    .map(|d| d.message)
+                    .unwrap_or_else(|| format!("{}.", e.describe())),
+            ),
+            _ => None,
+        })
+    };
+    let busy = set.pending();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        set.value().set(None);
+        let new = new_password.get_untracked();
+        let current = current_password.get_untracked();
+        if new.is_empty() {
+            missing.set(Some("Type the new password first."));
+            focus_element("new-password");
+        } else if own && current.is_empty() {
+            missing.set(Some("Type your current password first."));
+            focus_element("current-password");
+        } else {
+            missing.set(None);
+            done.clear();
+            set.dispatch((current, new));
+        }
+    };
+
+    view! {
+        <form id="password-form" class="card form" on:submit=submit novalidate=true>
+            <h2>{if own { "Change your password" } else { "Set password" }}</h2>
+            <p class="hint" id="new-password-hint">
+                {if own {
+                    "Your other sessions end; this one goes on."
+                } else {
+                    "The user's sessions end. They get no email: tell them the new password yourself."
+                }}
+            </p>
+            {own
+                .then(|| {
+                    view! {
+                        <div class="form-row">
+                            <label for="current-password">"Current password"</label>
+                            <input
+                                id="current-password"
+                                type="password"
+                                autocomplete="current-password"
+                                aria-describedby="new-password-error"
+                                prop:value=move || current_password.get()
+                                on:input=move |ev| current_password.set(event_target_value(&ev))
+                            />
+                        </div>
+                    }
+                })}
+            <div class="form-row">
+                <label for="new-password">"New password"</label>
+                <input
+                    id="new-password"
+                    type="password"
+                    autocomplete="new-password"
+                    aria-invalid=move || error().is_some().then_some("true")
+                    aria-describedby="new-password-hint new-password-error"
+                    prop:value=move || new_password.get()
+                    on:input=move |ev| new_password.set(event_target_value(&ev))
+                />
+                <div id="new-password-error" role="alert">
                     {move || {
-                        if is_me() {
-                            "Your other sessions end; this one goes on."
-                        } else {
-                            "The user's sessions end. They get no email: tell them the new password yourself."
-                        }
-                    }}
-                </p>
-                <Show when=is_me>
-                    <div class="form-row">
-                        <label for="current-password">"Current password"</label>
-                        <input
-                            id="current-password"
-                            type="password"
-                            autocomplete="current-password"
-                            aria-describedby="new-password-error"
-                            prop:value=move || current_password.get()
-                            on:input=move |ev| current_password.set(event_target_value(&ev))
-                        />
-                    </div>
-                </Show>
-                <div class="form-row">
-                    <label for="new-password">"New password"</label>
-                    <input
-                        id="new-password"
-                        type="password"
-                        autocomplete="new-password"
-                        aria-invalid=move || password_error.with(Option::is_some).then_some("true")
-                        aria-describedby="new-password-hint new-password-error"
-                        prop:value=move || new_password.get()
-                        on:input=move |ev| new_password.set(event_target_value(&ev))
-                    />
-                    <div id="new-password-error" role="alert">
-                        {move || {
-                            password_error
-                                .get()
-                                .map(|message| {
-                                    view! {
-                                        <p class="field-error with-icon">
-                                            <ErrorIcon />
-                                            <span>{message}</span>
-                                        </p>
-                                    }
-                                })
-                        }}
-                    </div>
-                </div>
-                <div class="form-actions">
-                    <button id="set-password" type="submit" class="button" disabled=move || busy.get()>
-                        "Set password"
-                    </button>
-                </div>
-            </form>
-            <Show when=move || !is_me()>
-                <div class="card">
-                    <h2>"Delete"</h2>
-                    <Show
-                        when=move || confirming.get()
-                        fallback=move || {
-                            view! {
-                                <button
-                                    id="delete-user"
-                                    type="button"
-                                    class="button danger"
-                                    on:click=move |_| {
-                                        confirming.set(true);
-                                        focus_element("confirm-delete");
-                                    }
-                                >
-                                    "Delete this user…"
-                                </button>
-                            }
-                        }
-                    >
-                        <ConfirmDialog
-                            title="Delete this user?".to_string()
-                            text="The user goes to the trash can and can no longer sign in. Someone allowed to restore users can bring them back within 30 days.".to_string()
-                            confirm_label="Move to the trash can"
-                            busy=busy
-                            on_confirm=Callback::new(move |_| delete())
-                            on_cancel=Callback::new(move |_| {
-                                confirming.set(false);
-                                focus_element("delete-user");
+                        error()
+                            .map(|message| {
+                                view! {
+                                    <p class="field-error with-icon">
+                                        <ErrorIcon />
+                                        <span>{message}</span>
+                                    </p>
+                                }
                             })
-                        />
-                    </Show>
+                    }}
                 </div>
+            </div>
+            <div class="form-actions">
+                <button id="set-password" type="submit" class="button" disabled=move || busy.get()>
+                    "Set password"
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// Sets another user's password: every field as the server has them now
+/// (PUT replaces every field, so a password never undoes a change saved
+/// since the page was opened), and the password.
+async fn set_password(id: i64, password: String) -> Answer<UserDetail> {
+    let mut input = api::user(id).await?.input();
+    input.password = Some(password);
+    api::update_user(id, &input).await
+}
+
+/// Moves the user to the trash can after a confirmation, then goes back
+/// to the list.
+#[component]
+fn DeleteUser(id: i64) -> impl IntoView {
+    let navigate = StoredValue::new_local(use_navigate());
+    let question = DeleteQuestion::<()>::new();
+    let delete = remote::send(move |_: &()| async move {
+        api::delete_user(id).await?;
+        navigate.with_value(|go| go("/users", Default::default()));
+        Ok(())
+    });
+    let error = Signal::derive(move || delete.value().with(|v| remote::failure(v.as_ref())));
+    view! {
+        <div class="card">
+            <h2>"Delete"</h2>
+            <ErrorAlert id="delete-error" error=error />
+            <Show
+                when=move || question.is_open()
+                fallback=move || {
+                    view! {
+                        <button
+                            id="delete-user"
+                            type="button"
+                            class="button danger"
+                            on:click=move |_| question.ask(())
+                        >
+                            "Delete this user…"
+                        </button>
+                    }
+                }
+            >
+                <ConfirmDelete
+                    question=question
+                    title=|_: &()| "Delete this user?".to_string()
+                    text=|_: &()| {
+                        "The user goes to the trash can and can no longer sign in. Someone allowed to restore users can bring them back within 30 days."
+                            .to_string()
+                    }
+                    confirm_label="Move to the trash can"
+                    asked_by=|_: &()| "delete-user".to_string()
+                    on_confirm=Callback::new(move |()| {
+                        delete.dispatch(());
+                    })
+                    action=delete
+                />
             </Show>
-        </Show>
+        </div>
     }
 }

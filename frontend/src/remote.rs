@@ -1,0 +1,103 @@
+//! The one way a page speaks to the server.
+//!
+//! - What a page shows is loaded by [`load`]: a [`LocalResource`] that asks
+//!   again whenever a signal its fetcher reads changes (the page number,
+//!   the id in the address) or on `refetch()`. An answer to an older
+//!   question is dropped, never shown: no page keeps a counter for that.
+//! - A change is sent by [`send`]: an [`Action`] whose `pending()` is the
+//!   busy flag of what sends it and whose `value()` is its last outcome,
+//!   which the page shows ([`crate::components::ErrorAlert`],
+//!   [`crate::components::DoneNotice`]). A page whose forms share one busy
+//!   flag sends all its changes through one action (an enum of them), so
+//!   its last outcome is simply the action's value.
+//!
+//! Both forget the signed-in user when the server says the session has
+//! ended (401), so no page has to.
+
+use std::future::Future;
+
+use leptos::prelude::*;
+
+use crate::api::ApiError;
+use crate::session::use_session;
+
+/// What the server answered.
+pub type Answer<T> = Result<T, ApiError>;
+
+/// Data a page shows, loaded from the server; see the module's notes.
+pub fn load<T, Fut>(fetch: impl Fn() -> Fut + 'static) -> LocalResource<Answer<T>>
+where
+    T: 'static,
+    Fut: Future<Output = Answer<T>> + 'static,
+{
+    let session = use_session();
+    LocalResource::new(move || {
+        let answer = fetch();
+        async move {
+            let answer = answer.await;
+            if let Err(e) = &answer {
+                session.heard(e);
+            }
+            answer
+        }
+    })
+}
+
+/// A change a page sends to the server; see the module's notes.
+pub fn send<I, O, Fut>(change: impl Fn(&I) -> Fut + 'static) -> Action<I, Answer<O>>
+where
+    I: Send + Sync + 'static,
+    O: Send + Sync + 'static,
+    Fut: Future<Output = Answer<O>> + 'static,
+{
+    let session = use_session();
+    Action::new_local(move |input: &I| {
+        let answer = change(input);
+        async move {
+            let answer = answer.await;
+            if let Err(e) = &answer {
+                session.heard(e);
+            }
+            answer
+        }
+    })
+}
+
+/// The sentence for a failed answer, if it failed (without the full stop
+/// [`crate::components::ErrorAlert`] adds).
+pub fn failure<T>(answer: Option<&Answer<T>>) -> Option<String> {
+    answer
+        .and_then(|a| a.as_ref().err())
+        .map(ApiError::describe)
+}
+
+/// Forgets the last failure of `action` (the form it was about has been
+/// left); a success stays said.
+pub fn forget_failure<I, O>(action: Action<I, Answer<O>>)
+where
+    I: 'static,
+    O: Send + Sync + 'static,
+{
+    if action.value().with_untracked(|v| matches!(v, Some(Err(_)))) {
+        action.value().set(None);
+    }
+}
+
+/// Asks `resource` again `ms` milliseconds after each answer for which
+/// `again` holds (an import still running); stops once the page is left.
+pub fn poll_while<T>(resource: LocalResource<Answer<T>>, ms: i32, again: fn(&T) -> bool)
+where
+    T: 'static,
+{
+    Effect::new(move || {
+        let wanted = resource.with(|r| matches!(r, Some(Ok(found)) if again(found)));
+        if wanted {
+            leptos::task::spawn_local(async move {
+                crate::components::format::sleep(ms).await;
+                // A resource of a page that has been left is gone: nothing
+                // is asked.
+                resource.refetch();
+            });
+        }
+    });
+}
