@@ -2,6 +2,7 @@
 //! app's files around it.
 
 pub mod auth;
+pub mod export;
 pub mod hierarchy;
 pub mod imports;
 pub mod json;
@@ -75,6 +76,7 @@ pub fn router(ctx: ApiContext) -> Router {
     let limited = Router::new()
         .merge(auth::router())
         .merge(users::router())
+        .merge(export::router())
         .merge(roles::router())
         .merge(hierarchy::router())
         .merge(settings::router())

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::ApiContext;
 use super::json::Json;
-use super::{auth, hierarchy, imports, roles, settings, users};
+use super::{auth, export, hierarchy, imports, roles, settings, users};
 use crate::error;
 use crate::permissions;
 
@@ -26,6 +26,7 @@ use crate::permissions;
         auth::me,
         auth::change_own_password,
         users::list_users,
+        export::export_users,
         users::create_user,
         users::get_user,
         users::update_user,

@@ -296,6 +296,31 @@ async fn search_terms(
     Ok((total, rows))
 }
 
+/// The condition on `users` that the search of `q` puts on active users,
+/// with its binds (numbered from `$first_placeholder`): the export
+/// (`crate::export`) pages through the very users the Users page finds.
+pub(crate) fn active_users_filter(q: &str, first_placeholder: usize) -> (String, Vec<String>) {
+    search_filter(&query_words(q), false, first_placeholder)
+}
+
+/// The condition on `users` of a search's words, in the trash can or not.
+fn search_filter(
+    words: &[String],
+    in_trash: bool,
+    first_placeholder: usize,
+) -> (String, Vec<String>) {
+    let mut filter = format!("deleted_at IS {} NULL", if in_trash { "NOT" } else { "" });
+    let (binds, parts) = word_ranges(
+        words,
+        first_placeholder,
+        "id IN (SELECT user_pk FROM user_search_terms WHERE",
+    );
+    for part in parts {
+        filter.push_str(&format!(" AND {part})"));
+    }
+    (filter, binds)
+}
+
 async fn scan_users(
     db: &Db,
     words: &[String],
@@ -303,15 +328,7 @@ async fn scan_users(
     limit: i64,
     offset: i64,
 ) -> Result<(i64, Vec<UserRow>)> {
-    let mut filter = format!("deleted_at IS {} NULL", if in_trash { "NOT" } else { "" });
-    let (binds, parts) = word_ranges(
-        words,
-        1,
-        "id IN (SELECT user_pk FROM user_search_terms WHERE",
-    );
-    for part in parts {
-        filter.push_str(&format!(" AND {part})"));
-    }
+    let (filter, binds) = search_filter(words, in_trash, 1);
     let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
     let mut count = sqlx::query_scalar(&count_sql);
     for b in &binds {
