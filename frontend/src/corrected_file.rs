@@ -43,14 +43,14 @@ pub fn corrected_name(file_name: &str, format: Format) -> String {
 /// Writes the corrected file row by row.
 pub enum Writer {
     Csv(Box<csv::Writer<Vec<u8>>>),
-    Xlsx(SheetXml),
+    Xlsx(Box<SheetXml>),
 }
 
 impl Writer {
     /// A writer for a file read as `format`, starting with its header row.
     pub fn new(format: Format, sheet_name: &str, headers: &[String]) -> Result<Writer, String> {
         if !stays_csv(format) {
-            return Ok(Writer::Xlsx(SheetXml::new(sheet_name, headers)?));
+            return Ok(Writer::Xlsx(Box::new(SheetXml::new(sheet_name, headers)?)));
         }
         // A byte order mark, so that spreadsheet programs read UTF-8.
         let mut writer = Writer::Csv(Box::new(csv::Writer::from_writer(
