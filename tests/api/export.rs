@@ -7,12 +7,13 @@ use roster_shared::cells::CellValue;
 use roster_shared::{ReadError, ReadOptions, Table, read_table};
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, TestClient, assert_error, ok_json, spawn_app};
+use crate::helpers::{Kind, TestClient, assert_error, ok_json, spawn_app, spawn_app_with};
 use crate::imports::form;
 
 crate::on_both_databases!(
     the_export_has_the_templates_columns_and_each_users_values,
     an_export_edited_in_three_cells_imports_back_as_three_syncs,
+    an_export_longer_than_the_request_timeout_is_not_cut,
 );
 
 const HEADERS: [&str; 13] = [
@@ -330,6 +331,38 @@ async fn an_export_edited_in_three_cells_imports_back_as_three_syncs(kind: Kind)
         texts(&export(&admin, &format!("?node={school}")).await),
         edited
     );
+    app.finish().await;
+}
+
+/// The request timeout bounds the export's start, not its streamed body:
+/// a client that reads slowly still gets every user.
+async fn an_export_longer_than_the_request_timeout_is_not_cut(kind: Kind) {
+    use std::time::{Duration, Instant};
+
+    let app = spawn_app_with(kind, |config| {
+        config.timeouts.request = Duration::from_secs(1);
+    })
+    .await;
+    let admin = app.admin().await;
+    let (role, root) = (admin.administrator_role().await, admin.root_node().await);
+    let db = app.database().await;
+    crate::scale::seed(&db, 20_000, role, root).await;
+    db.close().await;
+    let started = Instant::now();
+    let mut response = admin.get("/api/users/export.xlsx").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.expect("the body, whole") {
+        bytes.extend_from_slice(&chunk);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let took = started.elapsed();
+    assert!(
+        took > Duration::from_secs(2),
+        "longer than the request timeout: {took:?}"
+    );
+    let table = read_table(&bytes, Some("export.xlsx"), &ReadOptions::default()).expect("it reads");
+    assert_eq!(table.rows.len(), 20_001, "admin and every seeded user");
     app.finish().await;
 }
 

@@ -9,6 +9,7 @@
 //! a small machine.
 
 mod admin;
+mod export;
 mod files;
 mod helpers;
 mod hierarchy_settings;
