@@ -368,7 +368,10 @@ async fn an_export_longer_than_the_request_timeout_is_not_cut(kind: Kind) {
 
 /// A million users exported by the release `roster serve` on PostgreSQL:
 /// its peak memory and the time, for docs/PERFORMANCE.md. Run by hand:
-/// `cargo test --release -p roster-tests --test api export_scale -- --ignored --nocapture`
+/// `cargo test --release -p roster-tests --test api export_scale -- --ignored --nocapture`,
+/// or from debug tests with a release server only:
+/// `cargo build --release -p roster --bin roster && ROSTER_BIN=$PWD/target/release/roster
+/// cargo test -p roster-tests --test api export_scale -- --ignored --nocapture`
 /// (`ROSTER_SCALE_USERS` to change the count).
 #[tokio::test]
 #[ignore = "seeds a million users: minutes; run by hand in release (see the doc)"]
@@ -376,25 +379,26 @@ async fn export_scale_a_million_users_in_bounded_memory() {
     use std::io::Read as _;
     use std::time::{Duration, Instant};
 
-    use crate::helpers::{RealServer, TestDb};
+    use crate::helpers::RealServer;
 
     let count: usize = std::env::var("ROSTER_SCALE_USERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let (database, url) = TestDb::create(Kind::Postgres).await;
-    let server = RealServer::start(&url, &[]).await;
-    let admin = server.admin(Duration::from_secs(3600)).await;
-    let (role, root) = (admin.administrator_role().await, admin.root_node().await);
-    let db = roster_server::db::connect_with(&url, Some(4))
-        .await
-        .expect("connect to the database");
+    // The database made and seeded through the in-process server; the
+    // export measured on a `roster serve` process of its own.
+    let app = spawn_app(Kind::Postgres).await;
+    let seeder = app.admin().await;
+    let (role, root) = (seeder.administrator_role().await, seeder.root_node().await);
+    let db = app.database().await;
     crate::scale::seed(&db, count, role, root).await;
     sqlx::query("VACUUM ANALYZE")
         .execute(&db)
         .await
         .expect("vacuum");
     db.close().await;
+    let server = RealServer::start(&app.database_url, &[]).await;
+    let admin = server.admin(Duration::from_secs(3600)).await;
     let before = server.memory_mib("VmHWM:");
 
     let path = std::env::temp_dir().join(format!("roster-export-{}.xlsx", std::process::id()));
@@ -447,5 +451,5 @@ async fn export_scale_a_million_users_in_bounded_memory() {
         "the export's memory is bounded: {before} → {peak} MiB"
     );
     drop(server);
-    drop(database);
+    app.finish().await;
 }
