@@ -197,6 +197,11 @@ async fn send(method: &str, path: &str, body: Option<String>) -> Result<String, 
     if response.ok() {
         return Ok(text);
     }
+    Err(refusal(&response, text))
+}
+
+/// The error of a non-2xx `response` whose body was `text`.
+fn refusal(response: &Response, text: String) -> ApiError {
     let status = response.status();
     if status == 401 {
         set_csrf_token(None);
@@ -211,13 +216,13 @@ async fn send(method: &str, path: &str, body: Option<String>) -> Result<String, 
         Ok(body) => (body.error.code, body.error.message),
         Err(_) => (String::new(), String::new()),
     };
-    Err(ApiError {
+    ApiError {
         status,
         code,
         message,
         retry_after,
         body: text,
-    })
+    }
 }
 
 async fn json<T: DeserializeOwned>(
@@ -286,6 +291,87 @@ pub async fn users(q: &str, page: u32) -> Result<UserPage, ApiError> {
         None,
     )
     .await
+}
+
+/// The export of the users `q` finds below `node` (the root when `None`):
+/// the .xlsx as a `Blob` and its file name. The body is read as it
+/// arrives, `progress` told the bytes received so far after each piece.
+pub async fn export_users(
+    q: &str,
+    node: Option<i64>,
+    progress: impl Fn(u64),
+) -> Result<(String, web_sys::Blob), ApiError> {
+    let mut path = format!("/api/users/export.xlsx?q={}", encode(q));
+    if let Some(node) = node {
+        path.push_str(&format!("&node={node}"));
+    }
+    let window = web_sys::window().ok_or_else(|| network_error(JsValue::NULL))?;
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_credentials(RequestCredentials::Include);
+    let request = Request::new_with_str_and_init(&path, &init).map_err(network_error)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(network_error)?
+        .dyn_into()
+        .map_err(network_error)?;
+    if !response.ok() {
+        let text = JsFuture::from(response.text().map_err(network_error)?)
+            .await
+            .map_err(network_error)?
+            .as_string()
+            .unwrap_or_default();
+        return Err(refusal(&response, text));
+    }
+    let file_name = response
+        .headers()
+        .get("Content-Disposition")
+        .ok()
+        .flatten()
+        .and_then(|d| {
+            d.split_once("filename=\"")
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(name, _)| name.to_string())
+        })
+        .unwrap_or_else(|| "roster-users.xlsx".to_string());
+    let body = response
+        .body()
+        .ok_or_else(|| network_error(JsValue::NULL))?;
+    let reader: web_sys::ReadableStreamDefaultReader = body
+        .get_reader()
+        .dyn_into()
+        .map_err(|_| network_error(JsValue::NULL))?;
+    let pieces = js_sys::Array::new();
+    let mut received: u64 = 0;
+    loop {
+        // A failure now is the body cut short (the connection dropped, or
+        // the server stopped the export): no file rather than part of one.
+        let result = JsFuture::from(reader.read()).await.map_err(|_| ApiError {
+            status: 200,
+            code: "interrupted".into(),
+            message: "The export stopped before the whole file arrived; try again".into(),
+            retry_after: None,
+            body: String::new(),
+        })?;
+        let done = js_sys::Reflect::get(&result, &JsValue::from_str("done"))
+            .map_err(network_error)?
+            .is_truthy();
+        if done {
+            break;
+        }
+        let piece: js_sys::Uint8Array = js_sys::Reflect::get(&result, &JsValue::from_str("value"))
+            .map_err(network_error)?
+            .dyn_into()
+            .map_err(network_error)?;
+        received += u64::from(piece.length());
+        pieces.push(&piece);
+        progress(received);
+    }
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&pieces, &options)
+        .map_err(network_error)?;
+    Ok((file_name, blob))
 }
 
 pub async fn trash(page: u32) -> Result<UserPage, ApiError> {

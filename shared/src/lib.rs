@@ -3,7 +3,8 @@
 //! The data walks one way through the modules: [`read`] (bytes → the rows of
 //! one sheet) → [`table`] (header and data rows) → [`mapping`] (which column
 //! fills which field) → [`rows`] (cells converted to text by [`cells`]) →
-//! [`rules`] (every check of SPEC section 4) → [`report`].
+//! [`rules`] (every check of SPEC section 4) → [`report`]. The way back,
+//! rows → .xlsx, is [`write`].
 //!
 //! The crate does no I/O and knows no database, HTTP or DOM, so the browser
 //! (as WebAssembly) and the server (natively) run exactly the same rules.
@@ -22,6 +23,7 @@ pub mod rules;
 pub mod table;
 pub mod text;
 pub mod time_zones;
+pub mod write;
 
 pub use error::ReadError;
 pub use fields::Field;

@@ -508,7 +508,7 @@ async fn the_errors_file_and_the_template_download(kind: Kind) {
 
 /// A `multipart/form-data` body by hand (the workspace's reqwest has no
 /// multipart feature): `(name, file name, bytes)` parts.
-fn form(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+pub(crate) fn form(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "roster-test-boundary-7d1f";
     let mut body = Vec::new();
     for (name, file_name, bytes) in parts {

@@ -11,6 +11,7 @@
 
 mod accessibility;
 mod admin;
+mod export;
 mod files;
 mod helpers;
 mod hierarchy_settings;

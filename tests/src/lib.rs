@@ -22,9 +22,16 @@ pub fn fixture(name: &str) -> PathBuf {
 /// tests were built with. A test package cannot depend on another package's
 /// binary, so it is built here; cargo has released its lock by the time
 /// tests run.
+///
+/// `ROSTER_BIN` names another binary to run instead (a release build
+/// driven by debug tests, for a measurement without a release build of
+/// every test dependency).
 pub fn roster_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("ROSTER_BIN") {
+            return PathBuf::from(bin);
+        }
         let release = !cfg!(debug_assertions);
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo

@@ -17,6 +17,7 @@
 pub mod clock;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod imports;
 pub mod password;

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{self, ApiError, User, UserPage};
-use crate::components::{ConfirmDialog, ErrorAlert, focus_element};
+use crate::components::{ConfirmDialog, ErrorAlert, ExportUsers, focus_element};
 use crate::session::{RequirePermission, use_session};
 
 use super::paging::{UserPager, count_words, fetch_page, page_words};
@@ -144,6 +144,7 @@ fn UsersList() -> impl IntoView {
                 "Each word must begin a name, username, email or user ID. Capitals and accents do not matter: “muller” finds “Müller”."
             </p>
         </form>
+        <ExportUsers searched=searched />
         <p id="users-status" class="status-line list-status" role="status" aria-live="polite">
             {move || announcement.get()}
         </p>

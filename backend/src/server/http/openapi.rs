@@ -26,6 +26,7 @@ use crate::permissions;
         auth::me,
         auth::change_own_password,
         users::list_users,
+        users::export_users,
         users::create_user,
         users::get_user,
         users::update_user,

@@ -1,0 +1,338 @@
+//! The directory out in the import's own shape (issue 18): the users a
+//! search finds, as an .xlsx with the import template's columns, so that
+//! it can be edited in Excel and imported back.
+//!
+//! Streamed: users are read in pages of [`PAGE`] by keyset (`id > last`),
+//! each page is written by the rules crate's streaming writer
+//! (`roster_shared::write`) off the async threads, and the archive's bytes
+//! go to the response body as they are ready, through a channel of a few
+//! chunks. Memory stays that of one page and the deflater's window, however
+//! many users; no transaction is held between pages (a user changed during
+//! the export appears as one of its pages read it, once).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use roster_shared::Field;
+use roster_shared::write::{Cell, MAX_ROWS, SheetWriter};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+
+/// Users read at a time.
+const PAGE: usize = 1000;
+
+/// Archive bytes gathered before they are sent as one chunk.
+const CHUNK: usize = 64 * 1024;
+
+/// Sub-levels the template has: a membership deeper than this below the
+/// start node cannot be written.
+const SUB_LEVELS: [Field; 5] = [
+    Field::SubLevel1,
+    Field::SubLevel2,
+    Field::SubLevel3,
+    Field::SubLevel4,
+    Field::SubLevel5,
+];
+
+/// The export's columns: the template's (SPEC section 2) without the
+/// password, which is never given out (and left empty changes nothing on
+/// an import).
+pub fn columns() -> Vec<Field> {
+    Field::ALL
+        .into_iter()
+        .filter(|f| *f != Field::Password)
+        .collect()
+}
+
+/// What one export writes: the users of a search below a start node.
+pub struct ExportPlan {
+    /// The search's condition on `users` and its binds (`$1`…), from the
+    /// Users page's search (`http::users::active_users_filter`).
+    filter: String,
+    binds: Vec<String>,
+    /// Each node at most five levels below the start node (the start node
+    /// itself included, with no names) → the names of the path to it.
+    paths: Arc<HashMap<i64, Vec<String>>>,
+}
+
+/// Plans the export of the users that `filter` finds (active users only),
+/// below `start` (the root when `None`). 422 for an unknown start node, and
+/// when more users match than a sheet holds.
+pub async fn plan(
+    db: &Db,
+    filter: String,
+    binds: Vec<String>,
+    start: Option<i64>,
+) -> Result<ExportPlan> {
+    let nodes: Vec<(i64, Option<i64>, String)> =
+        sqlx::query_as("SELECT id, parent_id, name FROM hierarchy_nodes")
+            .fetch_all(db)
+            .await?;
+    let start = match start {
+        Some(id) => nodes.iter().find(|(n, _, _)| *n == id).map(|(n, _, _)| *n),
+        None => nodes
+            .iter()
+            .find(|(_, p, _)| p.is_none())
+            .map(|(n, _, _)| *n),
+    }
+    .ok_or_else(|| Error::invalid("node", "not_found", "Start node: no such hierarchy node"))?;
+    let paths = paths_below(&nodes, start);
+
+    let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
+    let mut count = sqlx::query_scalar(&count_sql);
+    for b in &binds {
+        count = count.bind(b);
+    }
+    let matched: i64 = count.fetch_one(db).await?;
+    let room = i64::from(MAX_ROWS - 1);
+    if matched > room {
+        return Err(Error::invalid(
+            "q",
+            "too_many",
+            format!(
+                "{matched} users match; one sheet holds at most {room} (Excel's limit): \
+                 narrow the search"
+            ),
+        ));
+    }
+    Ok(ExportPlan {
+        filter,
+        binds,
+        paths: Arc::new(paths),
+    })
+}
+
+/// The nodes down to five levels below `start`, each with the names from
+/// below `start` to it. The tree is read whole, as the hierarchy page does
+/// (it is small next to the users), and walked once.
+fn paths_below(nodes: &[(i64, Option<i64>, String)], start: i64) -> HashMap<i64, Vec<String>> {
+    let mut children: HashMap<i64, Vec<(i64, &str)>> = HashMap::new();
+    for (id, parent, name) in nodes {
+        if let Some(parent) = parent {
+            children.entry(*parent).or_default().push((*id, name));
+        }
+    }
+    let mut paths = HashMap::from([(start, Vec::new())]);
+    let mut level = vec![start];
+    for _ in 0..SUB_LEVELS.len() {
+        let mut next = Vec::new();
+        for parent in &level {
+            for (id, name) in children.get(parent).into_iter().flatten() {
+                // A cycle in a damaged table cannot revisit a node.
+                if paths.contains_key(id) {
+                    continue;
+                }
+                let mut path: Vec<String> = paths[parent].clone();
+                path.push(name.to_string());
+                paths.insert(*id, path);
+                next.push(*id);
+            }
+        }
+        level = next;
+    }
+    paths
+}
+
+#[derive(sqlx::FromRow)]
+struct ExportRow {
+    id: i64,
+    first_name: String,
+    last_name: String,
+    username: String,
+    email: String,
+    user_id: String,
+    special_needs: Option<i64>,
+    sync_key: Option<String>,
+    time_zone: String,
+}
+
+/// One page of users after `after`, in the order of their ids, with their
+/// memberships (node ids, smallest first).
+async fn page(db: &Db, plan: &ExportPlan, after: i64) -> sqlx::Result<Vec<(ExportRow, Vec<i64>)>> {
+    let n = plan.binds.len();
+    let sql = format!(
+        "SELECT id, first_name, last_name, username, email, user_id, special_needs, sync_key, \
+         time_zone FROM users WHERE {} AND id > ${} ORDER BY id LIMIT ${}",
+        plan.filter,
+        n + 1,
+        n + 2
+    );
+    let mut query = sqlx::query_as(&sql);
+    for b in &plan.binds {
+        query = query.bind(b);
+    }
+    let rows: Vec<ExportRow> = query.bind(after).bind(PAGE as i64).fetch_all(db).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT user_pk, node_id FROM user_memberships WHERE user_pk IN ({}) \
+         ORDER BY user_pk, node_id",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as(&sql);
+    for row in &rows {
+        query = query.bind(row.id);
+    }
+    let pairs: Vec<(i64, i64)> = query.fetch_all(db).await?;
+    let mut memberships: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (user, node) in pairs {
+        memberships.entry(user).or_default().push(node);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let nodes = memberships.remove(&row.id).unwrap_or_default();
+            (row, nodes)
+        })
+        .collect())
+}
+
+/// Writes a page's users: those with a membership at or below the start
+/// node, the first such membership (smallest node id) as the sub-levels.
+/// A user with none is not in the part of the tree exported.
+fn write_page(
+    writer: &mut SheetWriter,
+    plan_paths: &HashMap<i64, Vec<String>>,
+    users: &[(ExportRow, Vec<i64>)],
+) -> std::result::Result<(), roster_shared::write::WriteError> {
+    let fields = columns();
+    for (user, nodes) in users {
+        let Some(path) = nodes.iter().find_map(|n| plan_paths.get(n)) else {
+            continue;
+        };
+        let special_needs = match user.special_needs {
+            Some(0) => "no",
+            Some(_) => "yes",
+            None => "",
+        };
+        let cells = fields.iter().map(|field| {
+            Cell::Text(match field {
+                Field::FirstName => user.first_name.as_str(),
+                Field::LastName => user.last_name.as_str(),
+                Field::Username => user.username.as_str(),
+                Field::Email => user.email.as_str(),
+                Field::UserId => user.user_id.as_str(),
+                Field::SpecialNeeds => special_needs,
+                Field::SyncKey => user.sync_key.as_deref().unwrap_or(""),
+                Field::TimeZone => user.time_zone.as_str(),
+                Field::Password => "",
+                level => SUB_LEVELS
+                    .iter()
+                    .position(|l| l == level)
+                    .and_then(|i| path.get(i))
+                    .map_or("", String::as_str),
+            })
+        });
+        writer.row(cells)?;
+    }
+    Ok(())
+}
+
+/// The response body: the .xlsx, written while it is sent. A client that
+/// takes no bytes for `idle` ends the export (it holds no transaction,
+/// only a task); a database error mid-way ends the body early, so the
+/// download fails rather than ending as a file with users missing.
+pub fn body(db: Db, plan: ExportPlan, idle: Duration) -> Body {
+    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::spawn(async move {
+        if let Err(e) = produce(&db, plan, &tx, idle).await {
+            match e {
+                Stop::Gone => tracing::info!("an export ended: its client stopped reading"),
+                Stop::Failed(message) => {
+                    tracing::error!(error = %message, "an export failed");
+                    let _ = tx
+                        .send(Err(std::io::Error::other("the export failed")))
+                        .await;
+                }
+            }
+        }
+    });
+    Body::from_stream(ReceiverStream::new(rx))
+}
+
+enum Stop {
+    /// The client is gone or took nothing for too long.
+    Gone,
+    Failed(String),
+}
+
+async fn produce(
+    db: &Db,
+    plan: ExportPlan,
+    tx: &mpsc::Sender<std::io::Result<Bytes>>,
+    idle: Duration,
+) -> std::result::Result<(), Stop> {
+    let failed = |e: &dyn std::fmt::Display| Stop::Failed(e.to_string());
+    let labels: Vec<&str> = columns().iter().map(|f| f.label()).collect();
+    let mut writer = SheetWriter::new("Users", &labels).map_err(|e| failed(&e))?;
+    let mut pending = writer.take();
+    let mut after = i64::MIN;
+    loop {
+        let users = page(db, &plan, after).await.map_err(|e| failed(&e))?;
+        let Some((last, _)) = users.last() else { break };
+        after = last.id;
+        let done = users.len() < PAGE;
+        // Formatting and deflating a page is CPU work: off the async threads.
+        let paths = plan.paths.clone();
+        let (back, bytes) = tokio::task::spawn_blocking(move || {
+            write_page(&mut writer, &paths, &users).map(|()| {
+                let bytes = writer.take();
+                (writer, bytes)
+            })
+        })
+        .await
+        .map_err(|e| failed(&e))?
+        .map_err(|e| failed(&e))?;
+        writer = back;
+        pending.extend_from_slice(&bytes);
+        if pending.len() >= CHUNK {
+            send(tx, std::mem::take(&mut pending), idle).await?;
+        }
+        if done {
+            break;
+        }
+    }
+    let rest = tokio::task::spawn_blocking(move || writer.finish())
+        .await
+        .map_err(|e| failed(&e))?
+        .map_err(|e| failed(&e))?;
+    pending.extend_from_slice(&rest);
+    send(tx, pending, idle).await
+}
+
+async fn send(
+    tx: &mpsc::Sender<std::io::Result<Bytes>>,
+    bytes: Vec<u8>,
+    idle: Duration,
+) -> std::result::Result<(), Stop> {
+    tx.send_timeout(Ok(Bytes::from(bytes)), idle)
+        .await
+        .map_err(|_| Stop::Gone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_go_five_levels_below_the_start() {
+        let mut nodes = vec![(1, None, "Root".to_string())];
+        for depth in 2..=8 {
+            nodes.push((depth, Some(depth - 1), format!("L{depth}")));
+        }
+        nodes.push((20, Some(2), "Side".to_string()));
+        let paths = paths_below(&nodes, 2);
+        assert_eq!(paths[&2], Vec::<String>::new());
+        assert_eq!(paths[&20], ["Side"]);
+        assert_eq!(paths[&7], ["L3", "L4", "L5", "L6", "L7"]);
+        assert!(!paths.contains_key(&8), "six levels below is too deep");
+        assert!(!paths.contains_key(&1), "above the start");
+    }
+}
