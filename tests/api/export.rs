@@ -379,7 +379,7 @@ async fn export_scale_a_million_users_in_bounded_memory() {
     use std::io::Read as _;
     use std::time::{Duration, Instant};
 
-    use crate::helpers::RealServer;
+    use crate::helpers::{RealServer, RealServerClients};
 
     let count: usize = std::env::var("ROSTER_SCALE_USERS")
         .ok()
