@@ -7,7 +7,7 @@ use crate::api::{self, ApiError, User, UserPage};
 use crate::components::{ErrorAlert, focus_element};
 use crate::session::{RequirePermission, use_session};
 
-use super::paging::{UserPager, count_words, fetch_page, page_words};
+use super::paging::{UserPager, fetch_page, page_words, user_count_words};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -52,9 +52,9 @@ fn TrashList() -> impl IntoView {
                 Ok(found) => {
                     let count = match found.total {
                         0 => "The trash can is empty.".to_string(),
-                        n => format!(
+                        _ => format!(
                             "{} in the trash can.{}",
-                            count_words(n, "user", "users"),
+                            user_count_words(&found),
                             page_words(&found)
                         ),
                     };
