@@ -25,7 +25,7 @@ pub fn page_count(total: i64, per_page: u32) -> u32 {
         .max(1)
 }
 
-/// "10,000+" where the server stopped counting, else the number.
+/// "+" after a count or a page count the server stopped at, else "".
 fn more(found: &UserPage) -> &'static str {
     if found.total_is_lower_bound { "+" } else { "" }
 }
