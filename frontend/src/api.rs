@@ -136,6 +136,9 @@ struct SessionBody {
 pub struct UserPage {
     pub users: Vec<User>,
     pub total: i64,
+    /// `total` is "at least": the server stops counting a broad search.
+    #[serde(default)]
+    pub total_is_lower_bound: bool,
     pub page: u32,
     pub per_page: u32,
 }

@@ -29,6 +29,7 @@ on_both_databases!(
     only_the_maker_downloads_a_previews_errors,
     a_value_longer_than_a_cell_can_hold_is_refused_as_in_a_file,
     errors_stored_with_serdes_spelling_are_rewritten_by_the_migration,
+    a_sync_that_keeps_the_searched_fields_keeps_the_user_found,
 );
 
 /// Try Import of `rows` with the Administrator role at the root.
@@ -1131,5 +1132,47 @@ async fn errors_stored_with_serdes_spelling_are_rewritten_by_the_migration(kind:
         .expect("the stored errors");
     assert_eq!(migrated, stored);
     assert_eq!(admin.get(&errors_file).await.status(), StatusCode::OK);
+    app.finish().await;
+}
+
+/// A sync rewrites a user's search terms only when a searched field (names,
+/// username, email, user ID) changes: one that changes another field keeps
+/// the user found by every term, and one that changes the email finds the
+/// new address and no longer the old.
+async fn a_sync_that_keeps_the_searched_fields_keeps_the_user_found(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let created = preview(&admin, json!([row(2, "gwen", "700", "Gwen", "Öhman")])).await;
+    ok_json(commit(&admin, &created, false).await, StatusCode::OK).await;
+
+    let mut needs = row(2, "gwen", "700", "Gwen", "Öhman");
+    needs["special_needs"] = json!("yes");
+    let p = preview(&admin, json!([needs])).await;
+    assert_eq!(p["summary"]["to_sync"], 1, "{}", p["summary"]);
+    let result = ok_json(commit(&admin, &p, false).await, StatusCode::OK).await;
+    assert_eq!(result["synced"], 1);
+    assert_eq!(user(&admin, "gwen", false).await["special_needs"], true);
+    for q in ["gwen", "ohman", "gwen%40example", "700", "gwen%20oh"] {
+        assert_eq!(
+            admin.get_ok(&format!("/api/users?q={q}")).await["total"],
+            1,
+            "{q}"
+        );
+    }
+
+    let mut moved = row(2, "gwen", "700", "Gwen", "Öhman");
+    moved["email"] = json!("g.ohman@school.example");
+    let p = preview(&admin, json!([moved])).await;
+    assert_eq!(p["summary"]["to_sync"], 1, "{}", p["summary"]);
+    ok_json(commit(&admin, &p, false).await, StatusCode::OK).await;
+    assert_eq!(
+        admin.get_ok("/api/users?q=gwen%40example").await["total"],
+        0
+    );
+    assert_eq!(
+        admin.get_ok("/api/users?q=g.ohman%40school").await["total"],
+        1
+    );
+    assert_eq!(admin.get_ok("/api/users?q=ohman").await["total"], 1);
     app.finish().await;
 }

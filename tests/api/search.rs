@@ -1,11 +1,15 @@
 //! `GET /api/users?q=&page=`: case- and accent-insensitive, paged.
 
+use roster_server::search;
 use serde_json::{Value, json};
 
 use crate::helpers::{Kind, TestClient, spawn_app};
 use crate::on_both_databases;
 
-on_both_databases!(search_ignores_case_and_accents_and_pages);
+on_both_databases!(
+    search_ignores_case_and_accents_and_pages,
+    a_broad_search_is_counted_to_a_cap_and_listed_in_order,
+);
 
 async fn usernames(client: &TestClient, query: &str) -> (Vec<String>, i64) {
     let page: Value = client.get_ok(&format!("/api/users?{query}")).await;
@@ -88,5 +92,160 @@ async fn search_ignores_case_and_accents_and_pages(kind: Kind) {
         .expect("id");
     admin.delete(&format!("/api/users/{zoe}")).await;
     assert_eq!(usernames(&admin, "q=zoe").await.1, 0);
+    app.finish().await;
+}
+
+/// What the server must answer for `q`, worked out here from every user's
+/// fields with the search rules: the matching ids in listing order.
+async fn expected(db: &sqlx::AnyPool, q: &str) -> Vec<i64> {
+    let rows: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT id, first_name, last_name, username, email, user_id FROM users \
+         WHERE deleted_at IS NULL",
+    )
+    .fetch_all(db)
+    .await
+    .expect("read the users");
+    let words = search::query_words(q);
+    let mut found: Vec<(String, i64)> = rows
+        .into_iter()
+        .filter(|(_, first, last, username, email, user_id)| {
+            let terms = search::terms(&[first, last, username, email, user_id]);
+            words
+                .iter()
+                .all(|w| terms.iter().any(|t| t.starts_with(w.as_str())))
+        })
+        .map(|(id, first, last, username, ..)| (search::sort_key(&first, &last, &username), id))
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, id)| id).collect()
+}
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| u["id"].as_i64().expect("id"))
+        .collect()
+}
+
+/// 25,000 seeded users: every email is `…@schoolN.example.com`, so `sch`
+/// matches them all (and `Schröder`), from 99 terms; `1` begins every user
+/// ID (25,000 terms). Counting stops at 10,000 ("at least"); the pages
+/// read without sorting every match are the pages a full sort gives.
+async fn a_broad_search_is_counted_to_a_cap_and_listed_in_order(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let role = admin.administrator_role().await;
+    let root = admin.root_node().await;
+    let db = app.database().await;
+    crate::scale::seed(&db, 25_000, role, root).await;
+    // A few users in the trash can, among the first in listing order: the
+    // server must neither count nor list them (`expected` leaves them out).
+    let first: Vec<i64> = expected(&db, "sch").await.into_iter().take(3).collect();
+    for id in &first {
+        admin.delete(&format!("/api/users/{id}")).await;
+    }
+
+    for (q, lower_bound) in [
+        ("sch", true),
+        ("SCHRÖ", false),
+        ("1", true),
+        ("u0001", false),
+        ("sch anna", false),
+    ] {
+        let all = expected(&db, q).await;
+        assert!(!all.is_empty(), "{q}");
+        for (page, per_page) in [(1, 50), (3, 200), (49, 200), (60, 200)] {
+            let got = admin
+                .get_ok(&format!(
+                    "/api/users?q={}&page={page}&per_page={per_page}",
+                    urlencode(q)
+                ))
+                .await;
+            let start = ((page - 1) * per_page).min(all.len());
+            let end = (start + per_page).min(all.len());
+            assert_eq!(ids(&got), all[start..end], "{q} page {page} of {per_page}");
+            // "At least 10,000", or the exact count (a deep page of a broad
+            // search is sorted and counted in full, as every narrow one).
+            if got["total_is_lower_bound"] == true {
+                assert!(lower_bound && all.len() >= 10_000, "{q} page {page}");
+                assert_eq!(got["total"], 10_000, "{q} page {page}");
+            } else {
+                assert_eq!(got["total_is_lower_bound"], false, "{q} page {page}");
+                assert_eq!(got["total"], all.len() as i64, "{q} page {page}");
+                assert!(!lower_bound || page > 1, "{q}: page 1 counted in full");
+            }
+        }
+    }
+
+    // Without a query: the listing's count stops at the cap too.
+    let listed = admin.get_ok("/api/users?per_page=200&page=2").await;
+    assert_eq!(
+        (&listed["total"], &listed["total_is_lower_bound"]),
+        (&json!(10_000), &json!(true))
+    );
+    assert_eq!(ids(&listed), expected(&db, "").await[200..400]);
+    // The trash can is counted exactly while small.
+    let trash = admin.get_ok("/api/trash?q=sch").await;
+    assert_eq!(
+        (&trash["total"], &trash["total_is_lower_bound"]),
+        (&json!(3), &json!(false))
+    );
+    db.close().await;
+    app.finish().await;
+}
+
+/// Percent-encodes every byte but ASCII letters and digits.
+fn urlencode(q: &str) -> String {
+    q.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A search held up longer than `--search-timeout-secs` (here by a lock on
+/// the terms' table, taken by another connection) is stopped by
+/// PostgreSQL's `statement_timeout` and answers 503 with a message and
+/// `Retry-After`, not 500, and does not keep the connection: the next
+/// search, once the lock is gone, is answered.
+#[tokio::test]
+async fn a_search_past_its_time_limit_answers_503_postgres() {
+    let app = crate::helpers::spawn_app_with(Kind::Postgres, |config| {
+        config.search_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let admin = app.admin().await;
+    let db = app.database().await;
+    let mut lock = db.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE user_search_terms IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock the terms");
+    let started = std::time::Instant::now();
+    let response = admin.get("/api/users?q=adm").await;
+    let waited = started.elapsed();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("2")
+    );
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "busy");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("took longer than 1 s"), "{message}");
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+    lock.rollback().await.expect("unlock");
+    let (names, total) = usernames(&admin, "q=adm").await;
+    assert_eq!((names, total), (vec!["admin".to_string()], 1));
+    db.close().await;
     app.finish().await;
 }

@@ -47,7 +47,7 @@ pub enum Error {
         retry_after_secs: i64,
     },
     #[error("database error")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -88,6 +88,25 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// `Retry-After` when every hasher is busy: one frees up within a second or so.
 const HASHERS_RETRY_AFTER_SECS: i64 = 2;
+
+/// `Retry-After` when every pooled database connection stayed busy.
+const POOL_RETRY_AFTER_SECS: i64 = 2;
+
+impl From<sqlx::Error> for Error {
+    /// Waiting too long for a pooled connection is the server being busy
+    /// (503, try again), not a fault (500).
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut => Error::Busy {
+                message: "the server is busy (every database connection is in use); \
+                    try again in a moment"
+                    .into(),
+                retry_after_secs: POOL_RETRY_AFTER_SECS,
+            },
+            e => Error::Database(e),
+        }
+    }
+}
 
 impl From<crate::password::HashError> for Error {
     fn from(e: crate::password::HashError) -> Self {

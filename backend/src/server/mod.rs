@@ -71,9 +71,22 @@ pub struct ServeArgs {
     #[arg(long, env = "ROSTER_COOKIE_SECURE", default_value = "auto")]
     pub cookie_secure: CookieSecure,
     /// Most connections to the database (default: 4 on SQLite, 10 on
-    /// PostgreSQL).
+    /// PostgreSQL), per process. At most half of them run searches at once,
+    /// so that the rest stay free for user pages, sign-ins and imports. With
+    /// several processes on one PostgreSQL, keep processes × this within
+    /// its `max_connections` (100 by default, a few reserved); more
+    /// connections than about twice PostgreSQL's cores add no throughput
+    /// (docs/DEPLOY.md).
     #[arg(long, env = "ROSTER_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
+    /// Seconds a search (`GET /api/users?q=`, the trash can) may wait for
+    /// its turn and run; then it is stopped and answers 503 with
+    /// `Retry-After`, so that it does not hold a connection. PostgreSQL
+    /// stops the statement (`statement_timeout`); SQLite bounds only the
+    /// wait.
+    #[arg(long, env = "ROSTER_SEARCH_TIMEOUT_SECS", default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub search_timeout_secs: u64,
     /// Largest request body the API accepts, in bytes (larger: 413).
     #[arg(long, env = "ROSTER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -209,6 +222,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// The database pool's size (`None`: the default of [`db::connect`]).
     pub max_db_connections: Option<u32>,
+    /// The longest a search waits for its turn, and runs (ServeArgs).
+    pub search_timeout: Duration,
     pub session_ttl_secs: i64,
     /// A session unused this long ends.
     pub session_idle_secs: i64,
@@ -240,6 +255,7 @@ impl Config {
             cookie_secure: CookieSecure::Auto,
             max_body_bytes: 1024 * 1024,
             max_db_connections: None,
+            search_timeout: Duration::from_secs(5),
             session_ttl_secs: 12 * 3600,
             session_idle_secs: 30 * 60,
             login_failures_per_account: 5,
@@ -515,6 +531,7 @@ async fn serve_main(args: ServeArgs) -> anyhow::Result<()> {
         cookie_secure: args.cookie_secure,
         max_body_bytes: args.max_body_bytes,
         max_db_connections: args.db_max_connections.filter(|n| *n > 0),
+        search_timeout: Duration::from_secs(args.search_timeout_secs),
         session_ttl_secs: i64::from(args.session_hours.max(1)) * 3600,
         session_idle_secs: i64::from(args.session_idle_minutes.max(1)) * 60,
         login_failures_per_account: args.login_failures_per_account.max(1),

@@ -15,11 +15,25 @@ pub fn page_count(total: i64, per_page: u32) -> u32 {
         .max(1)
 }
 
+/// "+" after a count or a page count the server stopped at, else "".
+fn more(found: &UserPage) -> &'static str {
+    if found.total_is_lower_bound { "+" } else { "" }
+}
+
+/// "1,234 users", or "10,000+ users" where the server stopped counting.
+pub fn user_count_words(found: &UserPage) -> String {
+    let words = count_words(found.total, "user", "users");
+    match words.split_once(' ') {
+        Some((number, noun)) if found.total_is_lower_bound => format!("{number}+ {noun}"),
+        _ => words,
+    }
+}
+
 /// " Page 2 of 3." when there is more than one page, else "".
 pub fn page_words(found: &UserPage) -> String {
     let pages = page_count(found.total, found.per_page);
     if pages > 1 {
-        format!(" Page {} of {pages}.", found.page)
+        format!(" Page {} of {pages}{}.", found.page, more(found))
     } else {
         String::new()
     }
@@ -48,9 +62,12 @@ pub fn Pager(
     #[prop(into)] pages: Signal<u32>,
     go_to: Callback<u32>,
     label: &'static str,
+    /// `pages` is "at least": there may be more after the last.
+    #[prop(optional, into)]
+    more: Signal<bool>,
 ) -> impl IntoView {
     let at_first = move || number.get() <= 1;
-    let at_last = move || number.get() >= pages.get();
+    let at_last = move || !more.get() && number.get() >= pages.get();
     view! {
         <nav class="pager" aria-label=label>
             <button
@@ -65,7 +82,12 @@ pub fn Pager(
             >
                 "Previous page"
             </button>
-            <span class="pager-text">{move || format!("Page {} of {}", number.get(), pages.get())}</span>
+            <span class="pager-text">
+                {move || {
+                    let plus = if more.get() { "+" } else { "" };
+                    format!("Page {} of {}{plus}", number.get(), pages.get())
+                }}
+            </span>
             <button
                 type="button"
                 class="button small"
@@ -93,5 +115,7 @@ pub fn UserPager(
     let pages = Signal::derive(move || {
         page.with(|p| p.as_ref().map_or(1, |p| page_count(p.total, p.per_page)))
     });
-    view! { <Pager number=number pages=pages go_to=go_to label=label /> }
+    let more =
+        Signal::derive(move || page.with(|p| p.as_ref().is_some_and(|p| p.total_is_lower_bound)));
+    view! { <Pager number=number pages=pages go_to=go_to label=label more=more /> }
 }

@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 
 use crate::api::{self, User};
-use crate::components::{ErrorAlert, focus_element, format};
+use crate::components::{ErrorAlert, focus_element};
 use crate::remote;
 use crate::session::RequirePermission;
 
-use super::paging::{UserPager, fetch_page, page_words};
+use super::paging::{UserPager, fetch_page, page_words, user_count_words};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -70,9 +70,9 @@ fn TrashList() -> impl IntoView {
             };
             let count = match found.total {
                 0 => "The trash can is empty.".to_string(),
-                n => format!(
+                _ => format!(
                     "{} in the trash can.{}",
-                    format::count(n, "user", "users"),
+                    user_count_words(found),
                     page_words(found)
                 ),
             };

@@ -11,7 +11,7 @@ use crate::api::{self, ApiError, User, UserPage};
 use crate::components::{ConfirmDialog, ErrorAlert, ExportUsers, focus_element};
 use crate::session::{RequirePermission, use_session};
 
-use super::paging::{UserPager, count_words, fetch_page, page_words};
+use super::paging::{UserPager, fetch_page, page_words, user_count_words};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -47,7 +47,7 @@ fn UsersList() -> impl IntoView {
             busy.set(false);
             match result {
                 Ok(found) => {
-                    let users = count_words(found.total, "user", "users");
+                    let users = user_count_words(&found);
                     let count = if q.is_empty() {
                         format!("{users} in all.{}", page_words(&found))
                     } else {

@@ -46,6 +46,10 @@ pub struct ApiContext {
     /// The tasks that outlive their request's client (a preview's
     /// classification, a commit), which a graceful shutdown waits for.
     pub tasks: tokio_util::task::TaskTracker,
+    /// Turns to run a search: half the pool's connections (at least one),
+    /// so that a burst of broad searches cannot take every connection from
+    /// user pages and sign-ins.
+    pub searches: Arc<tokio::sync::Semaphore>,
 }
 
 impl ApiContext {
@@ -61,6 +65,9 @@ impl ApiContext {
                 config.clock.clone(),
                 key,
             ),
+            searches: Arc::new(tokio::sync::Semaphore::new(
+                (db.options().get_max_connections() as usize / 2).max(1),
+            )),
             db,
             limiter,
             tasks: tokio_util::task::TaskTracker::new(),
