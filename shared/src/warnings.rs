@@ -212,17 +212,24 @@ pub fn find_warnings(rows: &[MappedRow], errors: &[Vec<RowError>]) -> Vec<RowWar
 /// An email folded as [`fold_into`] does; most are ASCII without capitals
 /// and need no copy.
 fn folded_email<'a>(buffer: &'a mut String, email: &'a str) -> &'a str {
-    let email = trim(email);
-    if email
-        .bytes()
-        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
-    {
-        email
-    } else {
-        fold_into(buffer, email);
-        buffer
+    if email.bytes().all(|b| UNFOLDED[usize::from(b)]) {
+        return email;
     }
+    fold_into(buffer, trim(email));
+    buffer
 }
+
+/// The bytes folding leaves as they are and that are no whitespace (so an
+/// email of them needs no trimming either): printable ASCII but capitals.
+const UNFOLDED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        table[b] = !(b as u8).is_ascii_uppercase();
+        b += 1;
+    }
+    table
+};
 
 /// `value` folded as the search folds it (SPEC 4b's "normalised") into
 /// `out`; ASCII, as every valid email is, without [`normalize`]'s tables.
@@ -247,7 +254,7 @@ struct ZeroLedIds {
 impl ZeroLedIds {
     fn count(&mut self, i: usize, value: &str) {
         let length = value.len();
-        if length < 2 || length > MAX_ID_LEN || !value.bytes().all(|b| b.is_ascii_digit()) {
+        if !(2..=MAX_ID_LEN).contains(&length) || !value.bytes().all(|b| b.is_ascii_digit()) {
             return;
         }
         if self.lengths.is_empty() {
@@ -319,7 +326,12 @@ fn scientific(row: u32, field: Field, value: &str) -> RowWarning {
 /// them (a rare domain's rows).
 #[derive(Default)]
 struct DomainCounts<'a> {
-    uses: FxHashMap<Cow<'a, str>, DomainUse>,
+    /// Domain → its entry in `uses`.
+    index: FxHashMap<Cow<'a, str>, usize>,
+    uses: Vec<DomainUse>,
+    /// The last domain counted, as written, and its entry: consecutive rows
+    /// mostly share one, and comparing it costs less than hashing it.
+    last: Option<(&'a str, usize)>,
 }
 
 #[derive(Clone, Copy)]
@@ -332,33 +344,47 @@ impl<'a> DomainCounts<'a> {
     fn count(&mut self, i: usize, email: &'a str) {
         let Some(at) = email.rfind('@') else { return };
         let domain = &email[at + 1..];
-        let key = if domain.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(domain.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(domain)
-        };
-        if let Some(used) = self.uses.get_mut(&key) {
-            if let Some(slot) = used.first.get_mut(used.rows as usize) {
-                *slot = i;
+        let k = match self.last {
+            Some((last, k)) if last == domain => k,
+            _ => {
+                let key = if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(domain.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(domain)
+                };
+                let k = match self.index.get(&key) {
+                    Some(&k) => k,
+                    None if self.uses.len() < MAX_DOMAINS => {
+                        self.uses.push(DomainUse {
+                            rows: 0,
+                            first: [i; RARE_DOMAIN_ROWS as usize],
+                        });
+                        self.index.insert(key, self.uses.len() - 1);
+                        self.uses.len() - 1
+                    }
+                    None => return,
+                };
+                self.last = Some((domain, k));
+                k
             }
-            used.rows = used.rows.saturating_add(1);
-        } else if self.uses.len() < MAX_DOMAINS {
-            self.uses.insert(
-                key,
-                DomainUse {
-                    rows: 1,
-                    first: [i; RARE_DOMAIN_ROWS as usize],
-                },
-            );
+        };
+        let used = &mut self.uses[k];
+        if let Some(slot) = used.first.get_mut(used.rows as usize) {
+            *slot = i;
         }
+        used.rows = used.rows.saturating_add(1);
+    }
+
+    /// Every domain counted, with its use.
+    fn domains(&self) -> impl Iterator<Item = (&str, &DomainUse)> {
+        self.index.iter().map(|(d, &k)| (&**d, &self.uses[k]))
     }
 
     fn find_typos(&self, rows: &[MappedRow], warnings: &mut Vec<RowWarning>) {
         let mut common: Vec<(&str, u32)> = self
-            .uses
-            .iter()
+            .domains()
             .filter(|(_, u)| u.rows >= COMMON_DOMAIN_ROWS)
-            .map(|(d, u)| (&**d, u.rows))
+            .map(|(d, u)| (d, u.rows))
             .collect();
         common.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         common.truncate(MAX_COMMON_DOMAINS);
@@ -373,9 +399,7 @@ impl<'a> DomainCounts<'a> {
             )
             .collect();
         let mut rare: Vec<(&str, &DomainUse)> = self
-            .uses
-            .iter()
-            .map(|(d, u)| (&**d, u))
+            .domains()
             .filter(|(d, u)| u.rows <= RARE_DOMAIN_ROWS && !COMMON_PROVIDERS.contains(d))
             .collect();
         if rare.is_empty() {
