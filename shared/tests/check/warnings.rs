@@ -59,7 +59,7 @@ fn xlsx(rows: &[Vec<Cell>]) -> Vec<u8> {
                     .write_datetime_with_format(
                         r,
                         c,
-                        &ExcelDateTime::parse_from_str(d).unwrap(),
+                        ExcelDateTime::parse_from_str(d).unwrap(),
                         &date,
                     )
                     .map(|_| ()),
