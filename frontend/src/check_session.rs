@@ -9,7 +9,7 @@ use roster_shared::text::trim;
 use roster_shared::{Field, MappedRow, Mapping, Report, RuleOptions, Table, check_rows};
 
 use crate::corrected_file::{CorrectedFile, Value, Writer, corrected_name};
-use crate::protocol::{CheckOutcome, PAGE_SIZE, PageRequest, RowsPage};
+use crate::protocol::{CheckOutcome, PAGE_SIZE, PageRequest, RowsPage, WarningKey};
 
 /// The file being worked on.
 pub struct CheckSession {
@@ -19,13 +19,20 @@ pub struct CheckSession {
     /// Corrections: (row number, field) → value. They outlive a change of
     /// mapping; a new file starts without any.
     edits: HashMap<(u32, Field), String>,
+    /// The warnings dismissed for this file (the page keeps them for the
+    /// file in `sessionStorage` and sends them; see `dismissed_warnings`).
+    dismissed: HashSet<WarningKey>,
     pub checked: Option<Checked>,
 }
 
-/// A report, and the indices of its rows that have errors (for the filter).
+/// A report, and the indices of its rows that have errors or warnings not
+/// dismissed (for the filters).
 pub struct Checked {
     pub report: Report,
     rows_with_errors: Vec<usize>,
+    /// The report's warnings that are not dismissed, as indices into it.
+    warnings: Vec<usize>,
+    rows_with_warnings: Vec<usize>,
 }
 
 impl CheckSession {
@@ -36,7 +43,17 @@ impl CheckSession {
             file_name,
             table,
             edits: HashMap::new(),
+            dismissed: HashSet::new(),
             checked: None,
+        }
+    }
+
+    /// Replaces the dismissed warnings; the last report is filtered again,
+    /// not checked again.
+    pub fn set_dismissed(&mut self, dismissed: Vec<WarningKey>) {
+        self.dismissed = dismissed.into_iter().collect();
+        if let Some(checked) = self.checked.take() {
+            self.checked = Some(Checked::new(checked.report, &self.dismissed));
         }
     }
 
@@ -65,7 +82,7 @@ impl CheckSession {
         }
         let checked = check_rows(rows, &RuleOptions::default());
         let report = Report::from_checked(&self.table, &self.mapping, checked);
-        self.checked.insert(Checked::new(report))
+        self.checked.insert(Checked::new(report, &self.dismissed))
     }
 
     /// Trims every mapped value that has leading or trailing whitespace;
@@ -119,30 +136,60 @@ impl CheckSession {
 }
 
 impl Checked {
-    pub fn new(report: Report) -> Checked {
-        let error_rows: HashSet<u32> = report.errors.iter().map(|e| e.row).collect();
-        let rows_with_errors = report
-            .rows
+    pub fn new(report: Report, dismissed: &HashSet<WarningKey>) -> Checked {
+        let indices_of = |rows: HashSet<u32>| -> Vec<usize> {
+            if rows.is_empty() {
+                return Vec::new();
+            }
+            report
+                .rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| rows.contains(&r.row))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let rows_with_errors = indices_of(report.errors.iter().map(|e| e.row).collect());
+        let warnings: Vec<usize> = report
+            .warnings
             .iter()
             .enumerate()
-            .filter(|(_, r)| error_rows.contains(&r.row))
+            .filter(|(_, w)| !dismissed.contains(&(w.row, w.field, w.code)))
             .map(|(i, _)| i)
             .collect();
+        let rows_with_warnings =
+            indices_of(warnings.iter().map(|&i| report.warnings[i].row).collect());
         Checked {
             report,
             rows_with_errors,
+            warnings,
+            rows_with_warnings,
         }
     }
 
     pub fn outcome(&self, edited_cells: usize) -> CheckOutcome {
         let r = &self.report;
+        let warnings: Vec<_> = self
+            .warnings
+            .iter()
+            .map(|&i| r.warnings[i].clone())
+            .collect();
+        let mut warning_counts = std::collections::BTreeMap::new();
+        for w in &warnings {
+            *warning_counts.entry(w.code).or_insert(0) += 1;
+        }
+        let mut summary = r.summary.clone();
+        summary.with_warnings = self.rows_with_warnings.len();
         CheckOutcome {
             source: r.source.clone(),
             mapping: r.mapping.clone(),
             unmapped_headers: r.unmapped_headers.clone(),
-            summary: r.summary.clone(),
+            summary,
             errors: r.errors.clone(),
+            dismissed_warnings: r.warnings.len() - warnings.len(),
+            warnings,
             counts: r.counts_by_code().into_iter().collect(),
+            warning_counts: warning_counts.into_iter().collect(),
             edited_cells,
         }
     }
@@ -150,11 +197,14 @@ impl Checked {
     /// The rows asked for; past the end, the last page.
     pub fn page(&self, request: PageRequest) -> RowsPage {
         let rows = &self.report.rows;
-        let total = if request.only_errors {
-            self.rows_with_errors.len()
+        let filtered = if request.only_errors {
+            Some(&self.rows_with_errors)
+        } else if request.only_warnings {
+            Some(&self.rows_with_warnings)
         } else {
-            rows.len()
+            None
         };
+        let total = filtered.map_or(rows.len(), Vec::len);
         let last_start = total.saturating_sub(1) / PAGE_SIZE * PAGE_SIZE;
         let request = PageRequest {
             start: request.start.min(last_start),
@@ -163,10 +213,9 @@ impl Checked {
         let end = (request.start + PAGE_SIZE).min(total);
         let rows = (request.start..end)
             .filter_map(|n| {
-                let index = if request.only_errors {
-                    *self.rows_with_errors.get(n)?
-                } else {
-                    n
+                let index = match filtered {
+                    Some(indices) => *indices.get(n)?,
+                    None => n,
                 };
                 rows.get(index).map(for_display)
             })

@@ -30,6 +30,9 @@ pub enum Status {
 pub struct ChosenFile {
     pub name: String,
     pub size: f64,
+    /// Milliseconds since 1970, as the browser's `File` says: with the name
+    /// and size, what makes it "the same file" for dismissed warnings.
+    pub last_modified: f64,
 }
 
 /// The file once read: what the mapping step needs.

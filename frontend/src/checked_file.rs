@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use roster_shared::{ErrorCode, Field, RowError};
+use roster_shared::{ErrorCode, Field, RowError, RowWarning, WarningCode};
 
-use crate::protocol::CheckOutcome;
+use crate::protocol::{CheckOutcome, PageRequest};
 
 pub struct CheckedFile {
     pub file_name: String,
@@ -16,8 +16,12 @@ pub struct CheckedFile {
     pub columns: Vec<Field>,
     /// Rule → number of errors, most frequent first.
     pub counts: Vec<(ErrorCode, usize)>,
+    /// Warning code → number of warnings not dismissed, most frequent first.
+    pub warning_counts: Vec<(WarningCode, usize)>,
     /// (row number, field) → index into `outcome.errors`.
     error_at: HashMap<(u32, Field), usize>,
+    /// (row number, field) → indices into `outcome.warnings`.
+    warnings_at: HashMap<(u32, Field), Vec<usize>>,
     pub timings: Timings,
 }
 
@@ -41,9 +45,16 @@ impl CheckedFile {
             .keys()
             .copied()
             .chain(outcome.errors.iter().map(|e| e.field))
+            .chain(outcome.warnings.iter().map(|w| w.field))
             .collect();
         let mut counts = outcome.counts.clone();
         counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut warning_counts = outcome.warning_counts.clone();
+        warning_counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut warnings_at: HashMap<(u32, Field), Vec<usize>> = HashMap::new();
+        for (i, w) in outcome.warnings.iter().enumerate() {
+            warnings_at.entry((w.row, w.field)).or_default().push(i);
+        }
         let error_at = outcome
             .errors
             .iter()
@@ -55,7 +66,9 @@ impl CheckedFile {
             outcome,
             columns: columns.into_iter().collect(),
             counts,
+            warning_counts,
             error_at,
+            warnings_at,
             timings,
         }
     }
@@ -66,14 +79,36 @@ impl CheckedFile {
             .and_then(|i| self.outcome.errors.get(*i))
     }
 
-    /// How many rows the grid lists with or without the error filter.
-    pub fn row_count(&self, only_errors: bool) -> usize {
+    /// The warnings (not dismissed) of one cell.
+    pub fn warnings(&self, row: u32, field: Field) -> impl Iterator<Item = &RowWarning> {
+        self.warnings_at
+            .get(&(row, field))
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.outcome.warnings.get(*i))
+    }
+
+    /// How many rows the grid lists with this filter.
+    pub fn row_count(&self, request: PageRequest) -> usize {
         let summary = &self.outcome.summary;
-        if only_errors {
+        if request.only_errors {
             summary.with_errors
+        } else if request.only_warnings {
+            summary.with_warnings
         } else {
             summary.rows
         }
+    }
+}
+
+/// A short name for each warning, for the counts table.
+pub fn warning_name(code: WarningCode) -> &'static str {
+    match code {
+        WarningCode::LeadingZerosLost => "Leading zeros lost",
+        WarningCode::ScientificNotation => "ID in scientific notation",
+        WarningCode::DateInId => "Date in an ID column",
+        WarningCode::EmailDomainTypo => "Email domain typo",
+        WarningCode::PossibleDuplicate => "Possibly the same person twice",
     }
 }
 

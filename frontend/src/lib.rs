@@ -23,6 +23,7 @@ pub mod check_state;
 pub mod checked_file;
 pub mod components;
 pub mod corrected_file;
+pub mod dismissed_warnings;
 pub mod download;
 pub mod pages;
 pub mod protocol;

@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 
 use roster_shared::table::SourceInfo;
-use roster_shared::{ErrorCode, Field, MappedRow, Mapping, RowError, Summary};
+use roster_shared::{
+    ErrorCode, Field, MappedRow, Mapping, RowError, RowWarning, Summary, WarningCode,
+};
 use serde::{Deserialize, Serialize};
 
 /// Path of the worker's loader script in `dist/` (Trunk's `data-loader-shim`).
@@ -29,9 +31,18 @@ pub enum ToWorker {
     /// its table.
     Read { job: u32, file_name: String },
     /// Check the table last read with this mapping; reply with `page`.
+    /// `dismissed`: the warnings dismissed for this file so far.
     Check {
         job: u32,
         columns: Columns,
+        page: PageRequest,
+        dismissed: Vec<WarningKey>,
+    },
+    /// The warnings dismissed for this file now (all of them, replacing
+    /// the last list); reply with the outcome without them and `page`.
+    Dismiss {
+        job: u32,
+        dismissed: Vec<WarningKey>,
         page: PageRequest,
     },
     /// A page of the rows of the last check, for the grid.
@@ -59,6 +70,7 @@ impl ToWorker {
         match self {
             ToWorker::Read { job, .. }
             | ToWorker::Check { job, .. }
+            | ToWorker::Dismiss { job, .. }
             | ToWorker::Rows { job, .. }
             | ToWorker::Edit { job, .. }
             | ToWorker::TrimAll { job, .. }
@@ -68,13 +80,21 @@ impl ToWorker {
     }
 }
 
-/// Which rows the grid wants: [`PAGE_SIZE`] from `start`, of all rows or of
-/// the rows with errors only.
+/// Which rows the grid wants: [`PAGE_SIZE`] from `start`, of all rows, of
+/// the rows with errors only, or of the rows with (not dismissed) warnings
+/// only.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageRequest {
     pub only_errors: bool,
+    #[serde(default)]
+    pub only_warnings: bool,
     pub start: usize,
 }
+
+/// One warning, as dismissed: its row, field and code. Row numbers are the
+/// sheet's and never change while a file is open, so the key holds across
+/// corrections and checks of the same file.
+pub type WarningKey = (u32, Field, WarningCode);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -167,10 +187,17 @@ pub struct CheckOutcome {
     pub unmapped_headers: Vec<String>,
     pub summary: Summary,
     pub errors: Vec<RowError>,
+    /// The warnings not dismissed (`summary.with_warnings` counts their
+    /// rows).
+    pub warnings: Vec<RowWarning>,
+    /// How many warnings have been dismissed for this file.
+    pub dismissed_warnings: usize,
     /// How many cells have been corrected in the grid.
     pub edited_cells: usize,
     /// [`roster_shared::Report::counts_by_code`].
     pub counts: Vec<(ErrorCode, usize)>,
+    /// The warnings not dismissed, by code.
+    pub warning_counts: Vec<(WarningCode, usize)>,
 }
 
 /// Some of the checked rows, as asked for.

@@ -5,12 +5,13 @@
 #![cfg(target_arch = "wasm32")]
 
 use roster_frontend::check_session::{CheckSession, SHOWN_CHARS};
+use roster_frontend::check_state::ChosenFile;
 use roster_frontend::components::format;
 use roster_frontend::corrected_file::corrected_name;
 use roster_frontend::protocol::{FromWorker, PageRequest, ToWorker, columns_of, mapping_from};
-use roster_frontend::remembered_mapping;
+use roster_frontend::{dismissed_warnings, remembered_mapping};
 use roster_shared::cells::CellValue;
-use roster_shared::{ErrorCode, Field, Format, Mapping, ReadOptions, read_table};
+use roster_shared::{ErrorCode, Field, Format, Mapping, ReadOptions, WarningCode, read_table};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -176,11 +177,12 @@ fn pages_of_rows_filter_and_stop_at_the_last_page() {
     let errors = checked.page(PageRequest {
         only_errors: true,
         start: 0,
+        ..PageRequest::default()
     });
     assert_eq!(errors.total, 3);
     let past_the_end = checked.page(PageRequest {
-        only_errors: false,
         start: 500,
+        ..PageRequest::default()
     });
     assert_eq!(past_the_end.request.start, 0, "back to the last page");
     assert_eq!(past_the_end.rows.len(), 3);
@@ -236,7 +238,9 @@ fn worker_messages_survive_the_trip() {
         page: PageRequest {
             only_errors: true,
             start: 50,
+            ..PageRequest::default()
         },
+        dismissed: vec![(3, Field::Email, WarningCode::EmailDomainTypo)],
     };
     let text = serde_json::to_string(&request).expect("JSON");
     assert_eq!(
@@ -311,4 +315,70 @@ fn reading_progress_fills_the_second_third_of_the_bar() {
         serde_json::from_str::<FromWorker>(&text).expect("back"),
         reply
     );
+}
+
+#[wasm_bindgen_test]
+fn dismissed_warnings_leave_the_outcome_and_the_filter() {
+    let csv = "First Name,Last Name,Username,Email,User ID\n\
+               Ada,Lovelace,ada,ada@gmial.com,1\n\
+               Alan,Turing,alan,alan@hotmial.com,2\n\
+               Grace,Hopper,grace,grace@example.org,3\n";
+    let table =
+        read_table(csv.as_bytes(), Some("w.csv"), &ReadOptions::default()).expect("a readable CSV");
+    let mut s = CheckSession::new("w.csv".to_string(), table);
+    let only_warnings = PageRequest {
+        only_warnings: true,
+        ..PageRequest::default()
+    };
+    let checked = s.check();
+    let outcome = checked.outcome(0);
+    assert_eq!(outcome.warnings.len(), 2);
+    assert_eq!(outcome.summary.with_warnings, 2);
+    assert_eq!(outcome.warning_counts, [(WarningCode::EmailDomainTypo, 2)]);
+    assert_eq!(
+        checked
+            .page(only_warnings)
+            .rows
+            .iter()
+            .map(|r| r.row)
+            .collect::<Vec<_>>(),
+        [2, 3]
+    );
+
+    s.set_dismissed(vec![(2, Field::Email, WarningCode::EmailDomainTypo)]);
+    let checked = s.checked.as_ref().expect("still checked");
+    let outcome = checked.outcome(0);
+    assert_eq!((outcome.warnings.len(), outcome.dismissed_warnings), (1, 1));
+    assert_eq!(outcome.summary.with_warnings, 1);
+    assert_eq!(
+        checked
+            .page(only_warnings)
+            .rows
+            .iter()
+            .map(|r| r.row)
+            .collect::<Vec<_>>(),
+        [3]
+    );
+    // A check after a correction keeps the dismissal.
+    s.edit(4, Field::FirstName, "Grace B.".to_string());
+    assert_eq!(s.check().outcome(1).warnings.len(), 1);
+}
+
+#[wasm_bindgen_test]
+fn dismissed_warnings_are_kept_for_the_same_file_only() {
+    let file = ChosenFile {
+        name: "people.xlsx".to_string(),
+        size: 1234.0,
+        last_modified: 1_700_000_000_000.0,
+    };
+    let dismissed = vec![(3, Field::UserId, WarningCode::LeadingZerosLost)];
+    dismissed_warnings::save(&file, &dismissed);
+    assert_eq!(dismissed_warnings::load(&file), dismissed);
+    let saved_again = ChosenFile {
+        last_modified: 1_700_000_000_001.0,
+        ..file.clone()
+    };
+    assert_eq!(dismissed_warnings::load(&saved_again), []);
+    dismissed_warnings::save(&file, &[]);
+    assert_eq!(dismissed_warnings::load(&file), []);
 }

@@ -3,8 +3,8 @@
 //! The data walks one way through the modules: [`read`] (bytes → the rows of
 //! one sheet) → [`table`] (header and data rows) → [`mapping`] (which column
 //! fills which field) → [`rows`] (cells converted to text by [`cells`]) →
-//! [`rules`] (every check of SPEC section 4) → [`report`]. The way back,
-//! rows → .xlsx, is [`write`].
+//! [`rules`] (every check of SPEC section 4, then [`warnings`], section
+//! 4b) → [`report`]. The way back, rows → .xlsx, is [`write`].
 //!
 //! The crate does no I/O and knows no database, HTTP or DOM, so the browser
 //! (as WebAssembly) and the server (natively) run exactly the same rules.
@@ -23,6 +23,7 @@ pub mod rules;
 pub mod table;
 pub mod text;
 pub mod time_zones;
+pub mod warnings;
 pub mod write;
 
 pub use error::ReadError;
@@ -35,6 +36,7 @@ pub use rows::MappedRow;
 pub use rules::{CheckedRows, ErrorCode, RowError, RuleOptions, check_rows};
 pub use table::Table;
 pub use time_zones::time_zone_names;
+pub use warnings::{RowWarning, WarningCode};
 
 /// Everything `roster check` can be told.
 #[derive(Debug, Clone, Default)]

@@ -18,13 +18,31 @@ use crate::table::Table;
 
 /// One row's values for every field (`""` where empty), and what the
 /// spreadsheet cell said was wrong with any of them (section 3).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct MappedRow {
     pub row: u32,
     /// Text cells are shared with the table they were mapped from; an
     /// empty value allocates nothing (`Arc::default` is a shared static).
     values: [Arc<str>; Field::ALL.len()],
     problems: [Option<CellProblem>; Field::ALL.len()],
+    /// One bit per field (by [`Field::index`]): the cell was a number, not
+    /// text. The least that `leading_zeros_lost` needs (`123` typed where
+    /// text `00123` was meant); a date already says so by its problem.
+    /// Not sent in JSON: posted rows are text.
+    numbers: u16,
+}
+
+// `numbers` holds one bit per field.
+const _: () = assert!(Field::ALL.len() <= 16);
+
+/// Rows are equal when their values and cell problems are: a number cell
+/// and a text cell of the same text hold the same value (section 4 compares
+/// `1001` and `"1001"` as equal), so the same users read from an .xlsx and
+/// a .csv are the same rows.
+impl PartialEq for MappedRow {
+    fn eq(&self, other: &Self) -> bool {
+        self.row == other.row && self.values == other.values && self.problems == other.problems
+    }
 }
 
 impl MappedRow {
@@ -42,6 +60,12 @@ impl MappedRow {
     pub fn set(&mut self, field: Field, value: impl Into<String>) {
         self.values[field.index()] = value.into().into();
         self.problems[field.index()] = None;
+        self.numbers &= !(1 << field.index());
+    }
+
+    /// True when the field's cell was a number in the file (not text).
+    pub fn was_number(&self, field: Field) -> bool {
+        self.numbers & (1 << field.index()) != 0
     }
 
     pub fn problem(&self, field: Field) -> Option<CellProblem> {
@@ -125,6 +149,9 @@ impl MappedRow {
         match cell {
             CellValue::Text(text) => self.values[slot] = text,
             other => {
+                if matches!(other, CellValue::Number(_) | CellValue::Int(_)) {
+                    self.numbers |= 1 << slot;
+                }
                 let converted = other.to_field_text(field);
                 self.values[slot] = converted.text.into();
                 self.problems[slot] = converted.problem;

@@ -13,6 +13,7 @@ use crate::cells::CellProblem;
 use crate::fields::Field;
 use crate::rows::MappedRow;
 use crate::text::{is_blank, is_control, is_space, trim};
+use crate::warnings::{RowWarning, find_warnings};
 
 /// Every rule's code, as it appears in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -109,12 +110,14 @@ impl Default for RuleOptions {
     }
 }
 
-/// Rows after the rules: names trimmed, every error found.
+/// Rows after the rules: names trimmed, every error and warning found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CheckedRows {
     pub rows: Vec<MappedRow>,
     /// Every error, by row then field order.
     pub errors: Vec<RowError>,
+    /// Every warning (SPEC section 4b), by row then field order.
+    pub warnings: Vec<RowWarning>,
 }
 
 impl CheckedRows {
@@ -129,6 +132,13 @@ impl CheckedRows {
             }
         }
         count
+    }
+
+    /// How many rows have at least one warning.
+    pub fn rows_with_warnings(&self) -> usize {
+        let mut rows: Vec<u32> = self.warnings.iter().map(|w| w.row).collect();
+        rows.dedup();
+        rows.len()
     }
 }
 
@@ -145,12 +155,17 @@ pub fn check_rows(mut rows: Vec<MappedRow>, options: &RuleOptions) -> CheckedRow
     for field in [Field::Username, Field::UserId] {
         flag_duplicates(&rows, &mut errors, field);
     }
+    let warnings = find_warnings(&rows, &errors);
     let mut all = Vec::new();
     for mut row_errors in errors {
         row_errors.sort_by_key(|e| e.field);
         all.extend(row_errors);
     }
-    CheckedRows { rows, errors: all }
+    CheckedRows {
+        rows,
+        errors: all,
+        warnings,
+    }
 }
 
 /// The errors of one row, without duplicates (which need every row).
@@ -159,21 +174,44 @@ pub fn check_row(row: &mut MappedRow, options: &RuleOptions) -> Vec<RowError> {
     check_row_with(row, options, &mut KnownZones::default())
 }
 
+/// Distinct unknown time zones of one file given a "did you mean?": each
+/// costs a comparison with every IANA name, so a column of 100,000 distinct
+/// wrong values must not cost 100,000 of them; past this, the message has
+/// no suggestion.
+const MAX_ZONE_SUGGESTIONS: usize = 1_000;
+
 /// The last time zone found valid: most files use one or two, and a name
-/// lookup per row is a measurable share of checking 100,000 rows.
+/// lookup per row is a measurable share of checking 100,000 rows. Also the
+/// suggestions already found for unknown names.
 #[derive(Default)]
-struct KnownZones(String);
+struct KnownZones {
+    last_valid: String,
+    suggestions: FxHashMap<String, Option<&'static str>>,
+}
 
 impl KnownZones {
     fn is_valid(&mut self, name: &str) -> bool {
-        if !self.0.is_empty() && self.0 == name {
+        if !self.last_valid.is_empty() && self.last_valid == name {
             return true;
         }
         let valid = chrono_tz::Tz::from_str(name).is_ok();
         if valid {
-            name.clone_into(&mut self.0);
+            name.clone_into(&mut self.last_valid);
         }
         valid
+    }
+
+    /// [`crate::time_zones::similar_time_zone`], once per distinct name.
+    fn suggestion(&mut self, name: &str) -> Option<&'static str> {
+        if let Some(known) = self.suggestions.get(name) {
+            return *known;
+        }
+        if self.suggestions.len() >= MAX_ZONE_SUGGESTIONS {
+            return None;
+        }
+        let found = crate::time_zones::similar_time_zone(name);
+        self.suggestions.insert(name.to_string(), found);
+        found
     }
 }
 
@@ -258,7 +296,10 @@ fn first_error(
                 let above = Field::SUB_LEVELS[sub_level(field).saturating_sub(2)];
                 format!("{label}: {} must be filled in first", above.label())
             }
-            ErrorCode::InvalidTimeZone => format!("{label}: unknown time zone"),
+            ErrorCode::InvalidTimeZone => match zones.suggestion(value) {
+                Some(zone) => format!("{label}: unknown time zone; did you mean {zone}?"),
+                None => format!("{label}: unknown time zone"),
+            },
             _ => format!("{label}: {}", code.key()),
         };
         (code, message)

@@ -17,6 +17,7 @@ mod helpers;
 mod hierarchy_settings;
 mod history;
 mod import;
+mod warnings;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

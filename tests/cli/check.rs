@@ -26,7 +26,10 @@ fn a_file_with_errors_exits_1_and_lists_them_by_row() {
         ),
         "{text}"
     );
-    assert!(text.contains("5 rows: 0 valid, 5 with errors\n"), "{text}");
+    assert!(
+        text.contains("5 rows: 0 valid, 5 with errors, 0 with warnings\n"),
+        "{text}"
+    );
     assert!(
         text.contains("  row      3  Email: Please enter a valid email address\n"),
         "{text}"
@@ -48,8 +51,9 @@ fn json_has_the_shape_of_section_8() {
     assert_eq!(json["unmapped_headers"], serde_json::json!(["Notes"]));
     assert_eq!(
         json["summary"],
-        serde_json::json!({"rows": 5, "valid": 0, "with_errors": 5})
+        serde_json::json!({"rows": 5, "valid": 0, "with_errors": 5, "with_warnings": 0})
     );
+    assert_eq!(json["warnings"], serde_json::json!([]));
     assert_eq!(
         json["errors"][2],
         serde_json::json!({"row": 3, "field": "username", "code": "spaces_not_allowed", "message": "Username: spaces not allowed"})
@@ -79,6 +83,79 @@ fn a_clean_file_exits_0() {
     let out = roster(&["check", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("1 rows: 1 valid, 0 with errors"));
+}
+
+/// Row 2's User ID is text with leading zeros, row 3's a number that lost
+/// them (written by rust_xlsxwriter: a text cell and a number cell), row
+/// 4's email a typo of the common provider's domain.
+fn file_with_warnings() -> std::path::PathBuf {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (c, h) in ["First Name", "Last Name", "Username", "Email", "User ID"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    let people = [
+        ("Ann", "Lee", "ann", "ann@example.org"),
+        ("Bob", "Ng", "bob", "bob@example.org"),
+        ("Cy", "Day", "cy", "cy@hotmial.com"),
+    ];
+    for (r, (first, last, user, email)) in people.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, v) in [first, last, user, email].iter().enumerate() {
+            sheet.write_string(r, c as u16, **v).unwrap();
+        }
+    }
+    sheet.write_string(1, 4, "00123").unwrap();
+    sheet.write_number(2, 4, 77.0).unwrap();
+    sheet.write_string(3, 4, "00125").unwrap();
+    let dir = std::env::temp_dir().join(format!("roster-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("warnings.xlsx");
+    workbook.save(&path).unwrap();
+    path
+}
+
+#[test]
+fn warnings_are_listed_but_never_change_the_exit_status() {
+    let path = file_with_warnings();
+    let p = path.to_str().unwrap();
+    let out = roster(&["check", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("3 rows: 3 valid, 0 with errors, 2 with warnings\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  row      3  warning: User ID: 77 may have lost its leading zeros (other IDs in this column look like 00123)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  row      4  warning: Email: did you mean @hotmail.com?\n"),
+        "{text}"
+    );
+
+    let out = roster(&["check", "--json", p]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({"rows": 3, "valid": 3, "with_errors": 0, "with_warnings": 2})
+    );
+    assert_eq!(
+        json["warnings"],
+        serde_json::json!([
+            {"row": 3, "field": "user_id", "code": "leading_zeros_lost",
+             "message": "User ID: 77 may have lost its leading zeros (other IDs in this column look like 00123)"},
+            {"row": 4, "field": "email", "code": "email_domain_typo",
+             "message": "Email: did you mean @hotmail.com?"}
+        ])
+    );
 }
 
 #[test]

@@ -110,11 +110,18 @@ fn print_text(report: &Report) -> std::io::Result<()> {
     let sum = &report.summary;
     writeln!(
         out,
-        "{} rows: {} valid, {} with errors",
-        sum.rows, sum.valid, sum.with_errors
+        "{} rows: {} valid, {} with errors, {} with warnings",
+        sum.rows, sum.valid, sum.with_errors, sum.with_warnings
     )?;
     for e in &report.errors {
         writeln!(out, "  row {:>6}  {}", e.row, e.message)?;
+    }
+    if !report.warnings.is_empty() {
+        // Warnings never change the exit status (SPEC section 4b).
+        writeln!(out, "warnings (the rows can still be imported):")?;
+        for w in &report.warnings {
+            writeln!(out, "  row {:>6}  warning: {}", w.row, w.message)?;
+        }
     }
     out.flush()
 }

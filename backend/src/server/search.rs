@@ -4,40 +4,14 @@
 //! matches a term by prefix, which is a range scan on that key:
 //! `term >= 'mul' AND term < 'mul\u{10FFFF}'`.
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
+/// The folding lives in the rules crate, which also compares names with it
+/// (SPEC section 4b's "normalised").
+pub use roster_shared::text::normalize;
 
 /// Longest query word or term kept, in characters.
 const MAX_TERM_CHARS: usize = 100;
 /// Most words of one query that are used.
 pub const MAX_QUERY_WORDS: usize = 6;
-
-/// Lowercase, compatibility-decomposed, without combining marks, with the
-/// Latin letters that do not decompose folded by hand: `Müller` → `muller`,
-/// `Øre` → `ore`, `Straße` → `strasse`.
-pub fn normalize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.nfkd() {
-        if is_combining_mark(c) {
-            continue;
-        }
-        for lower in c.to_lowercase() {
-            match lower {
-                'ß' => out.push_str("ss"),
-                'æ' => out.push_str("ae"),
-                'œ' => out.push_str("oe"),
-                'þ' => out.push_str("th"),
-                'ø' => out.push('o'),
-                'đ' | 'ð' => out.push('d'),
-                'ł' => out.push('l'),
-                'ı' => out.push('i'),
-                'ħ' => out.push('h'),
-                other => out.push(other),
-            }
-        }
-    }
-    out
-}
 
 fn clip(s: &str) -> String {
     s.chars().take(MAX_TERM_CHARS).collect()
@@ -97,14 +71,6 @@ pub fn sort_key(first_name: &str, last_name: &str, username: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn folds_case_and_accents() {
-        assert_eq!(normalize("Müller"), "muller");
-        assert_eq!(normalize("ZOË Ångström"), "zoe angstrom");
-        assert_eq!(normalize("Straße Øre Łódź"), "strasse ore lodz");
-        assert_eq!(normalize("ﬁle"), "file");
-    }
 
     #[test]
     fn terms_hold_words_and_whole_values() {

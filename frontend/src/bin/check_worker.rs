@@ -190,9 +190,32 @@ fn load(file: wasm_bindgen::JsValue) -> Result<Vec<u8>, String> {
 fn serve(session: &mut CheckSession, request: ToWorker) {
     match request {
         ToWorker::Read { .. } => {}
-        ToWorker::Check { job, columns, page } => {
+        ToWorker::Check {
+            job,
+            columns,
+            page,
+            dismissed,
+        } => {
             session.mapping = mapping_from(&columns);
+            session.set_dismissed(dismissed);
             check(session, job, page, None);
+        }
+        ToWorker::Dismiss {
+            job,
+            dismissed,
+            page,
+        } => {
+            session.set_dismissed(dismissed);
+            match &session.checked {
+                Some(checked) => post(&FromWorker::Checked {
+                    job,
+                    outcome: checked.outcome(session.edited_cells()),
+                    page: checked.page(page),
+                    check_ms: 0.0,
+                    trimmed: None,
+                }),
+                None => failed(job, "no file has been checked yet"),
+            }
         }
         ToWorker::Edit {
             job,

@@ -33,6 +33,20 @@ pub fn CheckSummary(file: Arc<CheckedFile>) -> impl IntoView {
             report.errors.len(),
             if report.errors.is_empty() { "" } else { "bad" },
         ),
+        (
+            "With warnings",
+            s.with_warnings,
+            if s.with_warnings > 0 { "warn" } else { "" },
+        ),
+        (
+            "Warnings",
+            report.warnings.len(),
+            if report.warnings.is_empty() {
+                ""
+            } else {
+                "warn"
+            },
+        ),
     ];
     let t = file.timings;
     let timing = match t.read_ms {
@@ -61,7 +75,10 @@ pub fn CheckSummary(file: Arc<CheckedFile>) -> impl IntoView {
                     .into_iter()
                     .map(|(label, n, tone)| {
                         view! {
-                            <div class=format!("figure {tone}")>
+                            <div
+                                class=format!("figure {tone}")
+                                id=format!("figure-{}", label.to_lowercase().replace(' ', "-"))
+                            >
                                 <dt>{label}</dt>
                                 <dd>{format::thousands(n)}</dd>
                             </div>

@@ -12,6 +12,17 @@ pub fn ErrorIcon() -> impl IntoView {
     }
 }
 
+/// An information sign (a circled `i`) beside every warning: another shape
+/// than the error's triangle, so the two differ without their colours.
+#[component]
+pub fn WarningIcon() -> impl IntoView {
+    view! {
+        <svg class="icon icon-warning" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" focusable="false">
+            <path fill="currentColor" d="M8 1a7 7 0 1 1 0 14A7 7 0 0 1 8 1Zm0 5.6a.8.8 0 0 0-.8.8v3.8a.8.8 0 0 0 1.6 0V7.4a.8.8 0 0 0-.8-.8Zm0-2.9a1 1 0 1 0 0 2 1 1 0 0 0 0-2Z" />
+        </svg>
+    }
+}
+
 /// A tick beside "no errors".
 #[component]
 pub fn OkIcon() -> impl IntoView {

@@ -23,11 +23,11 @@ pub use done_notice::DoneNotice;
 pub use error_alert::ErrorAlert;
 pub use export_users::ExportUsers;
 pub use file_picker::FilePicker;
-pub use icons::{ErrorIcon, OkIcon};
+pub use icons::{ErrorIcon, OkIcon, WarningIcon};
 pub use mapping_form::MappingForm;
 pub use progress_panel::ProgressPanel;
 pub use row_grid::RowGrid;
-pub use rule_counts::RuleCounts;
+pub use rule_counts::{RuleCounts, WarningCounts};
 pub use status_line::StatusLine;
 
 /// Focuses the element with this id once the page has been redrawn, or the

@@ -1,12 +1,12 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use roster_shared::{Field, MappedRow, RowError};
+use roster_shared::{Field, MappedRow, RowError, WarningCode};
 
 use crate::checked_file::CheckedFile;
 use crate::protocol::{PAGE_SIZE, PageRequest, RowsPage};
 
-use super::{ErrorIcon, focus_after_redraw, format};
+use super::{ErrorIcon, WarningIcon, focus_after_redraw, format};
 
 /// The cell being corrected: (row number, field).
 type Editing = RwSignal<Option<(u32, Field)>>;
@@ -15,9 +15,13 @@ type Editing = RwSignal<Option<(u32, Field)>>;
 /// length, so that not even the password's length shows.
 const PASSWORD_MASK: &str = "••••••••";
 
+/// A dismissed warning: (row number, field, code).
+pub type Dismissal = (u32, Field, WarningCode);
+
 /// The rows, a page at a time (the worker holds them all); a wrong cell
-/// shows its message and an icon, and can be corrected. A filter keeps only
-/// the rows with errors. Passwords are masked unless "Show passwords" is
+/// shows its message and an icon, and can be corrected; a cell with a
+/// warning shows it with another icon, the word "Warning" and a button that
+/// dismisses it. Filters keep only the rows with errors, or with warnings. Passwords are masked unless "Show passwords" is
 /// ticked (the corrected file still holds them: the worker writes it).
 #[component]
 pub fn RowGrid(
@@ -30,18 +34,26 @@ pub fn RowGrid(
     on_request: Callback<PageRequest>,
     /// A corrected cell: (row number, field, new value).
     on_edit: Callback<(u32, Field, String)>,
+    /// A warning dismissed for the file.
+    on_dismiss: Callback<Dismissal>,
 ) -> impl IntoView {
     let editing: Editing = RwSignal::new(None);
     let reveal = RwSignal::new(false);
     let has_passwords = file.columns.contains(&Field::Password);
     let counted = file.clone();
-    let total = Memo::new(move |_| counted.row_count(wanted.get().only_errors));
+    let total = Memo::new(move |_| counted.row_count(wanted.get()));
     let range_text = move || {
         let total = total.get();
-        let PageRequest { only_errors, start } = wanted.get();
+        let PageRequest {
+            only_errors,
+            only_warnings,
+            start,
+        } = wanted.get();
         let end = (start + PAGE_SIZE).min(total);
         let what = if only_errors {
             "rows with errors"
+        } else if only_warnings {
+            "rows with warnings"
         } else {
             "rows"
         };
@@ -69,10 +81,15 @@ pub fn RowGrid(
         };
         if page.rows.is_empty() {
             let colspan = (shown.columns.len() + 1).to_string();
+            let none = if page.request.only_warnings {
+                "No row has a warning."
+            } else {
+                "No row has an error."
+            };
             return view! {
                 <tr>
                     <td colspan=colspan class="empty">
-                        "No row has an error."
+                        {none}
                     </td>
                 </tr>
             }
@@ -80,7 +97,7 @@ pub fn RowGrid(
         }
         page.rows
             .iter()
-            .map(|row| grid_row(&shown, row, editing, reveal, on_edit))
+            .map(|row| grid_row(&shown, row, editing, reveal, on_edit, on_dismiss))
             .collect_view()
             .into_any()
     };
@@ -98,11 +115,28 @@ pub fn RowGrid(
                             on_request
                                 .run(PageRequest {
                                     only_errors: event_target_checked(&ev),
+                                    only_warnings: false,
                                     start: 0,
                                 })
                         }
                     />
                     "Only rows with errors"
+                </label>
+                <label class="checkbox">
+                    <input
+                        type="checkbox"
+                        id="only-warnings"
+                        prop:checked=move || wanted.get().only_warnings
+                        on:change=move |ev| {
+                            on_request
+                                .run(PageRequest {
+                                    only_errors: false,
+                                    only_warnings: event_target_checked(&ev),
+                                    start: 0,
+                                })
+                        }
+                    />
+                    "Only rows with warnings"
                 </label>
                 {has_passwords
                     .then(|| {
@@ -187,26 +221,44 @@ fn grid_row(
     editing: Editing,
     reveal: RwSignal<bool>,
     on_edit: Callback<(u32, Field, String)>,
+    on_dismiss: Callback<Dismissal>,
 ) -> impl IntoView + use<> {
     let has_errors = file
         .columns
         .iter()
         .any(|f| file.error(row.row, *f).is_some());
+    let has_warnings = file
+        .columns
+        .iter()
+        .any(|f| file.warnings(row.row, *f).next().is_some());
     let cells = file
         .columns
         .iter()
         .map(|field| {
             let value = row.get(*field).to_string();
-            match file.error(row.row, *field) {
-                Some(error) => {
-                    invalid_cell(row.row, *field, value, error, editing, reveal, on_edit).into_any()
+            let warnings = warning_notes(file, row.row, *field, on_dismiss);
+            match (file.error(row.row, *field), warnings) {
+                (Some(error), warnings) => invalid_cell(
+                    row.row, *field, value, error, warnings, editing, reveal, on_edit,
+                )
+                .into_any(),
+                (None, Some((code, warnings))) => view! {
+                    <td class="warned" data-warning=code.key()>
+                        <span class="cell-value">{cell_text(*field, value, reveal)}</span>
+                        {warnings}
+                    </td>
                 }
-                None => view! { <td>{cell_text(*field, value, reveal)}</td> }.into_any(),
+                .into_any(),
+                (None, None) => view! { <td>{cell_text(*field, value, reveal)}</td> }.into_any(),
             }
         })
         .collect_view();
     view! {
-        <tr class:row-invalid=has_errors data-row=row.row.to_string()>
+        <tr
+            class:row-invalid=has_errors
+            class:row-warned=has_warnings && !has_errors
+            data-row=row.row.to_string()
+        >
             <th scope="row" class="row-number">
                 {row.row.to_string()}
             </th>
@@ -235,13 +287,56 @@ fn cell_text(field: Field, value: String, reveal: RwSignal<bool>) -> AnyView {
     .into_any()
 }
 
-/// A wrong cell: its value, its message with an icon, and a button that
-/// turns the value into a text box.
+/// A cell's warnings (not dismissed), each with its icon, the word
+/// "Warning" (not colour alone) and a button that dismisses it; `None`
+/// when it has none. The first warning's code comes with them.
+fn warning_notes(
+    file: &CheckedFile,
+    row: u32,
+    field: Field,
+    on_dismiss: Callback<Dismissal>,
+) -> Option<(WarningCode, AnyView)> {
+    let warnings: Vec<_> = file.warnings(row, field).collect();
+    let first = warnings.first()?.code;
+    let notes = warnings
+        .into_iter()
+        .map(|w| {
+            let code = w.code;
+            let id = format!("warning-{row}-{}-{}", field.key(), code.key());
+            view! {
+                <span class="cell-warning" id=id.clone() data-code=code.key()>
+                    <WarningIcon />
+                    <span>
+                        <strong class="note-kind">"Warning: "</strong>
+                        {w.message.clone()}
+                    </span>
+                    <button
+                        type="button"
+                        class="link-button"
+                        id=format!("dismiss-{row}-{}-{}", field.key(), code.key())
+                        aria-label=format!("Dismiss the warning on {} in row {row}", field.label())
+                        aria-describedby=id.clone()
+                        on:click=move |_| on_dismiss.run((row, field, code))
+                    >
+                        "Dismiss"
+                    </button>
+                </span>
+            }
+        })
+        .collect_view()
+        .into_any();
+    Some((first, notes))
+}
+
+/// A wrong cell: its value, its message with an icon, any warnings, and a
+/// button that turns the value into a text box.
+#[allow(clippy::too_many_arguments)]
 fn invalid_cell(
     row: u32,
     field: Field,
     value: String,
     error: &RowError,
+    warnings: Option<(WarningCode, AnyView)>,
     editing: Editing,
     reveal: RwSignal<bool>,
     on_edit: Callback<(u32, Field, String)>,
@@ -265,6 +360,7 @@ fn invalid_cell(
                 <ErrorIcon />
                 <span>{error.message.clone()}</span>
             </span>
+            {warnings.map(|(_, notes)| notes)}
             <button
                 type="button"
                 class="link-button"

@@ -50,11 +50,12 @@ pub fn StatusLine(
     }
 }
 
-/// "people.xlsx: 6 rows checked, 3 with errors (4 errors)."
+/// "people.xlsx: 6 rows checked, 3 with errors (4 errors)." and, when
+/// there are any, " 2 warnings."
 pub fn summary_sentence(file: &CheckedFile) -> String {
     let s = &file.outcome.summary;
     let rows = format::count(s.rows, "row", "rows");
-    if s.with_errors == 0 {
+    let errors = if s.with_errors == 0 {
         format!("{}: {rows} checked, no errors.", file.file_name)
     } else {
         format!(
@@ -63,5 +64,9 @@ pub fn summary_sentence(file: &CheckedFile) -> String {
             format::thousands(s.with_errors),
             format::count(file.outcome.errors.len(), "error", "errors"),
         )
+    };
+    match file.outcome.warnings.len() {
+        0 => errors,
+        n => format!("{errors} {}.", format::count(n, "warning", "warnings")),
     }
 }

@@ -11,15 +11,15 @@ use crate::check_state::{ChosenFile, OpenFile, Status};
 use crate::checked_file::{CheckedFile, Timings};
 use crate::components::{
     CheckSummary, Corrections, FilePicker, MappingForm, ProgressPanel, RowGrid, RuleCounts,
-    StatusLine, focus_after_redraw,
+    StatusLine, WarningCounts, focus_after_redraw,
 };
 use crate::now_ms;
 use crate::pages::import::ImportSteps;
 use crate::protocol::{
-    FromWorker, PageRequest, RowsPage, Stage, ToWorker, columns_of, mapping_from,
+    FromWorker, PageRequest, RowsPage, Stage, ToWorker, WarningKey, columns_of, mapping_from,
 };
 use crate::worker_client::{CheckWorker, SILENCE_LIMIT_MS};
-use crate::{download, remembered_mapping};
+use crate::{dismissed_warnings, download, remembered_mapping};
 
 /// How long the worker may keep a request waiting in silence:
 /// [`SILENCE_LIMIT_MS`], or the page address's `silence-limit-ms` (the
@@ -73,6 +73,8 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
     let rows_wanted = StoredValue::new(None::<Callback<ImportRows>>);
     // Counts the corrections: each one makes Try Import's preview stale.
     let corrected = RwSignal::new(0u32);
+    // The warnings dismissed for the chosen file (`dismissed_warnings`).
+    let dismissed = StoredValue::new(Vec::<WarningKey>::new());
     let bump = move || corrected.update(|n| *n = n.wrapping_add(1));
 
     let next_job = move || {
@@ -130,7 +132,12 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
         status.set(Status::Working {
             stage: Stage::Checking,
         });
-        send(ToWorker::Check { job, columns, page });
+        send(ToWorker::Check {
+            job,
+            columns,
+            page,
+            dismissed: dismissed.get_value(),
+        });
     };
 
     let on_reply = move |reply: FromWorker| match reply {
@@ -242,10 +249,13 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
         read_ms.set_value(None);
         notice.set(None);
         wanted_page.set(PageRequest::default());
-        chosen.set(Some(ChosenFile {
+        let this_file = ChosenFile {
             name: file.name(),
             size: file.size(),
-        }));
+            last_modified: file.last_modified(),
+        };
+        dismissed.set_value(dismissed_warnings::load(&this_file));
+        chosen.set(Some(this_file));
         open_file.set(None);
         checked.set(None);
         let limit = Limits::default().max_file_bytes;
@@ -306,6 +316,35 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
     let on_trim = Callback::new(move |()| {
         let page = wanted_page.get_untracked();
         recheck(&|job| ToWorker::TrimAll { job, page });
+    });
+    // Dismissing (or bringing back) warnings filters the last report again
+    // in the worker; nothing is checked again.
+    let send_dismissed = move || {
+        if let Some(file) = chosen.get_untracked() {
+            dismissed.with_value(|d| dismissed_warnings::save(&file, d));
+        }
+        let page = wanted_page.get_untracked();
+        let list = dismissed.get_value();
+        recheck(&|job| ToWorker::Dismiss {
+            job,
+            dismissed: list.clone(),
+            page,
+        });
+    };
+    let on_dismiss = Callback::new(move |key: WarningKey| {
+        dismissed.update_value(|d| {
+            if !d.contains(&key) && d.len() < dismissed_warnings::MAX_DISMISSED {
+                d.push(key);
+            }
+        });
+        // The dismissed note's button is gone: the rows keep the focus.
+        focus_next.set_value(Some("rows-region".to_string()));
+        send_dismissed();
+    });
+    let on_restore = Callback::new(move |()| {
+        dismissed.set_value(Vec::new());
+        focus_next.set_value(Some("rows-region".to_string()));
+        send_dismissed();
     });
     let on_download = Callback::new(move |()| {
         send(ToWorker::Export {
@@ -404,6 +443,7 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
                                 </h2>
                                 <CheckSummary file=file.clone() />
                                 <RuleCounts file=file.clone() />
+                                <WarningCounts file=file.clone() on_restore=on_restore />
                                 <Corrections
                                     file=file.clone()
                                     on_trim=on_trim
@@ -415,6 +455,7 @@ pub fn CheckSteps(import: bool) -> impl IntoView {
                                     wanted=wanted_page
                                     on_request=on_page
                                     on_edit=on_edit
+                                    on_dismiss=on_dismiss
                                 />
                             </section>
                         }

@@ -10,6 +10,7 @@ mod hostile;
 mod real_files;
 mod real_formats;
 mod rules;
+mod warnings;
 mod xml_text;
 
 use std::io::{Cursor, Read, Write};

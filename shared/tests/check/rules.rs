@@ -200,12 +200,12 @@ fn invalid_time_zone() {
         "Time Zone",
         "Europe/Amsterdam",
         "Europe/Amsterdm",
-        "Time Zone: unknown time zone",
+        "Time Zone: unknown time zone; did you mean Europe/Amsterdam?",
     );
     assert_rule(
         "Time Zone",
         "America/Argentina/Buenos_Aires",
-        "GMT+25",
+        "Mars/Olympus",
         "Time Zone: unknown time zone",
     );
 }
