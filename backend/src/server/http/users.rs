@@ -22,7 +22,7 @@ use crate::db::users::{
     NewUser, USER_COLUMNS, UserOut, UserRow, ensure_full_administrator_remains, load, username_key,
     with_memberships,
 };
-use crate::db::{self, Db, Tx};
+use crate::db::{self, Tx};
 use crate::error::{Error, FieldError, Result, ResultExt};
 use crate::export;
 use crate::permissions::Permissions;
