@@ -57,22 +57,29 @@ pub fn normalize(s: &str) -> String {
 
 /// The optimal-string-alignment distance between `a` and `b` (letters
 /// added, removed, changed, or two neighbours swapped), counted in bytes,
-/// if it is at most `max`; `None` past it. Stops as soon as no alignment
-/// can stay within `max`, so comparing one value with a list costs about
-/// `max` × its length per entry.
+/// if it is at most `max`; `None` past it. Only the band of the table
+/// within `max` of its diagonal is filled (a cell farther out is already
+/// past `max`), so a comparison costs about (2 × `max` + 1) × its length.
 pub fn edit_distance_within(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > max {
         return None;
     }
-    // Three rows of the table: two back (for a swap), one back, this one.
     let n = b.len();
-    let mut two_back = vec![0; n + 1];
-    let mut one_back: Vec<usize> = (0..=n).collect();
-    let mut current = vec![0; n + 1];
+    // Any distance past `max`: what the cells outside the band hold.
+    let over = max + 1;
+    // Three rows of the table: two back (for a swap), one back, this one.
+    let mut two_back = vec![over; n + 2];
+    let mut one_back: Vec<usize> = (0..n + 2).map(|j| j.min(over)).collect();
+    let mut current = vec![over; n + 2];
     for i in 1..=a.len() {
-        current[0] = i;
-        let mut best = i;
-        for j in 1..=n {
+        let from = i.saturating_sub(max).max(1);
+        let to = (i + max).min(n);
+        // The cells just outside this row's band, read by this row and the
+        // next; the rest of the buffer holds older rows' values.
+        current[from - 1] = if from == 1 { i.min(over) } else { over };
+        current[to + 1] = over;
+        let mut best = current[from - 1];
+        for j in from..=to {
             let cost = usize::from(a[i - 1] != b[j - 1]);
             let mut d = (one_back[j] + 1)
                 .min(current[j - 1] + 1)
@@ -80,8 +87,8 @@ pub fn edit_distance_within(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 d = d.min(two_back[j - 2] + 1);
             }
-            current[j] = d;
-            best = best.min(d);
+            current[j] = d.min(over);
+            best = best.min(current[j]);
         }
         if best > max {
             return None;
@@ -108,6 +115,58 @@ mod tests {
         assert_eq!(d("hotmail.com", "gmail.com"), None);
         assert_eq!(d("", "abc"), None);
         assert_eq!(d("", "ab"), Some(2));
+    }
+
+    /// The whole table, for comparison.
+    fn full_distance(a: &[u8], b: &[u8]) -> usize {
+        let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[0] = i;
+        }
+        for j in 0..=b.len() {
+            d[0][j] = j;
+        }
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                d[i][j] = (d[i - 1][j] + 1)
+                    .min(d[i][j - 1] + 1)
+                    .min(d[i - 1][j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        d[a.len()][b.len()]
+    }
+
+    #[test]
+    fn the_band_gives_what_the_whole_table_gives() {
+        // Short words over a three-letter alphabet: every kind of edit,
+        // near and far, deterministic.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut word = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 9) as usize;
+            (0..len)
+                .map(|k| b"abc"[((seed >> (8 + 2 * k)) % 3) as usize])
+                .collect::<Vec<u8>>()
+        };
+        for _ in 0..20_000 {
+            let (a, b) = (word(), word());
+            for max in 0..=3 {
+                let full = full_distance(&a, &b);
+                assert_eq!(
+                    edit_distance_within(&a, &b, max),
+                    (full <= max).then_some(full),
+                    "{:?} {:?} within {max}",
+                    String::from_utf8_lossy(&a),
+                    String::from_utf8_lossy(&b)
+                );
+            }
+        }
     }
 
     #[test]

@@ -486,39 +486,67 @@ impl SameEmail {
         }
         for mut group in groups.into_values() {
             group.sort_unstable();
-            let usernames: FxHashSet<Cow<'_, str>> = group
+            // Each username's key once, and how many rows hold each: a
+            // group of n rows costs O(n), not n² (thousands of rows may
+            // share a name and an email).
+            let keys: Vec<Cow<'_, str>> = group
                 .iter()
                 .map(|&i| username_key(rows[i].get(Field::Username)))
                 .collect();
-            if usernames.len() < 2 {
+            let mut counts: FxHashMap<&str, usize> = FxHashMap::default();
+            for key in &keys {
+                *counts.entry(key.as_ref()).or_default() += 1;
+            }
+            if counts.len() < 2 {
                 continue;
             }
-            for &i in &group {
-                let own = username_key(rows[i].get(Field::Username));
-                let others: Vec<u32> = group
+            // The rows any message lists are among the first
+            // DUPLICATE_ROWS_LISTED rows of each of the first
+            // DUPLICATE_ROWS_LISTED + 1 usernames (in the file's order):
+            // whichever username a row has, at least
+            // DUPLICATE_ROWS_LISTED of those usernames are others.
+            let mut leaders: Vec<usize> = Vec::new();
+            let mut taken: FxHashMap<&str, usize> = FxHashMap::default();
+            for (at, key) in keys.iter().enumerate() {
+                let usernames = taken.len();
+                match taken.get_mut(key.as_ref()) {
+                    Some(n) if *n < DUPLICATE_ROWS_LISTED => {
+                        *n += 1;
+                        leaders.push(at);
+                    }
+                    Some(_) => {}
+                    None if usernames <= DUPLICATE_ROWS_LISTED => {
+                        taken.insert(key.as_ref(), 1);
+                        leaders.push(at);
+                    }
+                    None => {}
+                }
+            }
+            for (at, &i) in group.iter().enumerate() {
+                let own = keys[at].as_ref();
+                let listed: Vec<u32> = leaders
                     .iter()
-                    .filter(|&&j| username_key(rows[j].get(Field::Username)) != own)
-                    .map(|&j| rows[j].row)
+                    .filter(|&&l| keys[l] != own)
+                    .take(DUPLICATE_ROWS_LISTED)
+                    .map(|&l| rows[group[l]].row)
                     .collect();
                 warnings.push(RowWarning {
                     row: rows[i].row,
                     field: Field::Username,
                     code: WarningCode::PossibleDuplicate,
-                    message: duplicate_message(&others),
+                    message: duplicate_message(&listed, group.len() - counts[own]),
                 });
             }
         }
     }
 }
 
-fn duplicate_message(others: &[u32]) -> String {
-    let listed: Vec<String> = others
-        .iter()
-        .take(DUPLICATE_ROWS_LISTED)
-        .map(u32::to_string)
-        .collect();
-    let more = others.len() - listed.len();
-    let (noun, rows) = match (others.len(), more) {
+/// `listed`: the first of the other rows (at most DUPLICATE_ROWS_LISTED);
+/// `others`: how many there are.
+fn duplicate_message(listed: &[u32], others: usize) -> String {
+    let more = others - listed.len();
+    let listed: Vec<String> = listed.iter().map(u32::to_string).collect();
+    let (noun, rows) = match (others, more) {
         (1, _) => ("row", listed.join(", ")),
         (_, 0) => ("rows", listed.join(", ")),
         _ => ("rows", format!("{} and {more} more", listed.join(", "))),
@@ -548,12 +576,13 @@ mod tests {
     #[test]
     fn a_duplicate_message_lists_ten_rows() {
         assert_eq!(
-            duplicate_message(&[4]),
+            duplicate_message(&[4], 1),
             "Username: may be the same person as row 4 (same name and email, another username)"
         );
-        let many: Vec<u32> = (2..20).collect();
+        let listed: Vec<u32> = (2..12).collect();
         assert!(
-            duplicate_message(&many).contains("rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 8 more")
+            duplicate_message(&listed, 18)
+                .contains("rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 8 more")
         );
     }
 }

@@ -326,3 +326,86 @@ fn the_report_json_lists_warnings_and_counts_their_rows() {
     assert_eq!(json["warnings"][0]["field"], "user_id");
     assert_eq!(json["warnings"][0]["code"], "scientific_notation");
 }
+
+/// Rows as the server receives them (text, no cell types).
+fn posted(rows: impl IntoIterator<Item = [String; 5]>) -> Vec<roster_shared::MappedRow> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, values)| {
+            let mut row = roster_shared::MappedRow::new(i as u32 + 2);
+            for (field, value) in [
+                Field::FirstName,
+                Field::LastName,
+                Field::Username,
+                Field::Email,
+                Field::UserId,
+            ]
+            .into_iter()
+            .zip(values)
+            {
+                row.set(field, value);
+            }
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn sixty_thousand_rows_of_one_person_cost_linear_time() {
+    // Every row the same name and email under its own username (with
+    // capitals, so each comparison of usernames folds them): each row's
+    // message lists ten others and counts the rest, found without
+    // comparing every row with every other (3.6 × 10⁹ comparisons).
+    const ROWS: usize = 60_000;
+    let rows = posted((0..ROWS).map(|n| {
+        [
+            "Zoë".to_string(),
+            "Müller".to_string(),
+            format!("User{n}"),
+            "zoe@example.org".to_string(),
+            n.to_string(),
+        ]
+    }));
+    let checked = roster_shared::rules::check_rows(rows, &roster_shared::RuleOptions::default());
+    assert_eq!(checked.errors, vec![]);
+    assert_eq!(checked.warnings.len(), ROWS);
+    assert_eq!(
+        checked.warnings[0].message,
+        format!(
+            "Username: may be the same person as rows 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and {} more \
+             (same name and email, another username)",
+            ROWS - 11
+        )
+    );
+    assert!(checked.warnings[ROWS - 1].message.starts_with(
+        "Username: may be the same person as rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and"
+    ));
+}
+
+#[test]
+fn two_thousand_long_rare_domains_cost_linear_time() {
+    // 50 common domains (10 rows each) and 2,000 rare ones, all 244 bytes
+    // long with one 230-byte prefix, each ending in its own word: none is
+    // within two edits of a common one, and comparing them fills only the
+    // table's band near its diagonal (before: 5 × 10⁹ cells).
+    let prefix = "aaaaaaaaa.".repeat(23);
+    let mut domains = Vec::new();
+    for n in 0..50 {
+        domains.extend(std::iter::repeat_n(format!("{prefix}common{n:04}.org"), 10));
+    }
+    for n in 0..2_000 {
+        domains.push(format!("{prefix}zyxwvu{n:04}.org"));
+    }
+    let rows = posted(domains.into_iter().enumerate().map(|(i, d)| {
+        [
+            format!("First{i}"),
+            format!("Last{i}"),
+            format!("user{i}"),
+            format!("user{i}@{d}"),
+            i.to_string(),
+        ]
+    }));
+    let checked = roster_shared::rules::check_rows(rows, &roster_shared::RuleOptions::default());
+    assert_eq!(checked.errors, vec![], "valid emails");
+    assert_eq!(checked.warnings, vec![]);
+}
