@@ -271,7 +271,8 @@ impl From<axum::extract::rejection::QueryRejection> for Error {
 
 /// realworld's `on_constraint`, for the one constraint kind Roster answers
 /// with a 409: a unique index that a concurrent write reached first (the
-/// caller's own check had passed). Any other database error stays a 500.
+/// caller's own check had passed). Any other database error is what
+/// `From<sqlx::Error>` makes of it.
 pub trait ResultExt<T> {
     /// A unique violation becomes 409 with `message`.
     fn conflict_on_unique(self, message: &str) -> Result<T>;
@@ -285,8 +286,22 @@ impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
             {
                 Error::conflict(message)
             } else {
-                Error::Database(e)
+                // A pool timeout here is still 503, as everywhere.
+                Error::from(e)
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_timeout_is_busy_also_where_a_unique_violation_is_a_conflict() {
+        let e = Err::<(), _>(sqlx::Error::PoolTimedOut)
+            .conflict_on_unique("taken")
+            .unwrap_err();
+        assert_eq!(e.into_response().status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }
