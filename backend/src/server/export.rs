@@ -12,12 +12,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use roster_shared::Field;
 use roster_shared::write::{Cell, MAX_ROWS, SheetWriter};
 use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::db::Db;
@@ -237,24 +239,37 @@ fn write_page(
 
 /// The response body: the .xlsx, written while it is sent. A client that
 /// takes no bytes for `idle` ends the export (it holds no transaction,
-/// only a task); a database error mid-way ends the body early, so the
-/// download fails rather than ending as a file with users missing.
+/// only a task); however the export stops before its end (a database
+/// error, a stalled client), the body ends in an error, so the download
+/// fails rather than ending as a file with users missing.
 pub fn body(db: Db, plan: ExportPlan, idle: Duration) -> Body {
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(4);
+    let finished = Arc::new(AtomicBool::new(false));
+    let done = finished.clone();
     tokio::spawn(async move {
-        if let Err(e) = produce(&db, plan, &tx, idle).await {
-            match e {
-                Stop::Gone => tracing::info!("an export ended: its client stopped reading"),
-                Stop::Failed(message) => {
-                    tracing::error!(error = %message, "an export failed");
-                    let _ = tx
-                        .send(Err(std::io::Error::other("the export failed")))
-                        .await;
-                }
-            }
+        match produce(&db, plan, &tx, idle).await {
+            Ok(()) => done.store(true, Ordering::Release),
+            Err(Stop::Gone) => tracing::info!("an export ended: its client stopped reading"),
+            Err(Stop::Failed(message)) => tracing::error!(error = %message, "an export failed"),
         }
     });
-    Body::from_stream(ReceiverStream::new(rx))
+    fails_unless_finished(rx, finished)
+}
+
+/// The chunks of `rx`, then an error unless `finished` was set before the
+/// sender went away: hyper ends a body cut by an error without its last
+/// chunk, which the client sees as a failed download. (Sending the error
+/// down the channel is no help when the channel is full of chunks a
+/// stalled client never took.)
+fn fails_unless_finished(
+    rx: mpsc::Receiver<std::io::Result<Bytes>>,
+    finished: Arc<AtomicBool>,
+) -> Body {
+    let cut_short = tokio_stream::once(()).filter_map(move |()| {
+        (!finished.load(Ordering::Acquire))
+            .then(|| Err(std::io::Error::other("the export stopped before its end")))
+    });
+    Body::from_stream(ReceiverStream::new(rx).chain(cut_short))
 }
 
 enum Stop {
@@ -320,6 +335,18 @@ async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_body_that_stops_before_its_end_fails() {
+        for finished in [true, false] {
+            let (tx, rx) = mpsc::channel(4);
+            tx.send(Ok(Bytes::from_static(b"PK"))).await.unwrap();
+            drop(tx);
+            let body = fails_unless_finished(rx, Arc::new(AtomicBool::new(finished)));
+            let read = axum::body::to_bytes(body, 1 << 20).await;
+            assert_eq!(read.is_ok(), finished, "finished: {finished}");
+        }
+    }
 
     #[test]
     fn paths_go_five_levels_below_the_start() {
