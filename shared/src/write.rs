@@ -378,7 +378,9 @@ fn escape_into(text: &str, out: &mut String) {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' => out.push(c),
+            '\t' | '\n' => out.push(c),
+            // XML reads a raw CR as LF; Excel writes it escaped, as here.
+            '\r' => out.push_str("_x000D_"),
             '_' if looks_escaped(&text[i..]) => out.push_str("_x005F_"),
             c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {
                 out.push_str(&format!("_x{:04X}_", c as u32))
@@ -485,7 +487,7 @@ mod tests {
             writer
                 .row([
                     Cell::Text(&id),
-                    Cell::Text(" <Zoë> & _x0041_ "),
+                    Cell::Text(" <Zoë> & _x0041_ \r\n\r"),
                     Cell::Int(i),
                     Cell::Bool(i % 2 == 0),
                 ])
@@ -502,7 +504,7 @@ mod tests {
         assert_eq!(table.rows.len(), 3_001);
         let first = &table.rows[0].cells;
         assert_eq!(first[0], CellValue::Text("000000".into()));
-        assert_eq!(first[1], CellValue::Text(" <Zoë> & _x0041_ ".into()));
+        assert_eq!(first[1], CellValue::Text(" <Zoë> & _x0041_ \r\n\r".into()));
         assert_eq!(first[2], CellValue::Int(0));
         assert_eq!(first[3], CellValue::Bool(true));
         assert_eq!(table.rows[2999].cells[0], CellValue::Text("002999".into()));
