@@ -509,12 +509,13 @@ pub async fn get_import(
     }))
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
 fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {
     (
         [
-            (axum::http::header::CONTENT_TYPE, XLSX.to_string()),
+            (
+                axum::http::header::CONTENT_TYPE,
+                roster_shared::write::XLSX_MIME.to_string(),
+            ),
             (
                 axum::http::header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file_name}\""),
