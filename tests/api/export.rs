@@ -213,19 +213,10 @@ async fn the_export_has_the_templates_columns_and_each_users_values(kind: Kind) 
 async fn import_rows(admin: &TestClient, role: i64, node: i64, rows: Value) {
     let body =
         json!({"file_name": "users.xlsx", "role_id": role, "hierarchy_id": node, "rows": rows});
-    let preview = ok_json(admin.post("/api/imports", body).await, StatusCode::CREATED).await;
+    let preview = ok_json(admin.try_import(body).await, StatusCode::CREATED).await;
     assert_eq!(preview["summary"]["with_errors"], 0, "{preview}");
     let id = preview["id"].as_i64().expect("a preview id");
-    let done = ok_json(
-        admin
-            .post(
-                &format!("/api/imports/{id}/commit"),
-                json!({"skip_errors": false}),
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let done = ok_json(admin.commit_import(id, false).await, StatusCode::OK).await;
     assert_eq!(done["created"], rows.as_array().map_or(0, Vec::len));
 }
 
@@ -315,16 +306,7 @@ async fn an_export_edited_in_three_cells_imports_back_as_three_syncs(kind: Kind)
         "{preview}"
     );
     let id = preview["id"].as_i64().expect("a preview id");
-    let done = ok_json(
-        admin
-            .post(
-                &format!("/api/imports/{id}/commit"),
-                json!({"skip_errors": false}),
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let done = ok_json(admin.commit_import(id, false).await, StatusCode::OK).await;
     assert_eq!(done["created"], 0, "{done}");
     // The directory now holds the edited file, and only that changed.
     assert_eq!(
