@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod cells;
 pub mod error;
 pub mod fields;
