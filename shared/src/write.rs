@@ -110,7 +110,7 @@ impl SheetWriter {
         writer.add_whole("xl/styles.xml", STYLES.as_bytes())?;
 
         writer.sheet_at = writer.position();
-        writer.local_header(SHEET_PART, 0, 0, 0, STREAMED);
+        writer.streamed_local_header(SHEET_PART);
         writer.xml.push_str(XML_DECLARATION);
         writer
             .xml
@@ -161,18 +161,12 @@ impl SheetWriter {
         self.packed += packed.len() as u64;
         self.out.extend_from_slice(&packed);
         let crc = self.crc.clone().finalize();
-        // The data descriptor, with 8-byte sizes once they pass 4 GiB.
+        // The data descriptor: 8-byte sizes, as the zip64 extra field of
+        // the local header says (APPNOTE 4.3.9.2).
         self.out.extend_from_slice(&0x0807_4b50u32.to_le_bytes());
         self.out.extend_from_slice(&crc.to_le_bytes());
-        if needs_zip64(self.size) || needs_zip64(self.packed) {
-            self.out.extend_from_slice(&self.packed.to_le_bytes());
-            self.out.extend_from_slice(&self.size.to_le_bytes());
-        } else {
-            self.out
-                .extend_from_slice(&(self.packed as u32).to_le_bytes());
-            self.out
-                .extend_from_slice(&(self.size as u32).to_le_bytes());
-        }
+        self.out.extend_from_slice(&self.packed.to_le_bytes());
+        self.out.extend_from_slice(&self.size.to_le_bytes());
         let (size, packed, at) = (self.size, self.packed, self.sheet_at);
         self.central_entry(SHEET_PART, crc, packed, size, at, STREAMED);
 
@@ -309,6 +303,32 @@ impl SheetWriter {
             .extend_from_slice(&(name.len() as u16).to_le_bytes());
         self.out.extend_from_slice(&0u16.to_le_bytes()); // extra field length
         self.out.extend_from_slice(name.as_bytes());
+    }
+
+    /// The local header of the sheet, whose sizes are known only at its
+    /// end, past 4 GiB or not. So it is always zip64 (APPNOTE 4.3.9.2: it
+    /// MAY be used whatever the size), as Excel wants it for a part that
+    /// may pass 4 GiB and as opczip (Apache POI's streaming writer) writes
+    /// it: version 4.5, the 4-byte sizes `0xFFFFFFFF`, and the zip64 extra
+    /// field with both sizes (4.5.3: both in a local header), zero here,
+    /// the real ones following the data in an 8-byte data descriptor.
+    fn streamed_local_header(&mut self, name: &str) {
+        self.out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        // Version 4.5, sizes after the data, deflated, DOS time 00:00 and
+        // date 1980-01-01.
+        for field in [45u16, STREAMED, 8, 0, 0x21] {
+            self.out.extend_from_slice(&field.to_le_bytes());
+        }
+        for field in [0, u32::MAX, u32::MAX] {
+            self.out.extend_from_slice(&field.to_le_bytes());
+        }
+        self.out
+            .extend_from_slice(&(name.len() as u16).to_le_bytes());
+        self.out.extend_from_slice(&20u16.to_le_bytes()); // extra field length
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(&1u16.to_le_bytes()); // zip64
+        self.out.extend_from_slice(&16u16.to_le_bytes());
+        self.out.extend_from_slice(&[0; 16]); // original and packed sizes
     }
 
     fn central_entry(&mut self, name: &str, crc: u32, packed: u64, size: u64, at: u64, flags: u16) {
@@ -509,6 +529,57 @@ mod tests {
         assert_eq!(first[3], CellValue::Bool(true));
         assert_eq!(table.rows[2999].cells[0], CellValue::Text("002999".into()));
         assert_eq!(table.rows[3000].cells[2], CellValue::Number(2.5));
+    }
+
+    /// The sheet's sizes are known only at its end, so its local header is
+    /// zip64 whatever its size (a sheet past 4 GiB is too slow to write in
+    /// a test), and its data descriptor has the 8-byte sizes that header
+    /// announces: what the central directory says, read back.
+    #[test]
+    fn the_streamed_sheet_has_a_zip64_local_header_and_descriptor() {
+        let mut writer = SheetWriter::new("S", &["A"]).expect("a writer");
+        writer.row([Cell::Text("x")]).expect("a row");
+        let bytes = writer.finish().expect("the end");
+        let name = SHEET_PART.as_bytes();
+        let at = bytes
+            .windows(4 + 26 + name.len())
+            .position(|w| w.starts_with(&0x0403_4b50u32.to_le_bytes()) && w.ends_with(name))
+            .expect("the sheet's local header");
+        let header = &bytes[at..];
+        let u16_at = |i: usize| u16::from_le_bytes([header[i], header[i + 1]]);
+        let u32_at = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().unwrap());
+        assert_eq!(u16_at(4), 45, "version needed: 4.5 (zip64)");
+        assert_eq!(u16_at(6), STREAMED, "sizes after the data");
+        assert_eq!(u32_at(18), u32::MAX, "packed size: in the zip64 field");
+        assert_eq!(u32_at(22), u32::MAX, "size: in the zip64 field");
+        assert_eq!(u16_at(28), 20, "extra field length");
+        let extra = &header[30 + name.len()..30 + name.len() + 20];
+        assert_eq!(
+            extra[..4],
+            [1, 0, 16, 0],
+            "the zip64 extra field, both sizes"
+        );
+        assert_eq!(extra[4..], [0; 16]);
+
+        // The data descriptor: signature, CRC, then 8-byte sizes that match
+        // the central directory's.
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).expect("a zip");
+        let (packed, size, crc, data_at) = {
+            let sheet = zip.by_name(SHEET_PART).expect("the sheet");
+            (
+                sheet.compressed_size(),
+                sheet.size(),
+                sheet.crc32(),
+                sheet.data_start().expect("where the data starts"),
+            )
+        };
+        let descriptor = &bytes[(data_at + packed) as usize..][..24];
+        assert_eq!(descriptor[..4], 0x0807_4b50u32.to_le_bytes());
+        assert_eq!(descriptor[4..8], crc.to_le_bytes());
+        assert_eq!(descriptor[8..16], packed.to_le_bytes());
+        assert_eq!(descriptor[16..24], size.to_le_bytes());
+        let table = read_table(&bytes, Some("out.xlsx"), &ReadOptions::default()).expect("reads");
+        assert_eq!(table.rows[0].cells[0], CellValue::Text("x".into()));
     }
 
     #[test]

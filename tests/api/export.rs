@@ -7,13 +7,17 @@ use roster_shared::cells::CellValue;
 use roster_shared::{ReadError, ReadOptions, Table, read_table};
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, TestClient, assert_error, ok_json, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Kind, TestClient, assert_error, eventually, ok_json, spawn_app, spawn_app_with,
+};
 use crate::imports::form;
 
 crate::on_both_databases!(
     the_export_has_the_templates_columns_and_each_users_values,
     an_export_edited_in_three_cells_imports_back_as_three_syncs,
     an_export_longer_than_the_request_timeout_is_not_cut,
+    a_subtree_is_counted_on_its_own_to_one_past_the_limit,
+    users_deeper_than_five_levels_refuse_the_export_with_their_count,
 );
 
 const HEADERS: [&str; 13] = [
@@ -345,6 +349,171 @@ async fn an_export_longer_than_the_request_timeout_is_not_cut(kind: Kind) {
     );
     let table = read_table(&bytes, Some("export.xlsx"), &ReadOptions::default()).expect("it reads");
     assert_eq!(table.rows.len(), 20_001, "admin and every seeded user");
+    app.finish().await;
+}
+
+/// Two exports download at once at most (`export::AT_ONCE`): a third,
+/// while both are held open by clients that stopped reading, is 503
+/// `busy` with `Retry-After`; a turn comes back when a download is
+/// dropped, and the held ones still end whole. Real parallel requests on
+/// PostgreSQL.
+#[tokio::test]
+async fn a_third_export_at_once_is_refused_busy_on_postgres() {
+    let app = spawn_app(Kind::Postgres).await;
+    let admin = app.admin().await;
+    let (role, root) = (admin.administrator_role().await, admin.root_node().await);
+    let db = app.database().await;
+    // More than the socket buffers and the body's channel hold, so that a
+    // download whose client stops reading stays open.
+    crate::scale::seed(&db, 20_000, role, root).await;
+    db.close().await;
+    let mut first = admin.get("/api/users/export.xlsx").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let mut bytes = first
+        .chunk()
+        .await
+        .expect("a chunk")
+        .expect("bytes")
+        .to_vec();
+    let mut second = admin.get("/api/users/export.xlsx").await;
+    assert_eq!(second.status(), StatusCode::OK);
+    second.chunk().await.expect("a chunk").expect("bytes");
+
+    let third = admin.get("/api/users/export.xlsx?q=u0").await;
+    assert_eq!(
+        third.headers()["retry-after"],
+        "10",
+        "{:?}",
+        third.headers()
+    );
+    let message = assert_error(third, StatusCode::SERVICE_UNAVAILABLE, "busy").await;
+    assert!(message.contains("at most 2 at once"), "{message}");
+
+    // The second client goes away: its turn comes back.
+    drop(second);
+    assert!(
+        eventually(|| async {
+            admin.get("/api/users/export.xlsx?q=nobody").await.status() == StatusCode::OK
+        })
+        .await,
+        "an export starts once a download is dropped"
+    );
+    // The first, held all along, still ends whole.
+    while let Some(chunk) = first.chunk().await.expect("the body, whole") {
+        bytes.extend_from_slice(&chunk);
+    }
+    let table = read_table(&bytes, Some("export.xlsx"), &ReadOptions::default()).expect("it reads");
+    assert_eq!(table.rows.len(), 20_001, "admin and every seeded user");
+    app.finish().await;
+}
+
+/// `n` users of `role` named `{prefix}{i}`, imported below `node`.
+async fn import_users(admin: &TestClient, role: i64, node: i64, prefix: &str, n: usize) {
+    let rows: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({
+                "row": i + 2, "first_name": "Sub", "last_name": "Tree",
+                "username": format!("{prefix}{i}"), "email": format!("{prefix}{i}@example.com"),
+                "user_id": format!("{prefix}-{i}"),
+            })
+        })
+        .collect();
+    import_rows(admin, role, node, json!(rows)).await;
+}
+
+/// The export's limit (a sheet's rows; 100 here) is counted below the
+/// start node, not over the whole directory, and only to one past it.
+async fn a_subtree_is_counted_on_its_own_to_one_past_the_limit(kind: Kind) {
+    let app = spawn_app_with(kind, |config| config.export_max_users = 100).await;
+    let admin = app.admin().await;
+    let (role, root) = (admin.administrator_role().await, admin.root_node().await);
+    let school = node(&admin, root, "School A").await;
+    let db = app.database().await;
+    crate::scale::seed(&db, 150, role, root).await;
+    db.close().await;
+    import_users(&admin, role, school, "pupil", 100).await;
+
+    // 100 below School A, 251 in all: the subtree exports.
+    let rows = texts(&export(&admin, &format!("?node={school}")).await);
+    assert_eq!(rows.len(), 100);
+    assert!(rows.iter().all(|r| r[2].starts_with("pupil")), "{rows:?}");
+    // The whole directory does not, and its count stopped past the limit.
+    let message = assert_error(
+        admin.get("/api/users/export.xlsx").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert!(message.contains("more than 100 users match"), "{message}");
+    // Nor the subtree once it holds one more.
+    import_users(&admin, role, school, "late", 1).await;
+    assert_error(
+        admin
+            .get(&format!("/api/users/export.xlsx?node={school}"))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    // The search narrows it again.
+    let rows = texts(&export(&admin, &format!("?node={school}&q=pupil1")).await);
+    assert_eq!(rows.len(), 11, "pupil1, pupil10…pupil19");
+    app.finish().await;
+}
+
+/// Sub-level-1…5 name five levels: a user whose memberships below the
+/// start node are all deeper is not left out silently, the export is
+/// refused naming how many; from a lower start node they are exported.
+async fn users_deeper_than_five_levels_refuse_the_export_with_their_count(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let root = admin.root_node().await;
+    let mut chain = vec![root];
+    for level in 1..=6 {
+        let parent = *chain.last().expect("a parent");
+        chain.push(node(&admin, parent, &format!("L{level}")).await);
+    }
+    let student = admin.role("Student", &[]).await;
+    let user = |username: &str, nodes: &[i64]| {
+        json!({
+            "first_name": "Deep", "last_name": "User", "username": username,
+            "email": format!("{username}@example.com"), "user_id": username,
+            "hierarchy_ids": nodes, "role_id": student, "time_zone": "UTC",
+        })
+    };
+    // Six levels below the root; five; six and one.
+    admin.create_user(user("deep6", &[chain[6]])).await;
+    admin.create_user(user("fifth", &[chain[5]])).await;
+    admin.create_user(user("both", &[chain[6], chain[1]])).await;
+
+    let message = assert_error(
+        admin.get("/api/users/export.xlsx").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert!(
+        message.contains("1 user is more than five levels below the start node"),
+        "{message}"
+    );
+    // A search that does not find the deep user exports.
+    let rows = texts(&export(&admin, "?q=fifth").await);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][5..10], ["L1", "L2", "L3", "L4", "L5"]);
+    // From L1, everyone is within five levels.
+    let rows = texts(&export(&admin, &format!("?node={}", chain[1])).await);
+    let found: Vec<(&str, &[String])> = rows.iter().map(|r| (r[2].as_str(), &r[5..10])).collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "deep6",
+                &["L2", "L3", "L4", "L5", "L6"].map(String::from)[..]
+            ),
+            ("fifth", &["L2", "L3", "L4", "L5", ""].map(String::from)[..]),
+            ("both", &["", "", "", "", ""].map(String::from)[..]),
+        ]
+    );
     app.finish().await;
 }
 

@@ -32,6 +32,8 @@ on_both_databases!(
     a_sync_that_keeps_the_searched_fields_keeps_the_user_found,
 );
 
+on_both_databases!(cancel_is_refused_while_the_commit_runs);
+
 /// Try Import of `rows` with the Administrator role at the root.
 pub(crate) async fn preview(admin: &TestClient, rows: Value) -> Value {
     let body = json!({
@@ -322,6 +324,62 @@ async fn cancel_discards_the_preview(kind: Kind) {
     )
     .await;
     assert_eq!(admin.get_ok("/api/users?q=dan").await["total"], 0);
+    app.finish().await;
+}
+
+/// Cancel while the commit runs (its passwords hashing, or its
+/// transaction writing): 409 with a message, and the commit ends whole.
+async fn cancel_is_refused_while_the_commit_runs(kind: Kind) {
+    // Passwords hashed at the real cost make the commit long enough to
+    // be caught running (the tests' cheap hashes: 0.16 s for 1,000 rows).
+    let app = crate::helpers::spawn_app_with(kind, |c| {
+        c.password = roster_server::PasswordPolicy::default();
+    })
+    .await;
+    let admin = app.admin().await;
+    let rows: Vec<Value> = (0..200)
+        .map(|i| {
+            let mut r = row(
+                i + 2,
+                &format!("busy{i}"),
+                &format!("BY{i}"),
+                "Busy",
+                "User",
+            );
+            r["password"] = json!(format!("password-{i}"));
+            r
+        })
+        .collect();
+    let p = preview(&admin, json!(rows)).await;
+    let id = p["id"].as_i64().expect("id");
+    let committing = crate::helpers::commit_in_background(&admin, id);
+    let mut refused = None;
+    for _ in 0..1000 {
+        let import = admin.get_ok(&format!("/api/imports/{id}")).await;
+        if import["state"] == "running" {
+            refused = Some(admin.delete(&format!("/api/imports/{id}")).await);
+            break;
+        }
+        if import["state"] == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let refused = refused.expect("the commit was seen running");
+    let message = assert_error(refused, StatusCode::CONFLICT, "conflict").await;
+    assert!(message.contains("being committed"), "{message}");
+    let status = committing.await.expect("the task").expect("an answer");
+    assert_eq!(status, StatusCode::OK);
+    let import = admin.get_ok(&format!("/api/imports/{id}")).await;
+    assert_eq!(import["state"], "done", "{import}");
+    assert_eq!(import["created"], 200);
+    // Done: no preview is left to cancel.
+    assert_error(
+        admin.delete(&format!("/api/imports/{id}")).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     app.finish().await;
 }
 

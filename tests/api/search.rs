@@ -3,7 +3,7 @@
 use roster_server::search;
 use serde_json::{Value, json};
 
-use crate::helpers::{Kind, TestClient, spawn_app};
+use crate::helpers::{Kind, TestClient, spawn_app, spawn_app_with};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -247,5 +247,54 @@ async fn a_search_past_its_time_limit_answers_503_postgres() {
     let (names, total) = usernames(&admin, "q=adm").await;
     assert_eq!((names, total), (vec!["admin".to_string()], 1));
     db.close().await;
+    app.finish().await;
+}
+
+/// SQLite has no statement timeout, and a statement sqlx has begun on it
+/// runs on when its request is dropped. Six clients that each give up on
+/// a broad search after 50 ms, one after another, must not start more
+/// statements than the turns (half the pool: 2 of 4 connections), so a
+/// user page still finds a connection at once instead of waiting behind
+/// the abandoned searches.
+#[tokio::test]
+async fn dropped_searches_on_sqlite_keep_their_turns_until_their_statements_end() {
+    use std::time::{Duration, Instant};
+
+    let app = spawn_app_with(Kind::Sqlite, |config| {
+        config.search_timeout = Duration::from_secs(120);
+    })
+    .await;
+    let admin = app.admin().await;
+    let (role, root) = (admin.administrator_role().await, admin.root_node().await);
+    let db = app.database().await;
+    crate::scale::seed(&db, 40_000, role, root).await;
+    db.close().await;
+    let me = admin.get_ok("/api/me").await;
+    let page = format!("/api/users/{}", me["user"]["id"]);
+    // Two broad words: every match intersected, sorted and counted.
+    let broad = format!("{}/api/users?q=u0%201", admin.base);
+    let started = Instant::now();
+    admin.get_ok("/api/users?q=u0%201").await;
+    let alone = started.elapsed();
+    assert!(
+        alone > Duration::from_millis(800),
+        "the broad search takes long enough to see: {alone:?}"
+    );
+    for _ in 0..6 {
+        let gave_up = admin
+            .http
+            .get(&broad)
+            .timeout(Duration::from_millis(50))
+            .send()
+            .await;
+        assert!(gave_up.is_err(), "the client gave up");
+    }
+    let started = Instant::now();
+    admin.get_ok(&page).await;
+    let waited = started.elapsed();
+    assert!(
+        waited < alone / 3,
+        "a user page waited {waited:?} behind abandoned searches (one takes {alone:?})"
+    );
     app.finish().await;
 }

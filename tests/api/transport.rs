@@ -115,6 +115,60 @@ async fn a_stalled_body_ends_the_request() {
     app.finish().await;
 }
 
+crate::on_both_databases!(a_stalled_upload_gets_408_in_the_error_shape);
+
+/// Try Import's multipart upload whose client stops sending mid-file: 408
+/// `timeout` in the API's error shape, as a stalled JSON body gets.
+async fn a_stalled_upload_gets_408_in_the_error_shape(kind: Kind) {
+    let app = spawn_app_with(kind, |c| {
+        c.timeouts.body_idle = Duration::from_secs(2);
+    })
+    .await;
+    // A session for the raw client: its cookie and CSRF token.
+    let login = reqwest::Client::new()
+        .post(format!("{}/api/login", app.address))
+        .json(&json!({"username": "admin", "password": crate::helpers::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("sign in");
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .expect("ASCII")
+        .split(';')
+        .next()
+        .expect("the cookie")
+        .to_string();
+    let csrf = ok_json(login, StatusCode::OK).await["csrf_token"]
+        .as_str()
+        .expect("a CSRF token")
+        .to_string();
+    let boundary = "roster-boundary";
+    let part = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"users.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\nFirst Name,Last Name\r\nAnna,"
+    );
+    let head = format!(
+        "POST /api/imports HTTP/1.1\r\nHost: roster\r\nCookie: {cookie}\r\n\
+         X-CSRF-Token: {csrf}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: 100000\r\n\r\n{part}"
+    );
+    let mut stream = connect(&app.address).await;
+    stream.write_all(head.as_bytes()).await.expect("send");
+    let (took, answer) = wait_for_close(&mut stream, Duration::from_secs(30))
+        .await
+        .expect("the server ends an upload that stalls");
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(10),
+        "ended after {took:?}, with a 2 s body timeout"
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 408") && answer.contains("\"code\":\"timeout\""),
+        "a 408 in the JSON error shape: {answer}"
+    );
+    assert!(answer.contains("the upload stalled"), "{answer}");
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn a_request_trickled_past_the_request_timeout_gets_408() {
     let app = spawn_app_with(Kind::Sqlite, |c| {

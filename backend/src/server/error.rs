@@ -244,6 +244,24 @@ impl From<axum::extract::rejection::JsonRejection> for Error {
     }
 }
 
+impl From<axum::extract::multipart::MultipartError> for Error {
+    fn from(e: axum::extract::multipart::MultipartError) -> Self {
+        // As a JSON body's: a stalled upload is 408, not a malformed form
+        // (nor the 500 axum gives a body's read error).
+        if caused_by_body_timeout(&e) {
+            return Error::Rejected {
+                status: StatusCode::REQUEST_TIMEOUT,
+                message: "the upload stalled: nothing arrived for too long; send the file again"
+                    .into(),
+            };
+        }
+        Error::Rejected {
+            status: e.status(),
+            message: e.body_text(),
+        }
+    }
+}
+
 fn caused_by_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(error);
     // Bounded: a chain of causes is a few links; 16 is plenty.

@@ -10,15 +10,15 @@
 //! many users; no transaction is held between pages (a user changed during
 //! the export appears as one of its pages read it, once).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use roster_shared::Field;
-use roster_shared::write::{Cell, MAX_ROWS, SheetWriter};
-use tokio::sync::mpsc;
+use roster_shared::write::{Cell, SheetWriter};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -27,6 +27,30 @@ use crate::error::{Error, Result};
 
 /// Users read at a time.
 const PAGE: usize = 1000;
+
+/// Exports one process runs at once. Each holds a database connection
+/// while it reads a page and a core while it deflates one, for as long as
+/// its client takes to download; two leave the rest of the pool and the
+/// cores to the other pages (docs/SERVER.md, "Security").
+pub const AT_ONCE: usize = 2;
+
+/// How long a refused export is told to wait before trying again.
+const RETRY_AFTER_SECS: i64 = 10;
+
+/// A turn to export, held until the export's body is sent or dropped:
+/// 503 `busy` when every turn is taken.
+pub fn turn(exports: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit> {
+    exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| Error::Busy {
+            message: format!(
+                "{AT_ONCE} exports are running already (at most {AT_ONCE} at once); \
+             try again in a moment"
+            ),
+            retry_after_secs: RETRY_AFTER_SECS,
+        })
+}
 
 /// Archive bytes gathered before they are sent as one chunk.
 const CHUNK: usize = 64 * 1024;
@@ -54,7 +78,8 @@ pub fn columns() -> Vec<Field> {
 /// What one export writes: the users of a search below a start node.
 pub struct ExportPlan {
     /// The search's condition on `users` and its binds (`$1`…), from the
-    /// Users page's search (`http::users::active_users_filter`).
+    /// Users page's search (`http::users::active_users_filter`), with the
+    /// condition that the user is a member of a node in `paths`.
     filter: String,
     binds: Vec<String>,
     /// Each node at most five levels below the start node (the start node
@@ -63,13 +88,17 @@ pub struct ExportPlan {
 }
 
 /// Plans the export of the users that `filter` finds (active users only),
-/// below `start` (the root when `None`). 422 for an unknown start node, and
-/// when more users match than a sheet holds.
+/// below `start` (the root when `None`). 422 for an unknown start node,
+/// when more users match than `room` (a sheet's rows, `Config`), and when users below the
+/// start node are members of no node within five levels of it (the
+/// template's Sub-level-1…5 cannot name where they are: docs/SERVER.md,
+/// "Export"). Both counts stop one past what they must tell apart.
 pub async fn plan(
     db: &Db,
     filter: String,
     binds: Vec<String>,
     start: Option<i64>,
+    room: i64,
 ) -> Result<ExportPlan> {
     let nodes: Vec<(i64, Option<i64>, String)> =
         sqlx::query_as("SELECT id, parent_id, name FROM hierarchy_nodes")
@@ -84,29 +113,113 @@ pub async fn plan(
     }
     .ok_or_else(|| Error::invalid("node", "not_found", "Start node: no such hierarchy node"))?;
     let paths = paths_below(&nodes, start);
+    let deeper = deeper_below(&nodes, &paths);
 
-    let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
-    let mut count = sqlx::query_scalar(&count_sql);
-    for b in &binds {
-        count = count.bind(b);
-    }
-    let matched: i64 = count.fetch_one(db).await?;
-    let room = i64::from(MAX_ROWS - 1);
+    let exported = format!("{filter} AND {}", member_of(paths.keys()));
+    let matched = count_to(db, &exported, &binds, room + 1).await?;
     if matched > room {
         return Err(Error::invalid(
             "q",
             "too_many",
             format!(
-                "{matched} users match; one sheet holds at most {room} (Excel's limit): \
-                 narrow the search"
+                "more than {room} users match below the start node; one sheet holds at most \
+                 {room} (Excel's limit): narrow the search or choose a start node lower \
+                 in the tree"
             ),
         ));
     }
+    if !deeper.is_empty() {
+        let lost = format!(
+            "{filter} AND {} AND NOT {}",
+            member_of(deeper.iter()),
+            member_of(paths.keys())
+        );
+        let lost = count_to(db, &lost, &binds, room + 1).await?;
+        if lost > 0 {
+            let many = if lost > room {
+                format!("more than {room} users are")
+            } else if lost == 1 {
+                "1 user is".to_string()
+            } else {
+                format!("{lost} users are")
+            };
+            return Err(Error::invalid(
+                "node",
+                "too_deep",
+                format!(
+                    "{many} more than five levels below the start node, deeper than the \
+                     template's Sub-level-5 can say: export them from a start node lower \
+                     in the tree"
+                ),
+            ));
+        }
+    }
     Ok(ExportPlan {
-        filter,
+        filter: exported,
         binds,
         paths: Arc::new(paths),
     })
+}
+
+/// `users` is a member of one of `nodes`. The ids are the database's own
+/// integers, written into the statement (a tree may hold more nodes than a
+/// statement takes binds).
+fn member_of<'a>(nodes: impl Iterator<Item = &'a i64>) -> String {
+    let mut ids: Vec<String> = nodes.map(i64::to_string).collect();
+    if ids.is_empty() {
+        ids.push("NULL".to_string());
+    }
+    format!(
+        "EXISTS (SELECT 1 FROM user_memberships m WHERE m.user_pk = users.id \
+         AND m.node_id IN ({}))",
+        ids.join(", ")
+    )
+}
+
+/// The users `filter` finds, counted up to `cap` rows at most.
+async fn count_to(db: &Db, filter: &str, binds: &[String], cap: i64) -> Result<i64> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE {filter} LIMIT ${}) c",
+        binds.len() + 1
+    );
+    let mut count = sqlx::query_scalar(&sql);
+    for b in binds {
+        count = count.bind(b);
+    }
+    Ok(count.bind(cap).fetch_one(db).await?)
+}
+
+/// The nodes below `start` deeper than `paths` (five levels) reach.
+fn deeper_below(
+    nodes: &[(i64, Option<i64>, String)],
+    paths: &HashMap<i64, Vec<String>>,
+) -> HashSet<i64> {
+    let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (id, parent, _) in nodes {
+        if let Some(parent) = parent {
+            children.entry(*parent).or_default().push(*id);
+        }
+    }
+    // The deepest level `paths` holds, then down from it; each node once
+    // (a cycle in a damaged table cannot loop).
+    let mut level: Vec<i64> = paths
+        .iter()
+        .filter(|(_, path)| path.len() == SUB_LEVELS.len())
+        .map(|(id, _)| *id)
+        .collect();
+    let mut deeper = HashSet::new();
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for parent in &level {
+            for id in children.get(parent).into_iter().flatten() {
+                if !paths.contains_key(id) && deeper.insert(*id) {
+                    next.push(*id);
+                }
+            }
+        }
+        level = next;
+    }
+    deeper
 }
 
 /// The nodes down to five levels below `start`, each with the names from
@@ -198,7 +311,8 @@ async fn page(db: &Db, plan: &ExportPlan, after: i64) -> sqlx::Result<Vec<(Expor
 
 /// Writes a page's users: those with a membership at or below the start
 /// node, the first such membership (smallest node id) as the sub-levels.
-/// A user with none is not in the part of the tree exported.
+/// The plan's filter reads only such users; one whose membership went
+/// since (read page by page, outside a transaction) is left out.
 fn write_page(
     writer: &mut SheetWriter,
     plan_paths: &HashMap<i64, Vec<String>>,
@@ -241,19 +355,24 @@ fn write_page(
 /// takes no bytes for `idle` ends the export (it holds no transaction,
 /// only a task); however the export stops before its end (a database
 /// error, a stalled client), the body ends in an error, so the download
-/// fails rather than ending as a file with users missing.
-pub fn body(db: Db, plan: ExportPlan, idle: Duration) -> Body {
+/// fails rather than ending as a file with users missing. The export's
+/// `turn` is given back once both the task writing it and the body are
+/// done (sent whole, or dropped with its client).
+pub fn body(db: Db, plan: ExportPlan, idle: Duration, turn: OwnedSemaphorePermit) -> Body {
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(4);
     let finished = Arc::new(AtomicBool::new(false));
     let done = finished.clone();
+    let turn = Arc::new(turn);
+    let held = turn.clone();
     tokio::spawn(async move {
         match produce(&db, plan, &tx, idle).await {
             Ok(()) => done.store(true, Ordering::Release),
             Err(Stop::Gone) => tracing::info!("an export ended: its client stopped reading"),
             Err(Stop::Failed(message)) => tracing::error!(error = %message, "an export failed"),
         }
+        drop(held);
     });
-    fails_unless_finished(rx, finished)
+    fails_unless_finished(rx, finished, turn)
 }
 
 /// The chunks of `rx`, then an error unless `finished` was set before the
@@ -264,8 +383,11 @@ pub fn body(db: Db, plan: ExportPlan, idle: Duration) -> Body {
 fn fails_unless_finished(
     rx: mpsc::Receiver<std::io::Result<Bytes>>,
     finished: Arc<AtomicBool>,
+    turn: Arc<OwnedSemaphorePermit>,
 ) -> Body {
     let cut_short = tokio_stream::once(()).filter_map(move |()| {
+        // The closure owns the turn: it goes when the body does.
+        let _held = &turn;
         (!finished.load(Ordering::Acquire))
             .then(|| Err(std::io::Error::other("the export stopped before its end")))
     });
@@ -342,7 +464,9 @@ mod tests {
             let (tx, rx) = mpsc::channel(4);
             tx.send(Ok(Bytes::from_static(b"PK"))).await.unwrap();
             drop(tx);
-            let body = fails_unless_finished(rx, Arc::new(AtomicBool::new(finished)));
+            let turn = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+            let body =
+                fails_unless_finished(rx, Arc::new(AtomicBool::new(finished)), Arc::new(turn));
             let read = axum::body::to_bytes(body, 1 << 20).await;
             assert_eq!(read.is_ok(), finished, "finished: {finished}");
         }

@@ -224,6 +224,9 @@ pub struct Config {
     pub max_db_connections: Option<u32>,
     /// The longest a search waits for its turn, and runs (ServeArgs).
     pub search_timeout: Duration,
+    /// The most users an export writes: a sheet's rows but the header
+    /// (1,048,575). Lowered by tests only, which cannot seed a million.
+    pub export_max_users: i64,
     pub session_ttl_secs: i64,
     /// A session unused this long ends.
     pub session_idle_secs: i64,
@@ -256,6 +259,7 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             max_db_connections: None,
             search_timeout: Duration::from_secs(5),
+            export_max_users: i64::from(roster_shared::write::MAX_ROWS - 1),
             session_ttl_secs: 12 * 3600,
             session_idle_secs: 30 * 60,
             login_failures_per_account: 5,

@@ -147,24 +147,20 @@ pub async fn create_import(
 /// The multipart form of Try Import: `file`, `role_id`, `hierarchy_id` and
 /// an optional `mapping` (`{"first_name": "Voornaam", …}`).
 async fn upload_request(mut form: Multipart) -> Result<ImportRequest> {
-    let bad = |e: axum::extract::multipart::MultipartError| Error::Rejected {
-        status: e.status(),
-        message: e.body_text(),
-    };
     let mut file: Option<(String, axum::body::Bytes)> = None;
     let mut role_id = None;
     let mut hierarchy_id = None;
     let mut mapping: Vec<(Field, String)> = Vec::new();
     let mut sheet: Option<String> = None;
-    while let Some(field) = form.next_field().await.map_err(bad)? {
+    while let Some(field) = form.next_field().await.map_err(Error::from)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
             "file" => {
                 let file_name = field.file_name().unwrap_or("upload").to_string();
-                file = Some((file_name, field.bytes().await.map_err(bad)?));
+                file = Some((file_name, field.bytes().await.map_err(Error::from)?));
             }
             "role_id" | "hierarchy_id" => {
-                let text = field.text().await.map_err(bad)?;
+                let text = field.text().await.map_err(Error::from)?;
                 let id: i64 = text.trim().parse().map_err(|_| {
                     Error::invalid(&name, "invalid", format!("{name}: a number is expected"))
                 })?;
@@ -174,9 +170,9 @@ async fn upload_request(mut form: Multipart) -> Result<ImportRequest> {
                     hierarchy_id = Some(id);
                 }
             }
-            "sheet" => sheet = Some(field.text().await.map_err(bad)?),
+            "sheet" => sheet = Some(field.text().await.map_err(Error::from)?),
             "mapping" => {
-                let text = field.text().await.map_err(bad)?;
+                let text = field.text().await.map_err(Error::from)?;
                 let map: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
                     .map_err(|e| {
                     Error::invalid("mapping", "invalid", format!("mapping: {e}"))
@@ -263,16 +259,16 @@ pub async fn commit_import(
     Ok(Json(result).into_response())
 }
 
-/// Cancel: discards a preview.
+/// Cancel: discards a preview; 409 while its commit runs.
 #[utoipa::path(delete, path = "/api/imports/{id}", tag = "imports", params(("id" = i64, Path)),
     responses((status = 204, description = "discarded"), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn cancel_import(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    if imports::cancel_preview(&ctx.db, id, actor(&auth)).await? {
+    if imports::cancel_preview(&ctx.db, &ctx.imports, id, actor(&auth)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::not_found("no such preview"))

@@ -50,6 +50,8 @@ pub struct ApiContext {
     /// so that a burst of broad searches cannot take every connection from
     /// user pages and sign-ins.
     pub searches: Arc<tokio::sync::Semaphore>,
+    /// Turns to export users (`export::AT_ONCE`).
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl ApiContext {
@@ -68,6 +70,7 @@ impl ApiContext {
             searches: Arc::new(tokio::sync::Semaphore::new(
                 (db.options().get_max_connections() as usize / 2).max(1),
             )),
+            exports: Arc::new(tokio::sync::Semaphore::new(crate::export::AT_ONCE)),
             db,
             limiter,
             tasks: tokio_util::task::TaskTracker::new(),

@@ -105,9 +105,11 @@ type Found = (i64, bool, Vec<UserRow>);
 /// its own index. A count stops at [`TOTAL_CAP`].
 ///
 /// A search waits for one of the process's turns (`ApiContext::searches`)
-/// and runs in a transaction of its own; both are bounded by
+/// and runs in a transaction of its own, in a task that holds the turn
+/// until its statements end; both the wait and the run are bounded by
 /// `--search-timeout-secs`, after which it answers 503 (on PostgreSQL the
-/// statement is cancelled by `statement_timeout`).
+/// statement is cancelled by `statement_timeout`; on SQLite it finishes
+/// in its turn).
 async fn search_users(ctx: &ApiContext, params: &SearchParams, in_trash: bool) -> Result<UserPage> {
     if params.page == 0 {
         return Err(Error::invalid("page", "invalid", "page: starts at 1"));
@@ -123,12 +125,49 @@ async fn search_users(ctx: &ApiContext, params: &SearchParams, in_trash: bool) -
     let offset = i64::from(params.page - 1) * limit;
     let words = query_words(&params.q);
     let timeout = ctx.config.search_timeout;
-    let turn = tokio::time::timeout(timeout, ctx.searches.acquire())
+    let turn = tokio::time::timeout(timeout, ctx.searches.clone().acquire_owned())
         .await
         .map_err(|_| search_timed_out(timeout))?
         .map_err(|e| Error::Internal(e.into()))?;
-    let mut tx = ctx.db.begin().await?;
-    if db::DbKind::of_pool(&ctx.db) == db::DbKind::Postgres {
+    // The statements run in a task that owns the turn: a request dropped
+    // by its client (or answered 503 below) keeps its turn until they end.
+    // SQLite has no statement timeout, and sqlx's SQLite worker runs a
+    // statement it has begun until its first row, which for a sort or a
+    // count is its end: so the turns, not the requests, bound how many
+    // run (docs/SERVER.md, "Search").
+    let db = ctx.db.clone();
+    let search = tokio::spawn(async move {
+        let found = search_in_turn(&db, &words, in_trash, limit, offset, timeout).await;
+        drop(turn);
+        found
+    });
+    // PostgreSQL cancels a statement at the timeout; on SQLite the answer
+    // is given then while the statement goes on in its turn.
+    let (total, total_is_lower_bound, rows) = tokio::time::timeout(timeout, search)
+        .await
+        .map_err(|_| search_timed_out(timeout))?
+        .map_err(|e| Error::Internal(e.into()))??;
+    Ok(UserPage {
+        users: with_memberships(&ctx.db, rows).await?,
+        total,
+        total_is_lower_bound,
+        page: params.page,
+        per_page: params.per_page,
+    })
+}
+
+/// A search's statements, in a transaction of their own (on PostgreSQL
+/// each bounded by `timeout`).
+async fn search_in_turn(
+    db: &db::Db,
+    words: &[String],
+    in_trash: bool,
+    limit: i64,
+    offset: i64,
+    timeout: std::time::Duration,
+) -> Result<Found> {
+    let mut tx = db.begin().await?;
+    if db::DbKind::of_pool(db) == db::DbKind::Postgres {
         // Local to this transaction: the connection goes back to the pool
         // with the server's own setting.
         sqlx::query("SELECT set_config('statement_timeout', $1, true)")
@@ -137,23 +176,16 @@ async fn search_users(ctx: &ApiContext, params: &SearchParams, in_trash: bool) -
             .await?;
     }
     let found = if words.is_empty() || in_trash {
-        scan_users(&mut tx, &words, in_trash, limit, offset).await
+        scan_users(&mut tx, words, in_trash, limit, offset).await
     } else {
-        search_terms(&mut tx, &words, limit, offset).await
+        search_terms(&mut tx, words, limit, offset).await
     };
-    let (total, total_is_lower_bound, rows) = found.map_err(|e| match e {
+    let found = found.map_err(|e| match e {
         Error::Database(e) if is_query_cancelled(&e) => search_timed_out(timeout),
         e => e,
     })?;
     tx.commit().await?;
-    drop(turn);
-    Ok(UserPage {
-        users: with_memberships(&ctx.db, rows).await?,
-        total,
-        total_is_lower_bound,
-        page: params.page,
-        per_page: params.per_page,
-    })
+    Ok(found)
 }
 
 /// PostgreSQL's `query_canceled` (SQLSTATE 57014): `statement_timeout`.
@@ -888,21 +920,32 @@ pub struct ExportParams {
 /// `node`, every cell is text (IDs keep their leading zeros). Importing it
 /// back with the same start node changes nothing but what was edited.
 /// Streamed in pages, in the order users were created; at most 1,048,575
-/// users (Excel's sheet), else 422.
+/// users (Excel's sheet), else 422; 422 too when users below `node` are
+/// members only of nodes deeper than Sub-level-5 can name; at most
+/// `export::AT_ONCE` exports at once per process, else 503 `busy`.
 #[utoipa::path(get, path = "/api/users/export.xlsx", tag = "users", params(ExportParams),
     responses((status = 200, description = "the .xlsx, streamed", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody)))]
+        (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn export_users(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
     Query(params): Query<ExportParams>,
 ) -> Result<Response> {
+    // Taken before the count: it reads users too.
+    let turn = export::turn(&ctx.exports)?;
     let (filter, binds) = active_users_filter(&params.q, 1);
-    let plan = export::plan(&ctx.db, filter, binds, params.node).await?;
+    let plan = export::plan(
+        &ctx.db,
+        filter,
+        binds,
+        params.node,
+        ctx.config.export_max_users,
+    )
+    .await?;
     tracing::info!(actor = auth.user_pk, "exporting users");
     let date = &rfc3339(ctx.now())[..10];
-    let body = export::body(ctx.db.clone(), plan, ctx.config.timeouts.body_idle);
+    let body = export::body(ctx.db.clone(), plan, ctx.config.timeouts.body_idle, turn);
     Ok((
         [
             (header::CONTENT_TYPE, XLSX_MIME.to_string()),

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use roster_shared::{Field, MappedRow, RowError, RuleOptions};
 
 use super::classify::{apply_role, check_access, classify, role};
+use super::tracker::CommitTracker;
 use super::{
     Actor, ImportPreview, ImportRegistry, ImportRequest, PREVIEW_TTL_SECS, check_shape,
     running_commits,
@@ -217,7 +218,12 @@ pub(super) async fn load_preview(
 
 /// Cancel by an administrator: discards their own preview. Returns whether
 /// there was one.
-pub async fn cancel_preview(db: &db::Db, id: i64, actor: Actor) -> Result<bool> {
+pub async fn cancel_preview(
+    db: &db::Db,
+    registry: &ImportRegistry,
+    id: i64,
+    actor: Actor,
+) -> Result<bool> {
     let owner: Option<i64> =
         sqlx::query_scalar("SELECT created_by FROM imports WHERE id = $1 AND state = 'preview'")
             .bind(id)
@@ -227,9 +233,22 @@ pub async fn cancel_preview(db: &db::Db, id: i64, actor: Actor) -> Result<bool> 
         None => Ok(false),
         Some(owner) => {
             owned_by(owner, actor)?;
-            discard_preview(db, id).await
+            // Held as a commit holds it: 409 while its commit runs (which
+            // would otherwise fail half-way or wait for the directory's
+            // lock), and no commit starts while it is being discarded.
+            let held = CommitTracker::claim(db, registry, id, being_committed).await?;
+            let discarded = discard_preview(db, id).await;
+            held.finish().await;
+            discarded
         }
     }
+}
+
+fn being_committed() -> Error {
+    Error::conflict(
+        "this import is being committed and can no longer be cancelled; \
+         wait for it to end, then see it in the history",
+    )
 }
 
 /// Discards a preview. Returns whether there was one.

@@ -61,11 +61,23 @@ fn being_imported() -> Error {
 impl<'a> CommitTracker<'a> {
     /// Marks the commit of `id` running; 409 if it runs already.
     pub(super) async fn start(db: &db::Db, registry: &'a ImportRegistry, id: i64) -> Result<Self> {
+        Self::claim(db, registry, id, being_imported).await
+    }
+
+    /// Holds `id` as its commit does, so that no commit of it starts
+    /// until [`CommitTracker::finish`]; `taken()` if one runs now. Cancel
+    /// discards a preview under it: never one whose commit runs.
+    pub(super) async fn claim(
+        db: &db::Db,
+        registry: &'a ImportRegistry,
+        id: i64,
+        taken: fn() -> Error,
+    ) -> Result<Self> {
         if db::DbKind::of_pool(db) == db::DbKind::Sqlite {
             let done = Arc::new(AtomicUsize::new(0));
             let mut running = locked(&registry.running);
             if running.contains_key(&id) {
-                return Err(being_imported());
+                return Err(taken());
             }
             running.insert(id, done.clone());
             return Ok(CommitTracker::Sqlite(SqliteRunning { registry, id, done }));
@@ -83,7 +95,7 @@ impl<'a> CommitTracker<'a> {
         .fetch_one(&mut conn)
         .await?;
         if locked == 0 {
-            return Err(being_imported());
+            return Err(taken());
         }
         sqlx::query("UPDATE imports SET progress_done = 0 WHERE id = $1")
             .bind(id)
