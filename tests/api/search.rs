@@ -271,10 +271,13 @@ async fn dropped_searches_on_sqlite_keep_their_turns_until_their_statements_end(
     db.close().await;
     let me = admin.get_ok("/api/me").await;
     let page = format!("/api/users/{}", me["user"]["id"]);
-    // Two broad words: every match intersected, sorted and counted.
-    let broad = format!("{}/api/users?q=u0%201", admin.base);
+    // Six broad words, each found in every user: every match of each
+    // intersected, sorted and counted.
+    let query = "/api/users?q=u0%201%20school%20example%20com%20u00";
+    let broad = format!("{}{query}", admin.base);
     let started = Instant::now();
-    admin.get_ok("/api/users?q=u0%201").await;
+    let found = admin.get_ok(query).await;
+    assert_eq!(found["total"], 40_000, "{found}");
     let alone = started.elapsed();
     assert!(
         alone > Duration::from_millis(800),
