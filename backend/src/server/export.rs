@@ -89,10 +89,10 @@ pub struct ExportPlan {
 
 /// Plans the export of the users that `filter` finds (active users only),
 /// below `start` (the root when `None`). 422 for an unknown start node,
-/// when more users match than `room` (a sheet's rows, `Config`), and when users below the
-/// start node are members of no node within five levels of it (the
-/// template's Sub-level-1…5 cannot name where they are: docs/SERVER.md,
-/// "Export"). Both counts stop one past what they must tell apart.
+/// when more users match than `room` (a sheet's rows, `Config`), and when
+/// users below the start node are members of no node within five levels
+/// of it (the template's Sub-level-1…5 cannot name where they are:
+/// docs/SERVER.md, "Export"). Both counts stop one past `room`.
 pub async fn plan(
     db: &Db,
     filter: String,
