@@ -485,5 +485,11 @@ mod tests {
         assert_eq!(paths[&7], ["L3", "L4", "L5", "L6", "L7"]);
         assert!(!paths.contains_key(&8), "six levels below is too deep");
         assert!(!paths.contains_key(&1), "above the start");
+        // What the plan counts as too deep: below the fifth level only.
+        assert_eq!(deeper_below(&nodes, &paths), HashSet::from([8]));
+        let mut cycle = nodes.clone();
+        cycle[1].1 = Some(8); // 2 under 8, 8 under 7 …: a damaged table
+        let paths = paths_below(&cycle, 2);
+        assert_eq!(deeper_below(&cycle, &paths), HashSet::from([8]));
     }
 }
