@@ -13,13 +13,14 @@ use super::store::{
     StoredPreview, create_preview, discard_preview, load_preview, open_passwords, put_passwords,
 };
 use super::tracker::CommitTracker;
-use super::{Actor, CommitResult, ImportRegistry, ImportRequest, ImportSummary};
+use super::{Actor, ImportRegistry, ImportRequest};
 use crate::db::bulk::{self, Style};
 use crate::db::users::{ensure_full_administrator_remains, username_key};
 use crate::db::{self, Tx};
 use crate::error::{Error, Result, ResultExt};
 use crate::password::PasswordPolicy;
 use crate::search;
+use roster_shared::api::{CommitResult, ImportSummary};
 
 /// Argon2id of every supplied password of the rows that will be written,
 /// on all cores, before any transaction begins.
