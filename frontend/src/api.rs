@@ -2,12 +2,21 @@
 //! (it is `HttpOnly`, so the page never sees it); the CSRF token that
 //! `/api/login` and `/api/me` return is kept in memory only and sent in
 //! `X-CSRF-Token` on every state-changing request. Request bodies are never
-//! logged (one of them holds the password).
+//! logged (one of them holds the password). The requests and answers are
+//! the rules crate's wire types (`roster_shared::api`), the server's own.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
+use roster_shared::MappedRow;
+use roster_shared::api::{
+    CommitInput, CommitResult, ErrorBody, ImportDetail, ImportInput, ImportList, ImportOut,
+    ImportPreview, LoginRequest, NodeInput, NodeList, NodeOut, PasswordChange, Permission,
+    RegionalSettings, RoleInput, RoleList, RoleOut, SessionInfo, StalePreview, UserInput, UserOut,
+    UserPage,
+};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
@@ -68,90 +77,6 @@ fn sentence(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    code: String,
-    message: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct User {
-    pub id: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub username: String,
-    pub email: String,
-    pub user_id: String,
-    pub role_id: i64,
-    #[serde(default)]
-    pub deleted_at: Option<String>,
-    #[serde(default)]
-    pub purge_at: Option<String>,
-}
-
-impl User {
-    pub fn full_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name)
-            .trim()
-            .to_string()
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Role {
-    pub id: i64,
-    pub name: String,
-    pub permissions: Vec<String>,
-}
-
-/// Who is signed in: `/api/login` and `/api/me`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Me {
-    pub user: User,
-    pub role: Role,
-    pub permissions: Vec<String>,
-}
-
-impl Me {
-    pub fn can(&self, permission: &str) -> bool {
-        self.permissions.iter().any(|p| p == permission)
-    }
-}
-
-#[derive(Deserialize)]
-struct SessionBody {
-    #[serde(flatten)]
-    me: Me,
-    csrf_token: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct UserPage {
-    pub users: Vec<User>,
-    pub total: i64,
-    /// `total` is "at least": the server stops counting a broad search.
-    #[serde(default)]
-    pub total_is_lower_bound: bool,
-    pub page: u32,
-    pub per_page: u32,
-}
-
-#[derive(Deserialize)]
-struct RoleList {
-    roles: Vec<Role>,
-}
-
-#[derive(Serialize)]
-struct Credentials<'a> {
-    username: &'a str,
-    password: &'a str,
 }
 
 fn network_error(_: JsValue) -> ApiError {
@@ -243,21 +168,37 @@ async fn json<T: DeserializeOwned>(
     })
 }
 
+/// `body` as JSON (the wire types always serialise).
+fn body(body: &impl Serialize) -> Option<String> {
+    Some(serde_json::to_string(body).unwrap_or_default())
+}
+
+/// Keeps the session's CSRF token, and takes it out of what the pages see.
+fn keep_token(mut session: SessionInfo) -> SessionInfo {
+    set_csrf_token(Some(std::mem::take(&mut session.csrf_token)));
+    session
+}
+
+/// Whether the signed-in user's role holds `permission`.
+pub fn can(me: &SessionInfo, permission: Permission) -> bool {
+    me.permissions.contains(&permission)
+}
+
 /// Signs in; keeps the session's CSRF token.
-pub async fn login(username: &str, password: &str) -> Result<Me, ApiError> {
-    let body = serde_json::to_string(&Credentials { username, password }).unwrap_or_default();
-    let session: SessionBody = json("POST", "/api/login", Some(body)).await?;
-    set_csrf_token(Some(session.csrf_token));
-    Ok(session.me)
+pub async fn login(username: &str, password: &str) -> Result<SessionInfo, ApiError> {
+    let request = LoginRequest {
+        username: username.to_string(),
+        password: password.to_string(),
+    };
+    json("POST", "/api/login", body(&request))
+        .await
+        .map(keep_token)
 }
 
 /// Who is signed in (`None` without a session); keeps the CSRF token.
-pub async fn me() -> Result<Option<Me>, ApiError> {
-    match json::<SessionBody>("GET", "/api/me", None).await {
-        Ok(session) => {
-            set_csrf_token(Some(session.csrf_token));
-            Ok(Some(session.me))
-        }
+pub async fn me() -> Result<Option<SessionInfo>, ApiError> {
+    match json("GET", "/api/me", None).await {
+        Ok(session) => Ok(Some(keep_token(session))),
         Err(e) if e.status == 401 => Ok(None),
         Err(e) => Err(e),
     }
@@ -266,8 +207,11 @@ pub async fn me() -> Result<Option<Me>, ApiError> {
 /// Changes the signed-in user's own password (the current one is asked for;
 /// the user's other sessions end). An administrator's PUT on oneself may not.
 pub async fn change_own_password(current: &str, new: &str) -> Result<(), ApiError> {
-    let body = serde_json::json!({"current_password": current, "new_password": new}).to_string();
-    send("POST", "/api/me/password", Some(body))
+    let change = PasswordChange {
+        current_password: current.to_string(),
+        new_password: new.to_string(),
+    };
+    send("POST", "/api/me/password", body(&change))
         .await
         .map(|_| ())
 }
@@ -381,7 +325,7 @@ pub async fn trash(page: u32) -> Result<UserPage, ApiError> {
     json("GET", &format!("/api/trash?page={page}"), None).await
 }
 
-pub async fn roles() -> Result<Vec<Role>, ApiError> {
+pub async fn roles() -> Result<Vec<RoleOut>, ApiError> {
     json::<RoleList>("GET", "/api/roles", None)
         .await
         .map(|r| r.roles)
@@ -394,119 +338,42 @@ pub async fn delete_user(id: i64) -> Result<(), ApiError> {
         .map(|_| ())
 }
 
-pub async fn restore_user(id: i64) -> Result<User, ApiError> {
+pub async fn restore_user(id: i64) -> Result<UserOut, ApiError> {
     json("POST", &format!("/api/trash/{id}/restore"), None).await
 }
 
-/// Every field of one user, as `GET /api/users/{id}` answers.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct UserDetail {
-    pub id: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub username: String,
-    pub email: String,
-    pub user_id: String,
-    pub role_id: i64,
-    pub hierarchy_ids: Vec<i64>,
-    #[serde(default)]
-    pub special_needs: Option<bool>,
-    #[serde(default)]
-    pub sync_key: Option<String>,
-    pub time_zone: String,
-    pub has_password: bool,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-/// The new state of a user (`PUT /api/users/{id}` replaces every field;
-/// a left-out password keeps the current one).
-#[derive(Clone, Debug, Serialize)]
-pub struct UserInput {
-    pub first_name: String,
-    pub last_name: String,
-    pub username: String,
-    pub email: String,
-    pub user_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
-    pub role_id: i64,
-    pub hierarchy_ids: Vec<i64>,
-    pub special_needs: Option<bool>,
-    pub sync_key: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_zone: Option<String>,
-}
-
-impl UserDetail {
-    /// The user as a PUT body, unchanged.
-    pub fn input(&self) -> UserInput {
-        UserInput {
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            username: self.username.clone(),
-            email: self.email.clone(),
-            user_id: self.user_id.clone(),
-            password: None,
-            role_id: self.role_id,
-            hierarchy_ids: self.hierarchy_ids.clone(),
-            special_needs: self.special_needs,
-            sync_key: self.sync_key.clone(),
-            time_zone: Some(self.time_zone.clone()),
-        }
-    }
-}
-
-pub async fn user(id: i64) -> Result<UserDetail, ApiError> {
+/// Every field of one user.
+pub async fn user(id: i64) -> Result<UserOut, ApiError> {
     json("GET", &format!("/api/users/{id}"), None).await
 }
 
 /// Replaces every field of a user (and sets the password when given).
-pub async fn update_user(id: i64, input: &UserInput) -> Result<UserDetail, ApiError> {
-    let body = serde_json::to_string(input).unwrap_or_default();
-    json("PUT", &format!("/api/users/{id}"), Some(body)).await
+pub async fn update_user(id: i64, input: &UserInput) -> Result<UserOut, ApiError> {
+    json("PUT", &format!("/api/users/{id}"), body(input)).await
 }
 
-/// A node of the hierarchy.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Node {
-    pub id: i64,
-    pub parent_id: Option<i64>,
-    pub name: String,
-    pub path: String,
-    /// Active users who are members of this node directly.
-    #[serde(default)]
-    pub users: i64,
-}
-
-#[derive(Deserialize)]
-struct NodeList {
-    nodes: Vec<Node>,
-}
-
-pub async fn hierarchy() -> Result<Vec<Node>, ApiError> {
+pub async fn hierarchy() -> Result<Vec<NodeOut>, ApiError> {
     json::<NodeList>("GET", "/api/hierarchy", None)
         .await
         .map(|n| n.nodes)
 }
 
-#[derive(Serialize)]
-struct NodeInput<'a> {
-    parent_id: Option<i64>,
-    name: &'a str,
-}
-
 /// Adds a node under `parent_id`.
-pub async fn create_node(parent_id: i64, name: &str) -> Result<Node, ApiError> {
-    let parent_id = Some(parent_id);
-    let body = serde_json::to_string(&NodeInput { parent_id, name }).unwrap_or_default();
-    json("POST", "/api/hierarchy", Some(body)).await
+pub async fn create_node(parent_id: i64, name: &str) -> Result<NodeOut, ApiError> {
+    let input = NodeInput {
+        parent_id: Some(parent_id),
+        name: name.to_string(),
+    };
+    json("POST", "/api/hierarchy", body(&input)).await
 }
 
 /// Renames a node and, with a `parent_id`, moves it (and all below it).
-pub async fn update_node(id: i64, parent_id: Option<i64>, name: &str) -> Result<Node, ApiError> {
-    let body = serde_json::to_string(&NodeInput { parent_id, name }).unwrap_or_default();
-    json("PUT", &format!("/api/hierarchy/{id}"), Some(body)).await
+pub async fn update_node(id: i64, parent_id: Option<i64>, name: &str) -> Result<NodeOut, ApiError> {
+    let input = NodeInput {
+        parent_id,
+        name: name.to_string(),
+    };
+    json("PUT", &format!("/api/hierarchy/{id}"), body(&input)).await
 }
 
 /// Deletes a node; the server refuses one with children or members.
@@ -516,86 +383,15 @@ pub async fn delete_node(id: i64) -> Result<(), ApiError> {
         .map(|_| ())
 }
 
-/// The site's regional settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RegionalSettings {
-    pub time_zone: String,
-}
-
 pub async fn regional_settings() -> Result<RegionalSettings, ApiError> {
     json("GET", "/api/settings/regional", None).await
 }
 
 pub async fn save_regional_settings(time_zone: &str) -> Result<RegionalSettings, ApiError> {
-    let body = serde_json::to_string(&RegionalSettings {
+    let settings = RegionalSettings {
         time_zone: time_zone.to_string(),
-    })
-    .unwrap_or_default();
-    json("PUT", "/api/settings/regional", Some(body)).await
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct ImportSummary {
-    pub rows: usize,
-    pub to_create: usize,
-    pub to_sync: usize,
-    pub unchanged: usize,
-    pub with_errors: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct PreviewError {
-    pub row: u32,
-    pub message: String,
-    #[serde(default)]
-    pub held_by: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct PreviewRow {
-    pub row: u32,
-    pub username: String,
-    #[serde(default)]
-    pub user_id: String,
-}
-
-/// Try Import's answer (SPEC section 6).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Preview {
-    pub id: i64,
-    pub summary: ImportSummary,
-    pub errors: Vec<PreviewError>,
-    pub sync: Vec<PreviewRow>,
-    pub hierarchy_to_create: Vec<String>,
-    pub in_trash: Vec<PreviewRow>,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct CommitResult {
-    pub created: usize,
-    pub synced: usize,
-    pub skipped: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct ImportProgress {
-    pub done: usize,
-    pub total: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct ImportState {
-    pub state: String,
-    #[serde(default)]
-    pub progress: Option<ImportProgress>,
-}
-
-#[derive(Serialize)]
-struct ImportBody<'a> {
-    file_name: &'a str,
-    role_id: i64,
-    hierarchy_id: i64,
-    rows: &'a [roster_shared::MappedRow],
+    };
+    json("PUT", "/api/settings/regional", body(&settings)).await
 }
 
 /// Try Import: the mapped, corrected rows as JSON (never the file).
@@ -603,34 +399,29 @@ pub async fn try_import(
     file_name: &str,
     role_id: i64,
     hierarchy_id: i64,
-    rows: &[roster_shared::MappedRow],
-) -> Result<Preview, ApiError> {
-    let body = serde_json::to_string(&ImportBody {
-        file_name,
+    rows: &[MappedRow],
+) -> Result<ImportPreview, ApiError> {
+    let input = ImportInput {
+        file_name: file_name.to_string(),
         role_id,
         hierarchy_id,
-        rows,
-    })
-    .unwrap_or_default();
-    json("POST", "/api/imports", Some(body)).await
+        // Borrowed: the rows are not copied to be sent.
+        rows: Cow::Borrowed(rows),
+    };
+    json("POST", "/api/imports", body(&input)).await
 }
 
 /// Import's outcome: done, or a stale preview replaced by a fresh one.
 pub enum Commit {
     Done(CommitResult),
-    Stale(Box<Preview>),
-}
-
-#[derive(Deserialize)]
-struct StaleBody {
-    preview: Preview,
+    Stale(Box<ImportPreview>),
 }
 
 pub async fn commit_import(id: i64, skip_errors: bool) -> Result<Commit, ApiError> {
-    let body = serde_json::json!({ "skip_errors": skip_errors }).to_string();
-    match json("POST", &format!("/api/imports/{id}/commit"), Some(body)).await {
+    let input = CommitInput { skip_errors };
+    match json("POST", &format!("/api/imports/{id}/commit"), body(&input)).await {
         Ok(result) => Ok(Commit::Done(result)),
-        Err(e) if e.status == 409 => match serde_json::from_str::<StaleBody>(&e.body) {
+        Err(e) if e.status == 409 => match serde_json::from_str::<StalePreview>(&e.body) {
             Ok(stale) => Ok(Commit::Stale(Box::new(stale.preview))),
             Err(_) => Err(e),
         },
@@ -644,26 +435,26 @@ pub async fn cancel_import(id: i64) -> Result<(), ApiError> {
         .map(|_| ())
 }
 
-pub async fn import_state(id: i64) -> Result<ImportState, ApiError> {
-    json("GET", &format!("/api/imports/{id}"), None).await
-}
-
-#[derive(Serialize)]
-struct RoleInput<'a> {
-    name: &'a str,
-    permissions: &'a [String],
+/// Where an import is (its state and progress), without its changes.
+pub async fn import_state(id: i64) -> Result<ImportOut, ApiError> {
+    json::<ImportDetail>("GET", &format!("/api/imports/{id}"), None)
+        .await
+        .map(|detail| detail.import)
 }
 
 /// Creates a role (`None`) or replaces one's name and permissions.
 pub async fn save_role(
     id: Option<i64>,
     name: &str,
-    permissions: &[String],
-) -> Result<Role, ApiError> {
-    let body = serde_json::to_string(&RoleInput { name, permissions }).unwrap_or_default();
+    permissions: &[Permission],
+) -> Result<RoleOut, ApiError> {
+    let input = RoleInput {
+        name: name.to_string(),
+        permissions: permissions.to_vec(),
+    };
     match id {
-        None => json("POST", "/api/roles", Some(body)).await,
-        Some(id) => json("PUT", &format!("/api/roles/{id}"), Some(body)).await,
+        None => json("POST", "/api/roles", body(&input)).await,
+        Some(id) => json("PUT", &format!("/api/roles/{id}"), body(&input)).await,
     }
 }
 
@@ -673,62 +464,7 @@ pub async fn delete_role(id: i64) -> Result<(), ApiError> {
         .map(|_| ())
 }
 
-/// One import of the history (`GET /api/imports`), or a preview still
-/// waiting for its commit.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct ImportEntry {
-    pub id: i64,
-    /// `preview`, `running` or `done`.
-    pub state: String,
-    pub file_name: String,
-    pub sha256: String,
-    pub created_by: String,
-    pub created_at: String,
-    #[serde(default)]
-    pub committed_at: Option<String>,
-    pub role_id: i64,
-    pub role_name: String,
-    pub hierarchy_id: i64,
-    pub hierarchy_path: String,
-    pub summary: ImportSummary,
-    pub created: i64,
-    pub synced: i64,
-    pub skipped: i64,
-    #[serde(default)]
-    pub progress: Option<ImportProgress>,
-}
-
-/// A page of the history, newest first (50 a page).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct ImportHistory {
-    pub imports: Vec<ImportEntry>,
-    pub total: i64,
-    pub page: u32,
-}
-
-/// One user an import created (`create`) or changed (`sync`); the values
-/// are JSON objects of field key → value, never a password.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct ImportChange {
-    pub row: i64,
-    pub user: i64,
-    pub action: String,
-    #[serde(default)]
-    pub before: Option<serde_json::Value>,
-    pub after: serde_json::Value,
-}
-
-/// One import with a page of its changes (200 a page).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct ImportDetail {
-    #[serde(flatten)]
-    pub import: ImportEntry,
-    pub changes: Vec<ImportChange>,
-    pub changes_total: i64,
-    pub page: u32,
-}
-
-pub async fn import_history(page: u32) -> Result<ImportHistory, ApiError> {
+pub async fn import_history(page: u32) -> Result<ImportList, ApiError> {
     json("GET", &format!("/api/imports?page={page}"), None).await
 }
 

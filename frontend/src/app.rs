@@ -5,6 +5,8 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 
+use roster_shared::api::Permission;
+
 use crate::api;
 use crate::pages::{
     CheckPage, HomePage, ImportPage, NotFoundPage, RolesPage, SignInPage, TrashPage, UserPage,
@@ -72,25 +74,25 @@ fn TopBar() -> impl IntoView {
                     </A>
                 </span>
                 <A href="/check">"Check a file"</A>
-                <Show when=move || session.can("manage_users")>
+                <Show when=move || session.can(Permission::ManageUsers)>
                     <A href="/users">"Users"</A>
                 </Show>
-                <Show when=move || session.can("manage_users")>
+                <Show when=move || session.can(Permission::ManageUsers)>
                     <A href="/import">"Import users"</A>
                 </Show>
-                <Show when=move || session.can("manage_users")>
+                <Show when=move || session.can(Permission::ManageUsers)>
                     <A href="/imports">"Import history"</A>
                 </Show>
-                <Show when=move || session.can("restore_users")>
+                <Show when=move || session.can(Permission::RestoreUsers)>
                     <A href="/trash">"Trash can"</A>
                 </Show>
-                <Show when=move || session.can("manage_roles")>
+                <Show when=move || session.can(Permission::ManageRoles)>
                     <A href="/roles">"Roles"</A>
                 </Show>
-                <Show when=move || session.can("manage_hierarchy")>
+                <Show when=move || session.can(Permission::ManageHierarchy)>
                     <A href="/hierarchy">"Hierarchy"</A>
                 </Show>
-                <Show when=move || session.can("manage_settings")>
+                <Show when=move || session.can(Permission::ManageSettings)>
                     <A href="/settings">"Regional settings"</A>
                 </Show>
                 <span class="topbar-spacer"></span>

@@ -5,20 +5,22 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::api::{self, ApiError, Me};
+use roster_shared::api::{Permission, SessionInfo};
+
+use crate::api::{self, ApiError};
 
 #[derive(Clone, Copy)]
 pub struct Session {
     /// The signed-in user; `None` when signed out.
-    pub me: RwSignal<Option<Me>>,
+    pub me: RwSignal<Option<SessionInfo>>,
     /// Whether `/api/me` has answered yet.
     pub known: RwSignal<bool>,
 }
 
 impl Session {
-    pub fn can(&self, permission: &str) -> bool {
+    pub fn can(&self, permission: Permission) -> bool {
         self.me
-            .with(|me| me.as_ref().is_some_and(|me| me.can(permission)))
+            .with(|me| me.as_ref().is_some_and(|me| api::can(me, permission)))
     }
 
     /// Forgets the user after the server said the session has ended.
@@ -56,7 +58,7 @@ pub fn use_session() -> Session {
 /// Shows its children to a signed-in user holding `permission`; sends
 /// anyone signed out to the sign-in page.
 #[component]
-pub fn RequirePermission(permission: &'static str, children: ChildrenFn) -> impl IntoView {
+pub fn RequirePermission(permission: Permission, children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     move || {
         if !session.known.get() {

@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use roster_server::error::Error;
-use roster_server::imports::{self, Actor, ImportPreview, ImportRegistry, ImportRequest};
+use roster_server::imports::{self, Actor, ImportRegistry, ImportRequest};
 use roster_server::permissions::Permissions;
 use roster_server::{Clock, PasswordPolicy, db};
 use roster_shared::RuleOptions;
+use roster_shared::api::ImportPreview;
 
 #[derive(clap::Args)]
 pub struct ImportArgs {

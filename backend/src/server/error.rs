@@ -6,10 +6,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-use crate::imports::ImportPreview;
+use roster_shared::api::{ErrorBody, ErrorDetail, FieldError, ImportPreview, StalePreview};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -50,38 +47,6 @@ pub enum Error {
     Database(sqlx::Error),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
-}
-
-/// One field's problem in a 422 answer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub code: String,
-    pub message: String,
-}
-
-/// 409 on a stale preview: the error and the fresh preview to show.
-#[derive(Serialize, ToSchema)]
-pub struct StalePreview {
-    pub error: ErrorDetail,
-    pub preview: ImportPreview,
-}
-
-/// `{"error": {...}}`.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// A stable machine-readable code, e.g. `not_found`, `forbidden`.
-    pub code: String,
-    /// A sentence for the administrator.
-    pub message: String,
-    /// For `invalid`: every field's problem.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<Vec<FieldError>>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,41 +1,17 @@
 //! The five permissions of a role (SPEC section 1), stored as a bit set.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+/// The permission itself is a wire type (the rules crate's `api`).
+pub use roster_shared::api::Permission;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
-    /// Users pages and imports ("Site Administration: manage users").
-    ManageUsers,
-    /// The trash can.
-    RestoreUsers,
-    ManageRoles,
-    ManageHierarchy,
-    ManageSettings,
-}
-
-impl Permission {
-    pub const ALL: [Permission; 5] = [
-        Permission::ManageUsers,
-        Permission::RestoreUsers,
-        Permission::ManageRoles,
-        Permission::ManageHierarchy,
-        Permission::ManageSettings,
-    ];
-
-    fn bit(self) -> i64 {
-        1 << (self as u32)
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Permission::ManageUsers => "manage_users",
-            Permission::RestoreUsers => "restore_users",
-            Permission::ManageRoles => "manage_roles",
-            Permission::ManageHierarchy => "manage_hierarchy",
-            Permission::ManageSettings => "manage_settings",
-        }
+/// The bit of `p` in `roles.permissions`: stored in the database, so a
+/// permission's bit never changes (a new one takes the next).
+fn bit(p: Permission) -> i64 {
+    match p {
+        Permission::ManageUsers => 1,
+        Permission::RestoreUsers => 1 << 1,
+        Permission::ManageRoles => 1 << 2,
+        Permission::ManageHierarchy => 1 << 3,
+        Permission::ManageSettings => 1 << 4,
     }
 }
 
@@ -61,7 +37,7 @@ impl Permissions {
     }
 
     pub fn contains(self, p: Permission) -> bool {
-        self.0 & p.bit() != 0
+        self.0 & bit(p) != 0
     }
 
     /// Whether this set holds every permission of `other`.
@@ -79,7 +55,7 @@ impl Permissions {
 
 impl FromIterator<Permission> for Permissions {
     fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
-        Permissions(iter.into_iter().fold(0, |bits, p| bits | p.bit()))
+        Permissions(iter.into_iter().fold(0, |bits, p| bits | bit(p)))
     }
 }
 
@@ -95,5 +71,18 @@ mod tests {
         assert!(!users.covers(admin));
         assert_eq!(admin.to_vec().len(), 5);
         assert_eq!(Permissions::from_bits(admin.bits()), admin);
+    }
+
+    #[test]
+    fn each_permission_keeps_the_bit_the_database_holds() {
+        let bits: Vec<i64> = Permission::ALL
+            .into_iter()
+            .map(|p| Permissions::from_iter([p]).bits())
+            .collect();
+        assert_eq!(bits, [1, 2, 4, 8, 16]);
+        assert_eq!(
+            Permissions::from_bits(0b00101).to_vec(),
+            [Permission::ManageUsers, Permission::ManageRoles]
+        );
     }
 }

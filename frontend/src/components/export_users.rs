@@ -5,7 +5,9 @@
 use leptos::prelude::*;
 
 use super::ErrorAlert;
-use crate::api::{self, Node};
+use roster_shared::api::NodeOut;
+
+use crate::api;
 use crate::components::format;
 use crate::download;
 use crate::session::use_session;
@@ -16,7 +18,7 @@ pub fn ExportUsers(
     searched: RwSignal<String>,
 ) -> impl IntoView {
     let session = use_session();
-    let nodes = RwSignal::new(Vec::<Node>::new());
+    let nodes = RwSignal::new(Vec::<NodeOut>::new());
     let node_id = RwSignal::new(None::<i64>);
     let running = RwSignal::new(false);
     // Said once at the start and once at the end; the bytes received,

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use crate::api::{self, ApiError, Node};
+use roster_shared::api::{NodeOut as Node, Permission};
+
+use crate::api::{self, ApiError};
 use crate::components::{
     ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, focus_element, format,
 };
@@ -17,7 +19,7 @@ use crate::session::RequirePermission;
 #[component]
 pub fn HierarchyPage() -> impl IntoView {
     view! {
-        <RequirePermission permission="manage_hierarchy">
+        <RequirePermission permission=Permission::ManageHierarchy>
             <HierarchyEditor />
         </RequirePermission>
     }

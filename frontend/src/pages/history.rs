@@ -13,7 +13,9 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{self, ImportEntry, ImportHistory};
+use roster_shared::api::{ImportList, ImportOut, ImportState, Permission};
+
+use crate::api;
 use crate::components::ErrorAlert;
 use crate::components::format::{self, when};
 use crate::remote::{self, Answer};
@@ -27,17 +29,17 @@ const IMPORTS_PER_PAGE: u32 = 50;
 #[component]
 pub fn ImportHistoryPage() -> impl IntoView {
     view! {
-        <RequirePermission permission="manage_users">
+        <RequirePermission permission=Permission::ManageUsers>
             <HistoryList />
         </RequirePermission>
     }
 }
 
 /// The state in words: "Imported", or the progress of a running import.
-pub(super) fn state_words(import: &ImportEntry) -> String {
-    match import.state.as_str() {
-        "done" => "Imported".into(),
-        "running" => match &import.progress {
+pub(super) fn state_words(import: &ImportOut) -> String {
+    match import.state {
+        ImportState::Done => "Imported".into(),
+        ImportState::Running => match &import.progress {
             Some(p) => format!(
                 "Importing… {} of {} rows",
                 format::thousands(p.done),
@@ -45,14 +47,13 @@ pub(super) fn state_words(import: &ImportEntry) -> String {
             ),
             None => "Importing…".into(),
         },
-        "preview" => "Preview, not imported".into(),
-        other => other.to_string(),
+        ImportState::Preview => "Preview, not imported".into(),
     }
 }
 
 /// Page `number` of the history, or the last page if it is past the end
 /// (a link kept from before).
-async fn history_page(number: u32) -> Answer<ImportHistory> {
+async fn history_page(number: u32) -> Answer<ImportList> {
     let found = api::import_history(number).await?;
     if found.imports.is_empty() && number > 1 && found.total > 0 {
         return api::import_history(page_count(found.total, IMPORTS_PER_PAGE)).await;
@@ -66,7 +67,10 @@ fn HistoryList() -> impl IntoView {
     let list = remote::load(move || history_page(number.get()));
     // While an import runs, the page shown is asked again every two seconds.
     remote::poll_while(list, 2000, |found| {
-        found.imports.iter().any(|i| i.state == "running")
+        found
+            .imports
+            .iter()
+            .any(|i| i.state == ImportState::Running)
     });
     let page = Memo::new(move |_| list.with(|l| l.as_ref().and_then(|l| l.as_ref().ok()).cloned()));
     let announcement = move || {
@@ -130,7 +134,7 @@ fn HistoryList() -> impl IntoView {
                 <tbody>
                     <For
                         each=rows
-                        key=|i| (i.id, i.state.clone(), i.progress.as_ref().map(|p| p.done))
+                        key=|i| (i.id, i.state, i.progress.as_ref().map(|p| p.done))
                         let:import
                     >
                         {
@@ -140,7 +144,7 @@ fn HistoryList() -> impl IntoView {
                             let state = state_words(&import);
                             let link_end = format!(", {}", import.file_name);
                             view! {
-                                <tr data-import=import.id.to_string() data-state=import.state.clone()>
+                                <tr data-import=import.id.to_string() data-state=import.state.key()>
                                     <td style="white-space: nowrap">
                                         <A href=href>
                                             {time}

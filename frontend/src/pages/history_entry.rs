@@ -12,9 +12,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use roster_shared::Field;
+use roster_shared::api::{ChangeOut as ImportChange, ImportDetail, ImportState, Permission};
 use serde_json::Value;
 
-use crate::api::{self, ImportChange, ImportDetail};
+use crate::api;
 use crate::components::ErrorAlert;
 use crate::components::format::{self, when};
 use crate::remote::{self, Answer};
@@ -52,7 +53,7 @@ pub fn ImportEntryPage() -> impl IntoView {
             .and_then(|id| id.parse::<i64>().ok())
     };
     view! {
-        <RequirePermission permission="manage_users">
+        <RequirePermission permission=Permission::ManageUsers>
             {move || view! { <ImportEntry id=id() /> }}
         </RequirePermission>
     }
@@ -146,7 +147,7 @@ async fn entry_page(id: Option<i64>, number: u32) -> Answer<Option<ImportDetail>
         return Ok(None);
     };
     match api::import_detail(id, number).await {
-        Ok(found) if found.import.state == "preview" => Ok(None),
+        Ok(found) if found.import.state == ImportState::Preview => Ok(None),
         Ok(found) => Ok(Some(found)),
         Err(e) if e.status == 404 => Ok(None),
         Err(e) => Err(e),
@@ -160,7 +161,9 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
     // While the import runs, asked again until it is done (its changes
     // are written at the end, in one transaction).
     remote::poll_while(loaded, 2000, |found| {
-        found.as_ref().is_some_and(|d| d.import.state == "running")
+        found
+            .as_ref()
+            .is_some_and(|d| d.import.state == ImportState::Running)
     });
     let detail = Memo::new(move |_| {
         loaded.with(|l| l.as_ref().and_then(|l| l.as_ref().ok()).cloned().flatten())
@@ -178,7 +181,7 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
             };
             let pages = page_count(found.changes_total, CHANGES_PER_PAGE);
             let users = format::count(found.changes_total, "user", "users");
-            if found.import.state == "running" {
+            if found.import.state == ImportState::Running {
                 format!("{}.", state_words(&found.import))
             } else if pages > 1 {
                 format!(
@@ -282,7 +285,7 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
                 </table>
                 {move || {
                     detail
-                        .with(|d| d.as_ref().is_some_and(|d| d.changes.is_empty() && d.import.state == "done"))
+                        .with(|d| d.as_ref().is_some_and(|d| d.changes.is_empty() && d.import.state == ImportState::Done))
                         .then(|| {
                             view! { <p class="empty-note">"This import created or changed no user."</p> }
                         })
@@ -395,7 +398,7 @@ fn Facts(detail: ImportDetail) -> impl IntoView {
                         .collect_view()}
                 </tbody>
             </table>
-            {(errors > 0 && i.state == "done")
+            {(errors > 0 && i.state == ImportState::Done)
                 .then(|| {
                     view! {
                         <p>

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{self, Commit, CommitResult, Preview};
+use roster_shared::api::{CommitResult, ImportPreview, Permission};
+
+use crate::api::{self, Commit};
 use crate::components::{ErrorIcon, focus_element, format};
 use crate::remote;
 use crate::session::RequirePermission;
@@ -20,7 +22,7 @@ use super::check::{CheckSteps, ImportRows};
 #[component]
 pub fn ImportPage() -> impl IntoView {
     view! {
-        <RequirePermission permission="manage_users">
+        <RequirePermission permission=Permission::ManageUsers>
             <CheckSteps import=true />
         </RequirePermission>
     }
@@ -41,7 +43,7 @@ struct MadeFor {
 enum Shown {
     Nothing,
     Preview {
-        preview: Arc<Preview>,
+        preview: Arc<ImportPreview>,
         made_for: MadeFor,
         /// Set when a commit found the directory changed (409) and
         /// brought this fresh preview.
@@ -64,7 +66,7 @@ enum ImportChange {
         made_for: MadeFor,
     },
     Commit {
-        preview: Arc<Preview>,
+        preview: Arc<ImportPreview>,
         made_for: MadeFor,
         skip_errors: bool,
     },
@@ -536,7 +538,7 @@ fn SkipErrorsQuestion(
 
 /// The preview of SPEC section 6.
 #[component]
-fn PreviewView(preview: Arc<Preview>) -> impl IntoView {
+fn PreviewView(preview: Arc<ImportPreview>) -> impl IntoView {
     let s = &preview.summary;
     let figures = [
         ("Rows", s.rows, "", "preview-rows"),

@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::api::{ApiError, UserPage};
+use roster_shared::api::UserPage;
+
+use crate::api::ApiError;
 
 /// "1 user", "12 users", "1,234 users" (the users page's name for it).
 pub use crate::components::format::count as count_words;

@@ -4,28 +4,33 @@
 
 use leptos::prelude::*;
 
-use crate::api::{self, ApiError, Role};
+use roster_shared::api::{Permission, RoleOut as Role};
+
+use crate::api::{self, ApiError};
 use crate::components::{ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, focus_element};
 use crate::remote;
 use crate::session::{RequirePermission, use_session};
 
-/// Every permission, as the server names it, and how the page says it.
-pub const PERMISSIONS: [(&str, &str); 5] = [
-    ("manage_users", "Manage users"),
-    ("restore_users", "Restore users from the trash can"),
-    ("manage_roles", "Manage roles"),
-    ("manage_hierarchy", "Manage the hierarchy"),
-    ("manage_settings", "Manage regional settings"),
+/// Every permission, and how the page says it.
+pub const PERMISSIONS: [(Permission, &str); 5] = [
+    (Permission::ManageUsers, "Manage users"),
+    (Permission::RestoreUsers, "Restore users from the trash can"),
+    (Permission::ManageRoles, "Manage roles"),
+    (Permission::ManageHierarchy, "Manage the hierarchy"),
+    (Permission::ManageSettings, "Manage regional settings"),
 ];
 
-fn permission_label(key: &str) -> &str {
-    PERMISSIONS.iter().find(|p| p.0 == key).map_or(key, |p| p.1)
+fn permission_label(key: Permission) -> &'static str {
+    PERMISSIONS
+        .iter()
+        .find(|p| p.0 == key)
+        .map_or(key.key(), |p| p.1)
 }
 
 #[component]
 pub fn RolesPage() -> impl IntoView {
     view! {
-        <RequirePermission permission="manage_roles">
+        <RequirePermission permission=Permission::ManageRoles>
             <RolesEditor />
         </RequirePermission>
     }
@@ -39,7 +44,7 @@ enum RoleChange {
     Save {
         id: Option<i64>,
         name: String,
-        permissions: Vec<String>,
+        permissions: Vec<Permission>,
     },
     Delete(Role),
 }
@@ -50,7 +55,7 @@ fn RolesEditor() -> impl IntoView {
     // The role being edited; `None`: a new one.
     let editing = RwSignal::new(None::<i64>);
     let name = RwSignal::new(String::new());
-    let chosen = RwSignal::new(Vec::<String>::new());
+    let chosen = RwSignal::new(Vec::<Permission>::new());
     let question = DeleteQuestion::<Role>::new();
 
     let clear_form = move || {
@@ -139,7 +144,7 @@ fn RolesEditor() -> impl IntoView {
         });
     };
 
-    let held = move |key: &str| session.can(key);
+    let held = move |key: Permission| session.can(key);
 
     view! {
         <div class="page-header">
@@ -181,7 +186,7 @@ fn RolesEditor() -> impl IntoView {
                             } else {
                                 role.permissions
                                     .iter()
-                                    .map(|p| permission_label(p))
+                                    .map(|p| permission_label(*p))
                                     .collect::<Vec<_>>()
                                     .join(", ")
                             };
@@ -243,16 +248,16 @@ fn RolesEditor() -> impl IntoView {
                         view! {
                             <label class="checkbox">
                                 <input
-                                    id=format!("perm-{key}")
+                                    id=format!("perm-{}", key.key())
                                     type="checkbox"
                                     disabled=move || !held(key)
-                                    prop:checked=move || chosen.with(|c| c.iter().any(|p| p == key))
+                                    prop:checked=move || chosen.with(|c| c.contains(&key))
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);
                                         chosen.update(|c| {
-                                            c.retain(|p| p != key);
+                                            c.retain(|p| *p != key);
                                             if on {
-                                                c.push(key.to_string());
+                                                c.push(key);
                                             }
                                         });
                                     }

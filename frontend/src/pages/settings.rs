@@ -3,6 +3,7 @@
 //! accepts, with a search box that narrows it.
 
 use leptos::prelude::*;
+use roster_shared::api::Permission;
 use roster_shared::time_zone_names;
 use wasm_bindgen::JsCast;
 
@@ -14,7 +15,7 @@ use crate::session::RequirePermission;
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     view! {
-        <RequirePermission permission="manage_settings">
+        <RequirePermission permission=Permission::ManageSettings>
             <RegionalSettingsForm />
         </RequirePermission>
     }

@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
+use roster_shared::api::Permission;
+
 use crate::api::{self, ApiError};
 use crate::components::ErrorIcon;
 use crate::remote;
@@ -40,9 +42,9 @@ pub fn SignInPage() -> impl IntoView {
             let answer = api::login(&name, &secret).await;
             password.set(String::new());
             let me = answer?;
-            let target = if me.can("manage_users") {
+            let target = if api::can(&me, Permission::ManageUsers) {
                 "/users"
-            } else if me.can("restore_users") {
+            } else if api::can(&me, Permission::RestoreUsers) {
                 "/trash"
             } else {
                 "/"

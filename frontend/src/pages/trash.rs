@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::api::{self, User};
+use roster_shared::api::{Permission, UserOut};
+
+use crate::api;
 use crate::components::{ErrorAlert, focus_element};
 use crate::remote;
 use crate::session::RequirePermission;
@@ -29,7 +31,7 @@ pub fn days_left(purge_at: &str, now_ms: f64) -> String {
 #[component]
 pub fn TrashPage() -> impl IntoView {
     view! {
-        <RequirePermission permission="restore_users">
+        <RequirePermission permission=Permission::RestoreUsers>
             <TrashList />
         </RequirePermission>
     }
@@ -39,7 +41,7 @@ pub fn TrashPage() -> impl IntoView {
 fn TrashList() -> impl IntoView {
     // The page asked for; the server's answer says which one it shows.
     let number = RwSignal::new(1u32);
-    let restore = remote::send(|user: &User| {
+    let restore = remote::send(|user: &UserOut| {
         let user = user.clone();
         async move {
             api::restore_user(user.id).await?;

@@ -11,7 +11,9 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use serde::Deserialize;
 
-use crate::api::{self, ApiError, UserDetail, UserInput};
+use roster_shared::api::{Permission, UserInput, UserOut};
+
+use crate::api::{self, ApiError};
 use crate::components::format::when;
 use crate::components::{
     ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, ErrorIcon, focus_element,
@@ -22,7 +24,7 @@ use crate::session::{RequirePermission, use_session};
 #[component]
 pub fn UserPage() -> impl IntoView {
     view! {
-        <RequirePermission permission="manage_users">
+        <RequirePermission permission=Permission::ManageUsers>
             <UserEditor />
         </RequirePermission>
     }
@@ -118,7 +120,7 @@ fn messages_by_field(e: &ApiError) -> HashMap<String, String> {
 }
 
 /// The user, or `None` if there is no such user.
-async fn user_or_none(id: Option<i64>) -> Answer<Option<UserDetail>> {
+async fn user_or_none(id: Option<i64>) -> Answer<Option<UserOut>> {
     let Some(id) = id else {
         return Ok(None);
     };
@@ -135,7 +137,7 @@ async fn user_or_none(id: Option<i64>) -> Answer<Option<UserDetail>> {
 #[derive(Clone, Copy)]
 struct Done {
     text: RwSignal<String>,
-    user: LocalResource<Answer<Option<UserDetail>>>,
+    user: LocalResource<Answer<Option<UserOut>>>,
 }
 
 impl Done {
@@ -234,8 +236,8 @@ fn UserEditor() -> impl IntoView {
 /// Every field of the user, edited in place: PUT replaces every field,
 /// and the server's messages are shown next to their field.
 #[component]
-fn DetailsForm(id: i64, user: UserDetail, done: Done) -> impl IntoView {
-    let draft = RwSignal::new(user.input());
+fn DetailsForm(id: i64, user: UserOut, done: Done) -> impl IntoView {
+    let draft = RwSignal::new(UserInput::from(&user));
     let roles = remote::load(api::roles);
     let nodes = remote::load(api::hierarchy);
     let save = remote::send(move |input: &UserInput| {
@@ -244,7 +246,7 @@ fn DetailsForm(id: i64, user: UserDetail, done: Done) -> impl IntoView {
             let answer = api::update_user(id, &input).await;
             match &answer {
                 Ok(updated) => {
-                    draft.set(updated.input());
+                    draft.set(UserInput::from(updated));
                     done.say(format!(
                         "Saved {} {}.",
                         updated.first_name, updated.last_name
@@ -595,8 +597,8 @@ fn PasswordForm(id: i64, own: bool, done: Done) -> impl IntoView {
 /// Sets another user's password: every field as the server has them now
 /// (PUT replaces every field, so a password never undoes a change saved
 /// since the page was opened), and the password.
-async fn set_password(id: i64, password: String) -> Answer<UserDetail> {
-    let mut input = api::user(id).await?.input();
+async fn set_password(id: i64, password: String) -> Answer<UserOut> {
+    let mut input = UserInput::from(&api::user(id).await?);
     input.password = Some(password);
     api::update_user(id, &input).await
 }

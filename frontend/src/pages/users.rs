@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{self, ApiError, User, UserPage};
+use roster_shared::api::{Permission, UserOut as User, UserPage};
+
+use crate::api::{self, ApiError};
 use crate::components::{ConfirmDialog, ErrorAlert, ExportUsers, focus_element};
 use crate::session::{RequirePermission, use_session};
 
@@ -16,7 +18,7 @@ use super::paging::{UserPager, fetch_page, page_words, user_count_words};
 #[component]
 pub fn UsersPage() -> impl IntoView {
     view! {
-        <RequirePermission permission="manage_users">
+        <RequirePermission permission=Permission::ManageUsers>
             <UsersList />
         </RequirePermission>
     }

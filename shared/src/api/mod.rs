@@ -2,6 +2,29 @@
 //! of the wire, built by the server (which serves them) and the browser app
 //! (which reads them), so a renamed field breaks the build, not a page.
 //!
-//! Plain serde data, no behaviour. With the `openapi` feature (the server
-//! turns it on) each type also derives `utoipa::ToSchema` for the OpenAPI
-//! document; the wasm app builds without it and does not carry utoipa.
+//! Plain serde data, one module per resource, no behaviour beyond a
+//! permission's name, a user's full name and a user as a PUT body. With the `openapi` feature
+//! (the server turns it on) each type also derives `utoipa::ToSchema` (a
+//! query, `IntoParams`) for the OpenAPI document; the wasm app builds
+//! without it and does not carry utoipa. The names are the OpenAPI
+//! document's schema names. What holds server-only things (database rows,
+//! extractors) stays in the server, which converts its rows into these.
+
+pub mod auth;
+pub mod error;
+pub mod hierarchy;
+pub mod imports;
+pub mod roles;
+pub mod settings;
+pub mod users;
+
+pub use auth::{LoginRequest, PasswordChange, SessionInfo};
+pub use error::{ErrorBody, ErrorDetail, FieldError, StalePreview};
+pub use hierarchy::{NodeInput, NodeList, NodeOut};
+pub use imports::{
+    ChangeOut, CommitInput, CommitResult, ImportDetail, ImportInput, ImportList, ImportOut,
+    ImportPreview, ImportState, ImportSummary, PageParams, ProgressOut, SyncRow, TrashRow,
+};
+pub use roles::{Permission, RoleInput, RoleList, RoleOut};
+pub use settings::RegionalSettings;
+pub use users::{EndedSessions, ExportParams, SearchParams, UserInput, UserOut, UserPage};

@@ -4,21 +4,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct NodeOut {
-    pub id: i64,
-    /// `null` for the root.
-    pub parent_id: Option<i64>,
-    pub name: String,
-    /// The names from the root down, joined with `/`.
-    pub path: String,
-    /// Active users (not in the trash can) who are members of this node
-    /// directly; members of the nodes below it are not counted.
-    pub users: i64,
-}
+use roster_shared::api::NodeOut;
 
 /// Every node with its path, `users` left at 0 (see [`count_users`]). The
 /// tree is small next to the users; reading it whole keeps paths and cycle

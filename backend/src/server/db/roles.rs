@@ -1,17 +1,9 @@
 //! Roles as callers read them (the session's answer and the roles' own).
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use roster_shared::api::RoleOut;
 
 use super::{Db, Tx};
-use crate::permissions::{Permission, Permissions};
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RoleOut {
-    pub id: i64,
-    pub name: String,
-    pub permissions: Vec<Permission>,
-}
+use crate::permissions::Permissions;
 
 /// A role's row `(id, name, permissions)` as the API shows it.
 pub fn out((id, name, bits): (i64, String, i64)) -> RoleOut {

@@ -2,8 +2,7 @@
 //! queries that more than one caller needs (handlers, the import, the
 //! first start), each written once.
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use roster_shared::api::UserOut;
 
 use super::bulk::{IN_CHUNK, Style, chunks, placeholders};
 use super::{Db, Tx};
@@ -13,35 +12,8 @@ use crate::error::{Error, Result};
 use crate::permissions::Permissions;
 use crate::search;
 
-/// A user as the API shows it. No password or hash, ever.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserOut {
-    /// The directory's own id, used in URLs.
-    pub id: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub username: String,
-    pub email: String,
-    /// The second identifier (SPEC section 1), compared exactly.
-    pub user_id: String,
-    pub role_id: i64,
-    pub hierarchy_ids: Vec<i64>,
-    pub special_needs: Option<bool>,
-    pub sync_key: Option<String>,
-    pub time_zone: String,
-    /// Whether the user can sign in at all.
-    pub has_password: bool,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Set for a user in the trash can.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted_at: Option<String>,
-    /// When a user in the trash can is deleted for good.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub purge_at: Option<String>,
-}
-
-/// A user's row as [`USER_COLUMNS`] reads it.
+/// A user's row as [`USER_COLUMNS`] reads it; the API shows it as a
+/// [`UserOut`] (`into_out`, with the user's nodes).
 #[derive(sqlx::FromRow)]
 pub struct UserRow {
     pub id: i64,

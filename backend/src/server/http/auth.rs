@@ -14,19 +14,17 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use roster_shared::api::{ErrorBody, LoginRequest, PasswordChange, SessionInfo};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 use super::ApiContext;
 use super::extract::{AuthUser, COOKIE, session_id, session_token};
 use super::json::Json;
 use crate::Db;
-use crate::db::roles::{self, RoleOut};
-use crate::db::users::{self, UserOut, username_key};
+use crate::db::roles;
+use crate::db::users::{self, username_key};
 use crate::error::{Error, Result};
 use crate::password::{hex, random_hex};
-use crate::permissions::Permission;
 use roster_shared::Field;
 
 /// The window in which failed sign-ins are counted.
@@ -323,22 +321,6 @@ fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
         .or_else(|| address.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct LoginRequest {
-    pub username: String,
-    pub password: String,
-}
-
-/// The signed-in user, their role and the CSRF token of the session.
-#[derive(Serialize, ToSchema)]
-pub struct SessionInfo {
-    pub user: UserOut,
-    pub role: RoleOut,
-    pub permissions: Vec<Permission>,
-    /// Send it back in the `X-CSRF-Token` header of every POST, PUT, DELETE.
-    pub csrf_token: String,
-}
-
 async fn session_info(ctx: &ApiContext, user_pk: i64, csrf_token: String) -> Result<SessionInfo> {
     let user = users::load(&ctx.db, user_pk, false)
         .await?
@@ -447,10 +429,10 @@ async fn password_matches(
 /// gets a new session id.
 #[utoipa::path(post, path = "/api/login", tag = "sessions", request_body = LoginRequest, security(()),
     responses((status = 200, body = SessionInfo, description = "signed in; sets the session cookie"),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody, description = "longer than any account's"),
-        (status = 429, body = crate::error::ErrorBody),
-        (status = 503, body = crate::error::ErrorBody, description = "every password hasher busy; see Retry-After")))]
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "longer than any account's"),
+        (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "every password hasher busy; see Retry-After")))]
 pub async fn login(
     State(ctx): State<ApiContext>,
     ClientAddress(address): ClientAddress,
@@ -512,8 +494,8 @@ pub async fn login(
 
 /// Sign out: the session ends on the server and the cookie is cleared.
 #[utoipa::path(post, path = "/api/logout", tag = "sessions",
-    responses((status = 204, description = "signed out"), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 204, description = "signed out"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 pub async fn logout(
     State(ctx): State<ApiContext>,
     auth: AuthUser,
@@ -530,24 +512,18 @@ pub async fn logout(
 /// The signed-in user, their role, and the session's CSRF token (so a
 /// reloaded page can go on).
 #[utoipa::path(get, path = "/api/me", tag = "sessions",
-    responses((status = 200, body = SessionInfo), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody)))]
 pub async fn me(State(ctx): State<ApiContext>, auth: AuthUser) -> Result<Json<SessionInfo>> {
     let csrf = auth.csrf_token.clone();
     Ok(Json(session_info(&ctx, auth.user_pk, csrf).await?))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct PasswordChange {
-    pub current_password: String,
-    pub new_password: String,
-}
-
 /// Change one's own password (any signed-in user). The user's other
 /// sessions end; this one goes on.
 #[utoipa::path(post, path = "/api/me/password", tag = "sessions", request_body = PasswordChange,
-    responses((status = 204, description = "changed"), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
-        (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 204, description = "changed"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn change_own_password(
     State(ctx): State<ApiContext>,
     ClientAddress(address): ClientAddress,

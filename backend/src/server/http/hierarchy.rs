@@ -9,35 +9,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use roster_shared::Field;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use roster_shared::api::{ErrorBody, NodeInput, NodeList, NodeOut, Permission};
 
 use super::ApiContext;
 use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path};
-use crate::db::hierarchy::{MAX_DEPTH, NodeOut, all_nodes, count_users};
+use crate::db::hierarchy::{MAX_DEPTH, all_nodes, count_users};
 use crate::db::{self, Tx};
 use crate::error::{Error, Result, ResultExt};
-use crate::permissions::Permission;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/hierarchy", get(list_nodes).post(create_node))
         .route("/hierarchy/{id}", put(update_node).delete(delete_node))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NodeList {
-    /// Every node, in path order.
-    pub nodes: Vec<NodeOut>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct NodeInput {
-    /// The parent; required (there is one root). On update, a new parent
-    /// moves the node with everything below it.
-    pub parent_id: Option<i64>,
-    pub name: String,
 }
 
 /// Each node's parent, the whole tree.
@@ -139,7 +123,7 @@ async fn ensure_free_name(tx: &mut Tx, parent: i64, name: &str, except: i64) -> 
 /// The whole tree. Readable with `manage_hierarchy`, or `manage_users` (to
 /// place users in it).
 #[utoipa::path(get, path = "/api/hierarchy", tag = "hierarchy",
-    responses((status = 200, body = NodeList), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = NodeList), (status = 403, body = ErrorBody)))]
 pub async fn list_nodes(State(ctx): State<ApiContext>, auth: AuthUser) -> Result<Json<NodeList>> {
     auth.require_any(&[Permission::ManageHierarchy, Permission::ManageUsers])?;
     let mut nodes = all_nodes(&ctx.db).await?;
@@ -148,8 +132,8 @@ pub async fn list_nodes(State(ctx): State<ApiContext>, auth: AuthUser) -> Result
 }
 
 #[utoipa::path(post, path = "/api/hierarchy", tag = "hierarchy", request_body = NodeInput,
-    responses((status = 201, body = NodeOut), (status = 403, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = NodeOut), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_node(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageHierarchy>,
@@ -194,9 +178,9 @@ pub async fn create_node(
 /// Renames a node, or moves it under another parent (never below itself).
 #[utoipa::path(put, path = "/api/hierarchy/{id}", tag = "hierarchy", params(("id" = i64, Path)),
     request_body = NodeInput,
-    responses((status = 200, body = NodeOut), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = NodeOut), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn update_node(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageHierarchy>,
@@ -263,8 +247,8 @@ pub async fn update_node(
 
 /// Deletes a node with no children and no members (the trash can counted).
 #[utoipa::path(delete, path = "/api/hierarchy/{id}", tag = "hierarchy", params(("id" = i64, Path)),
-    responses((status = 204, description = "deleted"), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 204, description = "deleted"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_node(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageHierarchy>,

@@ -8,19 +8,19 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use roster_shared::{Field, MappedRow, RuleOptions};
-use serde::{Deserialize, Serialize};
+use roster_shared::api::{
+    ChangeOut, CommitInput, CommitResult, ErrorBody, ImportDetail, ImportInput, ImportList,
+    ImportOut, ImportPreview, ImportState, PageParams, ProgressOut, StalePreview,
+};
+use roster_shared::{Field, RuleOptions};
 use tower_http::limit::RequestBodyLimitLayer;
-use utoipa::ToSchema;
 
 use super::ApiContext;
 use super::extract::{Can, perm};
 use super::json::{Json, Path, Query};
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
-use crate::imports::{
-    self, Actor, CommitResult, ImportPreview, ImportRequest, ImportSummary, sha256_hex,
-};
+use crate::imports::{self, Actor, ImportRequest, sha256_hex};
 
 /// Largest import request: 250,000 rows of mapped values fit with room.
 pub const MAX_IMPORT_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -35,30 +35,6 @@ pub fn router() -> Router<ApiContext> {
         .route("/import/template", get(template_file))
         .layer(DefaultBodyLimit::max(MAX_IMPORT_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BODY_BYTES))
-}
-
-/// Try Import's body: the mapped rows, as `roster check --json` prints them.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ImportInput {
-    /// The spreadsheet's name, for the history.
-    pub file_name: String,
-    /// The role every imported user gets.
-    pub role_id: i64,
-    /// The start hierarchy node; sub-levels name nodes below it.
-    pub hierarchy_id: i64,
-    /// `{"row": 2, "first_name": …}`, row numbers increasing; at most 250,000.
-    #[schema(value_type = Vec<Object>)]
-    #[serde(deserialize_with = "imports::bounded_rows")]
-    pub rows: Vec<MappedRow>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommitInput {
-    /// Import the other rows when some have errors (else 422).
-    #[serde(default)]
-    pub skip_errors: bool,
 }
 
 fn rules(ctx: &ApiContext) -> RuleOptions {
@@ -79,9 +55,9 @@ fn actor(auth: &super::extract::AuthUser) -> Actor {
 /// scripts, `multipart/form-data` with `file`, `role_id`, `hierarchy_id` and
 /// an optional `mapping` JSON object (field key → header text).
 #[utoipa::path(post, path = "/api/imports", tag = "imports", request_body = ImportInput,
-    responses((status = 201, body = ImportPreview), (status = 403, body = crate::error::ErrorBody),
-        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
-        (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = ImportPreview), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn create_import(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
@@ -118,7 +94,7 @@ pub async fn create_import(
             sha256,
             role_id: input.role_id,
             hierarchy_id: input.hierarchy_id,
-            rows: input.rows,
+            rows: input.rows.into_owned(),
         }
     };
     let actor = actor(&auth);
@@ -218,9 +194,9 @@ async fn upload_request(mut form: Multipart) -> Result<ImportRequest> {
 /// task, so it finishes even if the client goes away.
 #[utoipa::path(post, path = "/api/imports/{id}/commit", tag = "imports",
     params(("id" = i64, Path)), request_body = CommitInput,
-    responses((status = 200, body = CommitResult), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::StalePreview), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CommitResult), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = StalePreview), (status = 422, body = ErrorBody)))]
 pub async fn commit_import(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
@@ -261,8 +237,8 @@ pub async fn commit_import(
 
 /// Cancel: discards a preview; 409 while its commit runs.
 #[utoipa::path(delete, path = "/api/imports/{id}", tag = "imports", params(("id" = i64, Path)),
-    responses((status = 204, description = "discarded"), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 204, description = "discarded"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel_import(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
@@ -273,83 +249,6 @@ pub async fn cancel_import(
     } else {
         Err(Error::not_found("no such preview"))
     }
-}
-
-/// An import in the history (or a preview waiting for its commit).
-#[derive(Serialize, ToSchema)]
-pub struct ImportOut {
-    pub id: i64,
-    /// `preview` (waiting), `running` (being committed now) or `done`.
-    pub state: String,
-    pub file_name: String,
-    /// SHA-256 of the uploaded file, or of the rows' JSON.
-    pub sha256: String,
-    /// The username of who ran it.
-    pub created_by: String,
-    pub created_at: String,
-    pub committed_at: Option<String>,
-    pub role_id: i64,
-    pub role_name: String,
-    pub hierarchy_id: i64,
-    pub hierarchy_path: String,
-    /// The preview's counts.
-    pub summary: ImportSummary,
-    pub created: i64,
-    pub synced: i64,
-    pub skipped: i64,
-    /// While `running`: rows written so far.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub progress: Option<ProgressOut>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ProgressOut {
-    pub done: usize,
-    pub total: usize,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ImportList {
-    /// Imports done or running (not previews), newest first.
-    pub imports: Vec<ImportOut>,
-    pub total: i64,
-    pub page: u32,
-}
-
-/// One user an import created or changed.
-#[derive(Serialize, ToSchema)]
-pub struct ChangeOut {
-    pub row: i64,
-    /// The user's id in the directory.
-    pub user: i64,
-    /// `create` or `sync`.
-    pub action: String,
-    /// The values before (`null` for `create`); never a password.
-    #[schema(value_type = Option<Object>)]
-    pub before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
-    pub after: serde_json::Value,
-}
-
-/// An import with its changes, 200 per page.
-#[derive(Serialize, ToSchema)]
-pub struct ImportDetail {
-    #[serde(flatten)]
-    pub import: ImportOut,
-    pub changes: Vec<ChangeOut>,
-    pub changes_total: i64,
-    pub page: u32,
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct PageParams {
-    /// 1-based.
-    #[serde(default = "first_page")]
-    pub page: u32,
-}
-
-fn first_page() -> u32 {
-    1
 }
 
 const PAGE_SIZE: i64 = 50;
@@ -381,19 +280,25 @@ const IMPORT_COLUMNS: &str = "id, state, file_name, sha256, created_by_name, cre
 
 /// `running`: the commits running now, in any process, and their rows
 /// written (`imports::running_commits`).
-fn import_out(row: ImportRow, running: &HashMap<i64, usize>) -> ImportOut {
+fn import_out(row: ImportRow, running: &HashMap<i64, usize>) -> Result<ImportOut> {
     let total = usize::try_from(row.total_rows).unwrap_or(0);
     let progress = running.get(&row.id).map(|&done| ProgressOut {
         done: done.min(total),
         total,
     });
-    ImportOut {
+    let state = match (&progress, row.state.as_str()) {
+        (Some(_), _) => ImportState::Running,
+        (None, "preview") => ImportState::Preview,
+        (None, "done") => ImportState::Done,
+        (None, other) => {
+            return Err(
+                anyhow::anyhow!("import {} is in an unknown state {other:?}", row.id).into(),
+            );
+        }
+    };
+    Ok(ImportOut {
         id: row.id,
-        state: if progress.is_some() {
-            "running".to_string()
-        } else {
-            row.state
-        },
+        state,
         file_name: row.file_name,
         sha256: row.sha256,
         created_by: row.created_by_name,
@@ -408,7 +313,7 @@ fn import_out(row: ImportRow, running: &HashMap<i64, usize>) -> ImportOut {
         synced: row.synced,
         skipped: row.skipped,
         progress,
-    }
+    })
 }
 
 fn check_page(page: u32) -> Result<i64> {
@@ -420,7 +325,7 @@ fn check_page(page: u32) -> Result<i64> {
 
 /// The import history, newest first; previews still waiting included.
 #[utoipa::path(get, path = "/api/imports", tag = "imports", params(PageParams),
-    responses((status = 200, body = ImportList), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ImportList), (status = 403, body = ErrorBody)))]
 pub async fn list_imports(
     State(ctx): State<ApiContext>,
     _auth: Can<perm::ManageUsers>,
@@ -447,7 +352,10 @@ pub async fn list_imports(
     .fetch_all(&ctx.db)
     .await?;
     Ok(Json(ImportList {
-        imports: rows.into_iter().map(|r| import_out(r, &running)).collect(),
+        imports: rows
+            .into_iter()
+            .map(|r| import_out(r, &running))
+            .collect::<Result<_>>()?,
         total,
         page: params.page,
     }))
@@ -456,7 +364,7 @@ pub async fn list_imports(
 /// One import: what it did to each user, values before and after.
 #[utoipa::path(get, path = "/api/imports/{id}", tag = "imports",
     params(("id" = i64, Path), PageParams),
-    responses((status = 200, body = ImportDetail), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ImportDetail), (status = 404, body = ErrorBody)))]
 pub async fn get_import(
     State(ctx): State<ApiContext>,
     _auth: Can<perm::ManageUsers>,
@@ -489,7 +397,7 @@ pub async fn get_import(
     .await?;
     let parse = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
     Ok(Json(ImportDetail {
-        import: import_out(row, &running),
+        import: import_out(row, &running)?,
         changes: changes
             .into_iter()
             .map(|(row, user, action, before, after)| ChangeOut {
@@ -527,7 +435,7 @@ fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {
 #[utoipa::path(get, path = "/api/imports/{id}/errors.xlsx", tag = "imports",
     params(("id" = i64, Path)),
     responses((status = 200, description = "the .xlsx", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn errors_file(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
@@ -543,7 +451,7 @@ pub async fn errors_file(
 /// The example file: the headers of every field and two sample rows.
 #[utoipa::path(get, path = "/api/import/template", tag = "imports",
     responses((status = 200, description = "the .xlsx", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 403, body = crate::error::ErrorBody)))]
+        (status = 403, body = ErrorBody)))]
 pub async fn template_file(_auth: Can<perm::ManageUsers>) -> Result<Response> {
     Ok(xlsx(
         imports::template_workbook()?,

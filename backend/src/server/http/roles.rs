@@ -7,33 +7,21 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use roster_shared::Field;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use roster_shared::api::{ErrorBody, Permission, RoleInput, RoleList, RoleOut};
 
 use super::ApiContext;
 use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path};
 use crate::db;
-use crate::db::roles::{RoleOut, load, out};
+use crate::db::roles::{load, out};
 use crate::db::users::ensure_full_administrator_remains;
 use crate::error::{Error, Result, ResultExt};
-use crate::permissions::{Permission, Permissions};
+use crate::permissions::Permissions;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/roles", get(list_roles).post(create_role))
         .route("/roles/{id}", put(update_role).delete(delete_role))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RoleList {
-    pub roles: Vec<RoleOut>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RoleInput {
-    pub name: String,
-    pub permissions: Vec<Permission>,
 }
 
 /// 409 when a unique index was reached first by a concurrent write.
@@ -42,7 +30,7 @@ const NAME_TAKEN: &str = "Name: a role with this name already exists";
 /// Every role. Readable with `manage_roles`, or `manage_users` (to choose a
 /// user's role).
 #[utoipa::path(get, path = "/api/roles", tag = "roles",
-    responses((status = 200, body = RoleList), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = RoleList), (status = 403, body = ErrorBody)))]
 pub async fn list_roles(State(ctx): State<ApiContext>, auth: AuthUser) -> Result<Json<RoleList>> {
     auth.require_any(&[Permission::ManageRoles, Permission::ManageUsers])?;
     let rows: Vec<(i64, String, i64)> =
@@ -55,8 +43,8 @@ pub async fn list_roles(State(ctx): State<ApiContext>, auth: AuthUser) -> Result
 }
 
 #[utoipa::path(post, path = "/api/roles", tag = "roles", request_body = RoleInput,
-    responses((status = 201, body = RoleOut), (status = 403, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = RoleOut), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_role(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageRoles>,
@@ -83,9 +71,9 @@ pub async fn create_role(
 
 #[utoipa::path(put, path = "/api/roles/{id}", tag = "roles", params(("id" = i64, Path)),
     request_body = RoleInput,
-    responses((status = 200, body = RoleOut), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = RoleOut), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn update_role(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageRoles>,
@@ -119,8 +107,8 @@ pub async fn update_role(
 
 /// Deletes a role that no user (also none in the trash can) has.
 #[utoipa::path(delete, path = "/api/roles/{id}", tag = "roles", params(("id" = i64, Path)),
-    responses((status = 204, description = "deleted"), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 204, description = "deleted"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_role(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageRoles>,

@@ -3,28 +3,20 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use roster_shared::api::{ErrorBody, Permission, RegionalSettings};
 
 use super::ApiContext;
 use super::extract::{AuthUser, Can, perm};
 use super::json::Json;
 use crate::error::{Error, Result};
-use crate::permissions::Permission;
 
 pub fn router() -> Router<ApiContext> {
     Router::new().route("/settings/regional", get(get_regional).put(put_regional))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RegionalSettings {
-    /// An IANA time zone name, e.g. `Europe/Amsterdam`.
-    pub time_zone: String,
-}
-
 /// Readable with `manage_settings`, or `manage_users` (new users get it).
 #[utoipa::path(get, path = "/api/settings/regional", tag = "settings",
-    responses((status = 200, body = RegionalSettings), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = RegionalSettings), (status = 403, body = ErrorBody)))]
 pub async fn get_regional(
     State(ctx): State<ApiContext>,
     auth: AuthUser,
@@ -36,8 +28,8 @@ pub async fn get_regional(
 }
 
 #[utoipa::path(put, path = "/api/settings/regional", tag = "settings", request_body = RegionalSettings,
-    responses((status = 200, body = RegionalSettings), (status = 403, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = RegionalSettings), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn put_regional(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageSettings>,

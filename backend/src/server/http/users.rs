@@ -8,22 +8,24 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use roster_shared::api::users::TOTAL_CAP;
+use roster_shared::api::{
+    EndedSessions, ErrorBody, ExportParams, FieldError, SearchParams, UserInput, UserOut, UserPage,
+};
 use roster_shared::rules::check_row;
 use roster_shared::write::XLSX_MIME;
 use roster_shared::{Field, MappedRow, RuleOptions};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use super::ApiContext;
 use super::extract::{AuthUser, Can, perm};
 use super::json::{Json, Path, Query};
 use crate::clock::rfc3339;
 use crate::db::users::{
-    NewUser, USER_COLUMNS, UserOut, UserRow, ensure_full_administrator_remains, load, username_key,
+    NewUser, USER_COLUMNS, UserRow, ensure_full_administrator_remains, load, username_key,
     with_memberships,
 };
 use crate::db::{self, Tx};
-use crate::error::{Error, FieldError, Result, ResultExt};
+use crate::error::{Error, Result, ResultExt};
 use crate::export;
 use crate::permissions::Permissions;
 use crate::search::{prefix_end, query_words};
@@ -42,44 +44,6 @@ pub fn router() -> Router<ApiContext> {
         .route("/trash/{id}/restore", post(restore_user))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct SearchParams {
-    /// Words that each must begin a first name, last name, username, email
-    /// or user ID (or a word of one), ignoring case and accents.
-    #[serde(default)]
-    pub q: String,
-    /// 1-based page number.
-    #[serde(default = "first_page")]
-    pub page: u32,
-    /// Users per page, 1 to 200 (default 50).
-    #[serde(default = "default_per_page")]
-    pub per_page: u32,
-}
-
-fn first_page() -> u32 {
-    1
-}
-
-fn default_per_page() -> u32 {
-    50
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UserPage {
-    pub users: Vec<UserOut>,
-    /// How many users match in all; when `total_is_lower_bound`, at least
-    /// this many (counting stops at [`TOTAL_CAP`] matches).
-    pub total: i64,
-    /// `total` is a lower bound (shown as "10,000+"): a broad search is
-    /// not counted to its end, so that its cost stays that of its page.
-    pub total_is_lower_bound: bool,
-    pub page: u32,
-    pub per_page: u32,
-}
-
-/// Where counting a search's matches stops: past it, `total` says "at
-/// least" (docs/SERVER.md "Search").
-pub const TOTAL_CAP: i64 = 10_000;
 /// The index entries read to find [`TOTAL_CAP`] distinct users: a user may
 /// hold two terms that begin the word (`Schröder`, `school5`).
 const COUNTED_ENTRIES: i64 = TOTAL_CAP + TOTAL_CAP / 4;
@@ -488,31 +452,6 @@ async fn scan_users(
     Ok((counted.min(TOTAL_CAP), counted > TOTAL_CAP, rows))
 }
 
-/// A user to create, or the new state of one (PUT replaces every field;
-/// only `password` may be left out to keep the current one).
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UserInput {
-    pub first_name: String,
-    pub last_name: String,
-    pub username: String,
-    pub email: String,
-    pub user_id: String,
-    /// Left out or null: no password on create (nobody can sign in as the
-    /// user), unchanged on update.
-    #[serde(default)]
-    pub password: Option<String>,
-    pub role_id: i64,
-    /// At least one hierarchy node.
-    pub hierarchy_ids: Vec<i64>,
-    #[serde(default)]
-    pub special_needs: Option<bool>,
-    #[serde(default)]
-    pub sync_key: Option<String>,
-    /// An IANA name; left out: the site's time zone.
-    #[serde(default)]
-    pub time_zone: Option<String>,
-}
-
 /// The input checked with the import's row rules; names trimmed.
 fn check_input(input: &UserInput, min_len: usize) -> Result<MappedRow> {
     let mut row = MappedRow::new(0)
@@ -693,8 +632,8 @@ async fn target_role(tx: &mut Tx, id: i64) -> Result<Permissions> {
 
 /// Search users (active only).
 #[utoipa::path(get, path = "/api/users", tag = "users", params(SearchParams),
-    responses((status = 200, body = UserPage), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = UserPage), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 pub async fn list_users(
     State(ctx): State<ApiContext>,
     _auth: Can<perm::ManageUsers>,
@@ -704,8 +643,8 @@ pub async fn list_users(
 }
 
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = UserInput,
-    responses((status = 201, body = UserOut), (status = 403, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = UserOut), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_user(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
@@ -734,7 +673,7 @@ fn dedup(mut ids: Vec<i64>) -> Vec<i64> {
 }
 
 #[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200, body = UserOut), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = UserOut), (status = 404, body = ErrorBody)))]
 pub async fn get_user(
     State(ctx): State<ApiContext>,
     _auth: Can<perm::ManageUsers>,
@@ -748,9 +687,9 @@ pub async fn get_user(
 
 #[utoipa::path(put, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)),
     request_body = UserInput,
-    responses((status = 200, body = UserOut), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = UserOut), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn update_user(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
@@ -791,8 +730,8 @@ pub async fn update_user(
 
 /// Moves a user to the trash can and ends their sessions.
 #[utoipa::path(delete, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)),
-    responses((status = 204, description = "in the trash can"), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 204, description = "in the trash can"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_user(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
@@ -823,7 +762,7 @@ pub async fn delete_user(
 
 /// The trash can: deleted users, newest first, with when each is purged.
 #[utoipa::path(get, path = "/api/trash", tag = "trash", params(SearchParams),
-    responses((status = 200, body = UserPage), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = UserPage), (status = 403, body = ErrorBody)))]
 pub async fn list_trash(
     State(ctx): State<ApiContext>,
     _auth: Can<perm::RestoreUsers>,
@@ -833,8 +772,8 @@ pub async fn list_trash(
 }
 
 #[utoipa::path(post, path = "/api/trash/{id}/restore", tag = "trash", params(("id" = i64, Path)),
-    responses((status = 200, body = UserOut), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = UserOut), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn restore_user(
     State(ctx): State<ApiContext>,
     auth: Can<perm::RestoreUsers>,
@@ -872,17 +811,11 @@ pub async fn restore_user(
         .ok_or_else(|| Error::not_found("no such user"))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct EndedSessions {
-    /// How many sessions ended.
-    pub ended: u64,
-}
-
 /// Ends every session of a user (signs them out everywhere), e.g. after a
 /// lost laptop.
 #[utoipa::path(delete, path = "/api/users/{id}/sessions", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200, body = EndedSessions), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = EndedSessions), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn end_sessions(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
@@ -902,18 +835,6 @@ pub async fn end_sessions(
     Ok(Json(EndedSessions { ended }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct ExportParams {
-    /// The Users page's search: words that each must begin a first name,
-    /// last name, username, email or user ID; empty for everyone.
-    #[serde(default)]
-    pub q: String,
-    /// The start node: Sub-level-1…5 name the path below it, and only users
-    /// with a membership at most five levels below it are written. The
-    /// root when left out.
-    pub node: Option<i64>,
-}
-
 /// The users the search `q` finds (active ones), as an .xlsx in exactly the
 /// import template's columns without Password: Sub-level-1…5 are the
 /// user's first membership (smallest node id) at or below the start node
@@ -925,8 +846,8 @@ pub struct ExportParams {
 /// `export::AT_ONCE` exports at once per process, else 503 `busy`.
 #[utoipa::path(get, path = "/api/users/export.xlsx", tag = "users", params(ExportParams),
     responses((status = 200, description = "the .xlsx, streamed", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn export_users(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,

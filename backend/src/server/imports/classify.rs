@@ -9,13 +9,14 @@ use roster_shared::{CheckedRows, Field, MappedRow, RowError, RuleOptions, check_
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
-use super::{Actor, ImportPreview, ImportSummary, LISTED, SyncRow, TrashRow};
+use super::{Actor, LISTED};
 use crate::db::bulk::{IN_CHUNK, Style, chunks, placeholders};
 use crate::db::hierarchy::{MAX_DEPTH, all_nodes};
 use crate::db::users::username_key;
 use crate::error::{Error, Result};
 use crate::password::hex;
 use crate::permissions::Permissions;
+use roster_shared::api::{ImportPreview, ImportSummary, SyncRow, TrashRow};
 
 /// A user of the directory, as the comparison needs it.
 #[derive(sqlx::FromRow, Clone)]

@@ -7,19 +7,21 @@ use std::collections::{HashMap, HashSet};
 use roster_shared::rules::parse_yes_no;
 use roster_shared::{Field, MappedRow, RuleOptions, check_rows};
 use serde::Serialize;
+use sqlx::Row;
 
 use super::classify::{Action, Existing, NodeRef, Plan, apply_role, check_access, classify, role};
 use super::store::{
     StoredPreview, create_preview, discard_preview, load_preview, open_passwords, put_passwords,
 };
 use super::tracker::CommitTracker;
-use super::{Actor, CommitResult, ImportRegistry, ImportRequest, ImportSummary};
+use super::{Actor, ImportRegistry, ImportRequest};
 use crate::db::bulk::{self, Style};
 use crate::db::users::{ensure_full_administrator_remains, username_key};
 use crate::db::{self, Tx};
 use crate::error::{Error, Result, ResultExt};
 use crate::password::PasswordPolicy;
 use crate::search;
+use roster_shared::api::{CommitResult, ImportSummary};
 
 /// Argon2id of every supplied password of the rows that will be written,
 /// on all cores, before any transaction begins.
@@ -223,6 +225,38 @@ fn non_empty(row: &MappedRow, field: Field) -> Option<&str> {
     Some(row.get(field)).filter(|v| !v.is_empty())
 }
 
+type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the ten values a row writes both as a new user and as a
+/// synchronised one, in the order both statements name them: first_name,
+/// last_name, email, user_id, password_hash, role_id, special_needs,
+/// sync_key, time_zone, sort_key (whose username is `username`: a sync
+/// keeps the user's own).
+fn bind_values<'q>(
+    query: Statement<'q>,
+    row: &'q MappedRow,
+    hashes: &HashMap<u32, String>,
+    role_id: i64,
+    time_zone: Option<&str>,
+    username: &str,
+) -> Statement<'q> {
+    query
+        .bind(row.get(Field::FirstName))
+        .bind(row.get(Field::LastName))
+        .bind(row.get(Field::Email))
+        .bind(row.get(Field::UserId))
+        .bind(hashes.get(&row.row).cloned())
+        .bind(role_id)
+        .bind(parse_yes_no(row.get(Field::SpecialNeeds)).map(i64::from))
+        .bind(non_empty(row, Field::SyncKey).map(str::to_string))
+        .bind(time_zone.map(str::to_string))
+        .bind(search::sort_key(
+            row.get(Field::FirstName),
+            row.get(Field::LastName),
+            username,
+        ))
+}
+
 /// Writes the plan: nodes, new users, synchronised users, memberships,
 /// search terms, history. Multi-row statements in chunks throughout.
 async fn write(
@@ -288,47 +322,37 @@ async fn write(
     const USER_WIDTH: usize = 14;
     for (sql, part) in bulk::statements(
         style,
-        "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
-         password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, \
+        "INSERT INTO users (first_name, last_name, email, user_id, password_hash, role_id, \
+         special_needs, sync_key, time_zone, sort_key, username, username_key, created_at, \
          updated_at)",
         " RETURNING id, username_key",
         USER_WIDTH,
         &creates,
     ) {
-        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+        let mut query = sqlx::query(&sql);
         for &i in part {
             let row = &plan.checked.rows[i];
-            query = query
-                .bind(row.get(Field::FirstName))
-                .bind(row.get(Field::LastName))
-                .bind(row.get(Field::Username))
-                .bind(username_key(row.get(Field::Username)))
-                .bind(row.get(Field::Email))
-                .bind(row.get(Field::UserId))
-                .bind(hashes.get(&row.row).cloned())
-                .bind(role_id)
-                .bind(parse_yes_no(row.get(Field::SpecialNeeds)).map(i64::from))
-                .bind(non_empty(row, Field::SyncKey).map(str::to_string))
-                .bind(
-                    non_empty(row, Field::TimeZone)
-                        .unwrap_or(&site_zone)
-                        .to_string(),
-                )
-                .bind(search::sort_key(
-                    row.get(Field::FirstName),
-                    row.get(Field::LastName),
-                    row.get(Field::Username),
-                ))
-                .bind(now)
-                .bind(now);
+            let time_zone = non_empty(row, Field::TimeZone).unwrap_or(&site_zone);
+            query = bind_values(
+                query,
+                row,
+                hashes,
+                role_id,
+                Some(time_zone),
+                row.get(Field::Username),
+            )
+            .bind(row.get(Field::Username))
+            .bind(username_key(row.get(Field::Username)))
+            .bind(now)
+            .bind(now);
         }
-        let ids: HashMap<String, i64> = query
+        let ids = query
             .fetch_all(&mut **tx)
             .await
             .conflict_on_unique(TAKEN_MEANWHILE)?
             .into_iter()
-            .map(|(id, key)| (key, id))
-            .collect();
+            .map(|r| Ok((r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?)))
+            .collect::<sqlx::Result<HashMap<String, i64>>>()?;
         for &i in part {
             let row = &plan.checked.rows[i];
             let user_pk = ids
@@ -365,13 +389,13 @@ async fn write(
     for (sql, part) in bulk::statements(
         style,
         &format!(
-            "UPDATE users SET first_name = v.column2, last_name = v.column3, email = v.column4, \
-             user_id = v.column5, password_hash = COALESCE(v.column6, password_hash), \
-             role_id = v.column7, special_needs = COALESCE(v.column8, special_needs), \
-             sync_key = COALESCE(v.column9, sync_key), time_zone = COALESCE(v.column10, time_zone), \
-             sort_key = v.column11, updated_at = {now} FROM ("
+            "UPDATE users SET first_name = v.column1, last_name = v.column2, email = v.column3, \
+             user_id = v.column4, password_hash = COALESCE(v.column5, password_hash), \
+             role_id = v.column6, special_needs = COALESCE(v.column7, special_needs), \
+             sync_key = COALESCE(v.column8, sync_key), time_zone = COALESCE(v.column9, time_zone), \
+             sort_key = v.column10, updated_at = {now} FROM ("
         ),
-        ") AS v WHERE users.id = v.column1",
+        ") AS v WHERE users.id = v.column11",
         SYNC_WIDTH,
         &syncs,
     ) {
@@ -382,22 +406,10 @@ async fn write(
                 continue;
             };
             let user = &plan.existing[&user_pk];
-            query = query
-                .bind(user_pk)
-                .bind(row.get(Field::FirstName))
-                .bind(row.get(Field::LastName))
-                .bind(row.get(Field::Email))
-                .bind(row.get(Field::UserId))
-                .bind(hashes.get(&row.row).cloned())
-                .bind(role_id)
-                .bind(parse_yes_no(row.get(Field::SpecialNeeds)).map(i64::from))
-                .bind(non_empty(row, Field::SyncKey).map(str::to_string))
-                .bind(non_empty(row, Field::TimeZone).map(str::to_string))
-                .bind(search::sort_key(
-                    row.get(Field::FirstName),
-                    row.get(Field::LastName),
-                    &user.username,
-                ));
+            // No time zone in the row keeps the user's (COALESCE).
+            let time_zone = non_empty(row, Field::TimeZone);
+            query =
+                bind_values(query, row, hashes, role_id, time_zone, &user.username).bind(user_pk);
         }
         query
             .execute(&mut **tx)

@@ -2,9 +2,10 @@
 //! their steps: [`classify`] checked rows against the directory as create /
 //! sync / `in_use`, [`store`] the preview (its passwords sealed), [`commit`]
 //! it in one transaction with bulk statements, and [`workbooks`] (the
-//! .xlsx downloads). This module holds the wire types, the per-process
-//! [`ImportRegistry`] and the limits on what an import receives;
-//! [`tracker`] says which commits run. The HTTP side is `http/imports.rs`.
+//! .xlsx downloads). This module holds the per-process [`ImportRegistry`]
+//! and the limits on what an import receives; [`tracker`] says which
+//! commits run. The HTTP side is `http/imports.rs`; the wire types are the
+//! rules crate's `api::imports`.
 //!
 //! The rows are re-checked with `roster_shared::check_rows` (the same rules
 //! as the browser); only the comparison with the directory lives here.
@@ -16,16 +17,13 @@ mod tracker;
 mod workbooks;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
-use roster_shared::{Field, MappedRow, RowError};
-use serde::Serialize;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use roster_shared::api::imports::{MAX_ROWS, too_many_rows_message};
+use roster_shared::{Field, MappedRow};
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use utoipa::ToSchema;
 
 use crate::clock::Clock;
 use crate::db;
@@ -41,8 +39,6 @@ pub use store::{
 pub use tracker::running_commits;
 pub use workbooks::{errors_workbook, template_workbook};
 
-/// Most rows one import holds (SPEC section 3's limit).
-pub const MAX_ROWS: usize = 250_000;
 /// How long a preview waits for its commit.
 pub const PREVIEW_TTL_SECS: i64 = 3600;
 /// Previews built at once (each may hold a 64 MiB body and 250,000 rows).
@@ -53,56 +49,6 @@ const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// Rows listed in the preview's `errors` and `sync`.
 const LISTED: usize = 15;
-
-/// `{"rows", "to_create", "to_sync", "unchanged", "with_errors"}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-pub struct ImportSummary {
-    pub rows: usize,
-    pub to_create: usize,
-    /// Rows matching an existing user (trash can included), unchanged ones too.
-    pub to_sync: usize,
-    /// Of `to_sync`, the rows that would change nothing.
-    pub unchanged: usize,
-    pub with_errors: usize,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
-pub struct SyncRow {
-    pub row: u32,
-    pub username: String,
-    pub user_id: String,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
-pub struct TrashRow {
-    pub row: u32,
-    pub username: String,
-}
-
-/// The answer of Try Import (SPEC section 9).
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
-pub struct ImportPreview {
-    pub id: i64,
-    pub summary: ImportSummary,
-    /// Every error of the first 15 rows with errors, as in `roster check`
-    /// (`held_by` for `in_use`).
-    #[schema(value_type = Vec<Object>)]
-    pub errors: Vec<RowError>,
-    /// The first 15 rows to be synchronised.
-    pub sync: Vec<SyncRow>,
-    /// Paths of the hierarchy nodes the import would create.
-    pub hierarchy_to_create: Vec<String>,
-    /// Every row matching a user in the trash can (updated, stays there).
-    pub in_trash: Vec<TrashRow>,
-}
-
-/// The commit's answer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CommitResult {
-    pub created: usize,
-    pub synced: usize,
-    pub skipped: usize,
-}
 
 /// What one process holds about imports: the secret key that seals stored
 /// previews' passwords (the sealed passwords are in the database, with the
@@ -203,37 +149,7 @@ pub fn check_shape(rows: &[MappedRow]) -> Result<()> {
 
 /// More than [`MAX_ROWS`] rows: 422.
 pub fn too_many_rows() -> Error {
-    invalid_rows(format!("rows: at most {MAX_ROWS} rows in one import"))
-}
-
-/// Deserialises the rows array, failing at row `MAX_ROWS + 1`: a body of
-/// millions of tiny rows never becomes millions of rows in memory.
-pub fn bounded_rows<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> std::result::Result<Vec<MappedRow>, D::Error> {
-    struct Rows;
-    impl<'de> Visitor<'de> for Rows {
-        type Value = Vec<MappedRow>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            write!(f, "an array of at most {MAX_ROWS} rows")
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(
-            self,
-            mut seq: A,
-        ) -> std::result::Result<Self::Value, A::Error> {
-            let mut rows = Vec::new();
-            while let Some(row) = seq.next_element()? {
-                if rows.len() == MAX_ROWS {
-                    return Err(de::Error::custom(too_many_rows()));
-                }
-                rows.push(row);
-            }
-            Ok(rows)
-        }
-    }
-    deserializer.deserialize_seq(Rows)
+    invalid_rows(too_many_rows_message())
 }
 
 /// A file uploaded by a script: read, mapped (suggested, then `mapping`'s

@@ -3,14 +3,12 @@
 
 use std::collections::HashMap;
 
+use roster_shared::api::ImportPreview;
 use roster_shared::{Field, MappedRow, RowError, RuleOptions};
 
 use super::classify::{apply_role, check_access, classify, role};
 use super::tracker::CommitTracker;
-use super::{
-    Actor, ImportPreview, ImportRegistry, ImportRequest, PREVIEW_TTL_SECS, check_shape,
-    running_commits,
-};
+use super::{Actor, ImportRegistry, ImportRequest, PREVIEW_TTL_SECS, check_shape, running_commits};
 use crate::db::{self, Tx};
 use crate::error::{Error, Result};
 use crate::secret::SecretKey;
