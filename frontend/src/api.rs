@@ -377,6 +377,13 @@ pub async fn export_users(
     Ok((file_name, blob))
 }
 
+/// Groups of active users who may be one person (SPEC 4b).
+pub async fn duplicates(
+    page: u32,
+) -> Result<roster_shared::api::duplicates::DuplicatePage, ApiError> {
+    json("GET", &format!("/api/users/duplicates?page={page}"), None).await
+}
+
 pub async fn trash(page: u32) -> Result<UserPage, ApiError> {
     json("GET", &format!("/api/trash?page={page}"), None).await
 }
@@ -541,6 +548,8 @@ pub struct ImportSummary {
     pub to_sync: usize,
     pub unchanged: usize,
     pub with_errors: usize,
+    #[serde(default)]
+    pub with_warnings: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -565,6 +574,9 @@ pub struct Preview {
     pub id: i64,
     pub summary: ImportSummary,
     pub errors: Vec<PreviewError>,
+    /// The rules crate's warnings and the directory's possible duplicates.
+    #[serde(default)]
+    pub warnings: Vec<roster_shared::RowWarning>,
     pub sync: Vec<PreviewRow>,
     pub hierarchy_to_create: Vec<String>,
     pub in_trash: Vec<PreviewRow>,

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{self, Commit, CommitResult, Preview};
-use crate::components::{ErrorIcon, focus_element, format};
+use crate::components::{ErrorIcon, WarningIcon, focus_element, format};
 use crate::remote;
 use crate::session::RequirePermission;
 
@@ -549,6 +549,12 @@ fn PreviewView(preview: Arc<Preview>) -> impl IntoView {
             if s.with_errors > 0 { "bad" } else { "" },
             "preview-errors",
         ),
+        (
+            "With warnings",
+            s.with_warnings,
+            if s.with_warnings > 0 { "warn" } else { "" },
+            "preview-warnings",
+        ),
     ];
     let errors = (!preview.errors.is_empty()).then(|| {
         view! {
@@ -568,6 +574,34 @@ fn PreviewView(preview: Arc<Preview>) -> impl IntoView {
                     .collect_view()}
             </ul>
             {(s.with_errors > preview.errors.len())
+                .then(|| view! { <p class="hint">"The first 15 are shown."</p> })}
+        }
+    });
+    // Beside the errors: never a reason not to import, so only listed.
+    let warnings = (!preview.warnings.is_empty()).then(|| {
+        let mut rows: Vec<u32> = preview.warnings.iter().map(|w| w.row).collect();
+        rows.dedup();
+        view! {
+            <h3>"Rows with warnings"</h3>
+            <p class="hint">"Probably wrong, but they are imported as they are."</p>
+            <ul id="preview-warning-list" class="list">
+                {preview
+                    .warnings
+                    .iter()
+                    .map(|w| {
+                        view! {
+                            <li class="cell-warning" data-code=w.code.key()>
+                                <WarningIcon />
+                                <span>
+                                    <strong class="note-kind">"Warning: "</strong>
+                                    {format!("Row {}: {}", w.row, w.message)}
+                                </span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            {(s.with_warnings > rows.len())
                 .then(|| view! { <p class="hint">"The first 15 are shown."</p> })}
         }
     });
@@ -627,6 +661,7 @@ fn PreviewView(preview: Arc<Preview>) -> impl IntoView {
                     .collect_view()}
             </dl>
             {errors}
+            {warnings}
             {sync}
             {nodes}
             {trash}

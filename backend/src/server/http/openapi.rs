@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::ApiContext;
 use super::json::Json;
-use super::{auth, hierarchy, imports, roles, settings, users};
+use super::{auth, duplicates, hierarchy, imports, roles, settings, users};
 use crate::error;
 use crate::permissions;
 
@@ -34,6 +34,7 @@ use crate::permissions;
         users::end_sessions,
         users::list_trash,
         users::restore_user,
+        duplicates::list_duplicates,
         roles::list_roles,
         roles::create_role,
         roles::update_role,
@@ -66,6 +67,9 @@ use crate::permissions;
         users::UserInput,
         users::UserPage,
         users::EndedSessions,
+        roster_shared::api::duplicates::DuplicatePage,
+        roster_shared::api::duplicates::DuplicateGroup,
+        roster_shared::api::duplicates::DuplicateUser,
         crate::db::roles::RoleOut,
         roles::RoleInput,
         roles::RoleList,

@@ -3,6 +3,8 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+use roster_shared::Field;
+use roster_shared::rules::check_form_value;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -43,7 +45,10 @@ pub async fn put_regional(
     auth: Can<perm::ManageSettings>,
     Json(input): Json<RegionalSettings>,
 ) -> Result<Json<RegionalSettings>> {
-    let Ok(tz) = input.time_zone.parse::<chrono_tz::Tz>() else {
+    // The rules crate's check: its message carries the "did you mean?".
+    let name = check_form_value(Field::TimeZone, Field::TimeZone.label(), &input.time_zone)
+        .map_err(|(code, message)| Error::invalid("time_zone", code.key(), message))?;
+    let Ok(tz) = name.parse::<chrono_tz::Tz>() else {
         return Err(Error::invalid(
             "time_zone",
             "invalid_time_zone",

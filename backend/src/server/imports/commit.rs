@@ -15,7 +15,7 @@ use super::store::{
 use super::tracker::CommitTracker;
 use super::{Actor, CommitResult, ImportRegistry, ImportRequest, ImportSummary};
 use crate::db::bulk::{self, Style};
-use crate::db::users::{ensure_full_administrator_remains, username_key};
+use crate::db::users::{dup_key, ensure_full_administrator_remains, username_key};
 use crate::db::{self, Tx};
 use crate::error::{Error, Result, ResultExt};
 use crate::password::PasswordPolicy;
@@ -284,13 +284,13 @@ async fn write(
     let mut terms: Vec<(String, i64, String, i64)> = Vec::new();
     let mut memberships: Vec<(i64, i64)> = Vec::new();
 
-    // New users: 14 values each.
-    const USER_WIDTH: usize = 14;
+    // New users: 15 values each.
+    const USER_WIDTH: usize = 15;
     for (sql, part) in bulk::statements(
         style,
         "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
          password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, \
-         updated_at)",
+         updated_at, dup_key)",
         " RETURNING id, username_key",
         USER_WIDTH,
         &creates,
@@ -320,7 +320,12 @@ async fn write(
                     row.get(Field::Username),
                 ))
                 .bind(now)
-                .bind(now);
+                .bind(now)
+                .bind(dup_key(
+                    row.get(Field::FirstName),
+                    row.get(Field::LastName),
+                    row.get(Field::Email),
+                ));
         }
         let ids: HashMap<String, i64> = query
             .fetch_all(&mut **tx)
@@ -358,7 +363,7 @@ async fn write(
     }
 
     // Synchronised users: one UPDATE … FROM (VALUES …) per chunk.
-    const SYNC_WIDTH: usize = 11;
+    const SYNC_WIDTH: usize = 12;
     let mut reindexed_pks = Vec::new();
     // Users given a new password: their sessions end, as on PUT.
     let mut new_password_pks = Vec::new();
@@ -369,7 +374,7 @@ async fn write(
              user_id = v.column5, password_hash = COALESCE(v.column6, password_hash), \
              role_id = v.column7, special_needs = COALESCE(v.column8, special_needs), \
              sync_key = COALESCE(v.column9, sync_key), time_zone = COALESCE(v.column10, time_zone), \
-             sort_key = v.column11, updated_at = {now} FROM ("
+             sort_key = v.column11, dup_key = v.column12, updated_at = {now} FROM ("
         ),
         ") AS v WHERE users.id = v.column1",
         SYNC_WIDTH,
@@ -397,6 +402,11 @@ async fn write(
                     row.get(Field::FirstName),
                     row.get(Field::LastName),
                     &user.username,
+                ))
+                .bind(dup_key(
+                    row.get(Field::FirstName),
+                    row.get(Field::LastName),
+                    row.get(Field::Email),
                 ));
         }
         query

@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
-use roster_shared::{Field, MappedRow, RowError};
+use roster_shared::{Field, MappedRow, RowError, RowWarning};
 use serde::Serialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
@@ -51,10 +51,10 @@ const PREVIEWS_AT_ONCE: usize = 2;
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long a Try Import waits for a place before 503.
 const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
-/// Rows listed in the preview's `errors` and `sync`.
+/// Rows listed in the preview's `errors`, `warnings` and `sync`.
 const LISTED: usize = 15;
 
-/// `{"rows", "to_create", "to_sync", "unchanged", "with_errors"}`.
+/// `{"rows", "to_create", "to_sync", "unchanged", "with_errors", "with_warnings"}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 pub struct ImportSummary {
     pub rows: usize,
@@ -64,6 +64,10 @@ pub struct ImportSummary {
     /// Of `to_sync`, the rows that would change nothing.
     pub unchanged: usize,
     pub with_errors: usize,
+    /// Rows with at least one warning (SPEC 4b; they are imported all the
+    /// same). Absent from previews stored before warnings were counted.
+    #[serde(default)]
+    pub with_warnings: usize,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
@@ -88,6 +92,12 @@ pub struct ImportPreview {
     /// (`held_by` for `in_use`).
     #[schema(value_type = Vec<Object>)]
     pub errors: Vec<RowError>,
+    /// Every warning of the first 15 rows with warnings (SPEC 4b), as in
+    /// `roster check`, `{row, field, code, message}`, plus the directory's
+    /// `possible_duplicate` for a row that would create someone already
+    /// there. A warning never stops a row.
+    #[schema(value_type = Vec<Object>)]
+    pub warnings: Vec<RowWarning>,
     /// The first 15 rows to be synchronised.
     pub sync: Vec<SyncRow>,
     /// Paths of the hierarchy nodes the import would create.
