@@ -321,6 +321,13 @@ pub async fn export_users(
     Ok((file_name, blob))
 }
 
+/// Groups of active users who may be one person (SPEC 4b).
+pub async fn duplicates(
+    page: u32,
+) -> Result<roster_shared::api::duplicates::DuplicatePage, ApiError> {
+    json("GET", &format!("/api/users/duplicates?page={page}"), None).await
+}
+
 pub async fn trash(page: u32) -> Result<UserPage, ApiError> {
     json("GET", &format!("/api/trash?page={page}"), None).await
 }

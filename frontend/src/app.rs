@@ -12,7 +12,7 @@ use crate::pages::{
     CheckPage, HomePage, ImportPage, NotFoundPage, RolesPage, SignInPage, TrashPage, UserPage,
     UsersPage,
 };
-use crate::pages::{HierarchyPage, SettingsPage};
+use crate::pages::{DuplicatesPage, HierarchyPage, SettingsPage};
 use crate::pages::{ImportEntryPage, ImportHistoryPage};
 use crate::remote;
 use crate::session::{provide_session, use_session};
@@ -32,6 +32,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/imports/:id") view=ImportEntryPage />
                     <Route path=path!("/sign-in") view=SignInPage />
                     <Route path=path!("/users") view=UsersPage />
+                    <Route path=path!("/users/duplicates") view=DuplicatesPage />
                     <Route path=path!("/users/:id") view=UserPage />
                     <Route path=path!("/trash") view=TrashPage />
                     <Route path=path!("/roles") view=RolesPage />

@@ -541,6 +541,54 @@ impl SameEmail {
     }
 }
 
+/// The one person a `possible_duplicate` compares (SPEC 4b): first name,
+/// last name and email, each trimmed and folded as the search folds, joined
+/// by U+001F (a control character, which no valid value holds). `None`
+/// when the first or last name is blank: such rows are never compared, in
+/// the file or against the directory. The server keeps it on every user
+/// (`users.dup_key`) to find a row's match in the directory by an index;
+/// rows of one file are compared as [`find_warnings`] groups them, on the
+/// same folding.
+pub fn duplicate_key(first: &str, last: &str, email: &str) -> Option<String> {
+    if is_blank(first) || is_blank(last) {
+        return None;
+    }
+    let mut key = normalize(trim(first));
+    key.push(DUPLICATE_KEY_SEPARATOR);
+    key.push_str(&normalize(trim(last)));
+    key.push(DUPLICATE_KEY_SEPARATOR);
+    key.push_str(&normalize(trim(email)));
+    Some(key)
+}
+
+/// Between the parts of a [`duplicate_key`].
+pub const DUPLICATE_KEY_SEPARATOR: char = '\u{1f}';
+
+/// The `possible_duplicate` of a row that would create a user whose
+/// [`duplicate_key`] an existing user already has (the server's check; a
+/// user in the trash can counts too).
+pub fn directory_duplicate_warning(
+    row: u32,
+    username: &str,
+    user_id: &str,
+    in_trash: bool,
+) -> RowWarning {
+    let where_ = if in_trash {
+        "in the trash can"
+    } else {
+        "already in the directory"
+    };
+    RowWarning {
+        row,
+        field: Field::Username,
+        code: WarningCode::PossibleDuplicate,
+        message: format!(
+            "{}: may be the same person as {username} (user ID {user_id}), {where_} (same name and email, another username)",
+            Field::Username.label()
+        ),
+    }
+}
+
 /// `listed`: the first of the other rows (at most DUPLICATE_ROWS_LISTED);
 /// `others`: how many there are.
 fn duplicate_message(listed: &[u32], others: usize) -> String {
@@ -571,6 +619,32 @@ mod tests {
         ] {
             assert!(!is_scientific(no), "{no}");
         }
+    }
+
+    #[test]
+    fn the_duplicate_key_folds_as_the_file_check_does() {
+        assert_eq!(
+            duplicate_key(" Zoë ", "MÜLLER", "Zoe@Example.ORG "),
+            duplicate_key("zoe", "muller", "zoe@example.org")
+        );
+        assert_eq!(
+            duplicate_key("Zoe", "Muller", "zoe@example.org").unwrap(),
+            "zoe\u{1f}muller\u{1f}zoe@example.org"
+        );
+        assert_ne!(
+            duplicate_key("Zoe", "Muller", "zoe@example.org"),
+            duplicate_key("Zoe", "Muller", "zoe2@example.org")
+        );
+        assert_eq!(duplicate_key(" ", "Muller", "zoe@example.org"), None);
+        assert_eq!(
+            directory_duplicate_warning(4, "jdoe", "1234", false).message,
+            "Username: may be the same person as jdoe (user ID 1234), already in the directory (same name and email, another username)"
+        );
+        assert!(
+            directory_duplicate_warning(4, "jdoe", "1234", true)
+                .message
+                .contains("jdoe (user ID 1234), in the trash can")
+        );
     }
 
     #[test]

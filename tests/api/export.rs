@@ -300,7 +300,7 @@ async fn an_export_edited_in_three_cells_imports_back_as_three_syncs(kind: Kind)
     let preview = ok_json(request.send().await.expect("sent"), StatusCode::CREATED).await;
     assert_eq!(
         preview["summary"],
-        json!({"rows": 10, "to_create": 0, "to_sync": 10, "unchanged": 7, "with_errors": 0}),
+        json!({"rows": 10, "to_create": 0, "to_sync": 10, "unchanged": 7, "with_errors": 0, "with_warnings": 0}),
         "{preview}"
     );
     assert_eq!(preview["errors"], json!([]));

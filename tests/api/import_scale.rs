@@ -168,8 +168,93 @@ async fn preview_against_a_large_directory(kind: Kind) {
     println!("{kind:?}: preview of {n} rows, all matching, against {users} users: {t:.2} s");
     let (preview, t) = timed_preview(&admin, rows_from(users, n, "Zoë")).await;
     assert_eq!(preview["summary"]["to_create"], n, "{}", preview["summary"]);
+    assert_eq!(preview["summary"]["with_warnings"], 0);
     println!("{kind:?}: preview of {n} new rows against {users} users: {t:.2} s");
+    // New usernames for people already there (SPEC 4b): every row a
+    // possible duplicate of a seeded user, written in other capitals.
+    let (preview, t) = timed_preview(&admin, duplicate_rows(users / 3, n)).await;
+    assert_eq!(preview["summary"]["to_create"], n, "{}", preview["summary"]);
+    assert_eq!(
+        preview["summary"]["with_warnings"], n,
+        "{}",
+        preview["summary"]
+    );
+    println!(
+        "{kind:?}: preview of {n} new rows, each a possible duplicate, against {users} users: {t:.2} s"
+    );
+
+    // Possible duplicates already in the directory: every 50th seeded user
+    // twice (users / 50 groups).
+    let db = app.database().await;
+    let copy = "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
+        role_id, sort_key, created_at, updated_at, dup_key, time_zone) \
+        SELECT first_name, last_name, 'd' || username, 'd' || username_key, email, \
+        'd' || user_id, role_id, sort_key, created_at, updated_at, dup_key, time_zone \
+        FROM users WHERE id % 50 = 0 AND username LIKE 'u%'";
+    let copied = sqlx::query(copy)
+        .execute(&db)
+        .await
+        .expect("copy users")
+        .rows_affected();
+    sqlx::query(
+        "INSERT INTO user_memberships (user_pk, node_id) SELECT id, $1 FROM users \
+        WHERE username LIKE 'du%'",
+    )
+    .bind(admin.root_node().await)
+    .execute(&db)
+    .await
+    .expect("their memberships");
+    sqlx::query(analyze).execute(&db).await.expect("analyze");
+    for page in [1, copied.div_ceil(20)] {
+        let start = Instant::now();
+        let found = admin
+            .get_ok(&format!("/api/users/duplicates?page={page}"))
+            .await;
+        let t = start.elapsed().as_secs_f64();
+        assert_eq!(found["groups_total"], copied, "{}", found["groups_total"]);
+        assert!(!found["groups"].as_array().expect("groups").is_empty());
+        println!(
+            "{kind:?}: duplicates page {page} of {} ({copied} groups, {} users): {t:.2} s",
+            copied.div_ceil(20),
+            users as u64 + copied
+        );
+    }
+
+    // The start after migration 0010: every key filled from Rust.
+    sqlx::query("UPDATE users SET dup_key = NULL")
+        .execute(&db)
+        .await
+        .expect("clear keys");
+    let start = Instant::now();
+    let filled = roster_server::db::users::fill_duplicate_keys(&db)
+        .await
+        .expect("fill the keys");
+    println!(
+        "{kind:?}: filled {filled} users' duplicate keys in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    db.close().await;
     app.finish().await;
+}
+
+/// `n` rows for new usernames whose names and email are those of
+/// `scale::seed`'s users from `start` on (the email in capitals).
+fn duplicate_rows(start: usize, n: usize) -> Value {
+    Value::Array(
+        (start..start + n)
+            .map(|i| {
+                let u = crate::scale::user(i);
+                json!({
+                    "row": i - start + 2,
+                    "first_name": u.first,
+                    "last_name": u.last,
+                    "username": format!("n{i:07}"),
+                    "email": u.email.to_uppercase(),
+                    "user_id": format!("{}", 30_000_000 + i),
+                })
+            })
+            .collect(),
+    )
 }
 
 async fn import_scale(kind: Kind) {

@@ -79,7 +79,7 @@ async fn faq_same_username_different_id_and_new_names_synchronises(kind: Kind) {
     let p = preview(&admin, json!([row(2, "jdoe", "101", "Johnny", "Dough")])).await;
     assert_eq!(
         p["summary"],
-        json!({"rows": 1, "to_create": 0, "to_sync": 1, "unchanged": 0, "with_errors": 0})
+        json!({"rows": 1, "to_create": 0, "to_sync": 1, "unchanged": 0, "with_errors": 0, "with_warnings": 0})
     );
     assert_eq!(
         p["sync"],
@@ -108,7 +108,7 @@ async fn faq_different_username_same_id_is_an_error_and_changes_nothing(kind: Ki
     let p = preview(&admin, json!([row(2, "annas", "200", "Annie", "Smyth")])).await;
     assert_eq!(
         p["summary"],
-        json!({"rows": 1, "to_create": 0, "to_sync": 0, "unchanged": 0, "with_errors": 1})
+        json!({"rows": 1, "to_create": 0, "to_sync": 0, "unchanged": 0, "with_errors": 1, "with_warnings": 0})
     );
     assert_eq!(
         p["errors"],
@@ -469,7 +469,7 @@ async fn an_unchanged_row_is_counted_and_the_history_is_recorded(kind: Kind) {
     let again = preview(&admin, rows).await;
     assert_eq!(
         again["summary"],
-        json!({"rows": 1, "to_create": 0, "to_sync": 1, "unchanged": 1, "with_errors": 0})
+        json!({"rows": 1, "to_create": 0, "to_sync": 1, "unchanged": 1, "with_errors": 0, "with_warnings": 0})
     );
     ok_json(commit(&admin, &again, false).await, StatusCode::OK).await;
 
@@ -639,7 +639,7 @@ async fn a_script_uploads_a_file_with_a_mapping(kind: Kind) {
     .await;
     assert_eq!(
         p["summary"],
-        json!({"rows": 2, "to_create": 1, "to_sync": 0, "unchanged": 0, "with_errors": 1})
+        json!({"rows": 2, "to_create": 1, "to_sync": 0, "unchanged": 0, "with_errors": 1, "with_warnings": 0})
     );
     assert_eq!(p["errors"][0]["row"], 3);
     assert_eq!(p["errors"][0]["message"], "Username: spaces not allowed");

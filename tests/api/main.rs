@@ -13,6 +13,7 @@ mod access;
 mod backup;
 mod binary;
 mod directory_writes;
+mod duplicates;
 mod export;
 mod hierarchy;
 mod import_fault;

@@ -96,6 +96,7 @@ async fn the_openapi_document_lists_every_endpoint(kind: Kind) {
         "/api/hierarchy/{id}",
         "/api/settings/regional",
         "/api/users/{id}/sessions",
+        "/api/users/duplicates",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -103,6 +104,11 @@ async fn the_openapi_document_lists_every_endpoint(kind: Kind) {
         );
     }
     assert!(doc["components"]["schemas"]["UserOut"].is_object());
+    assert!(doc["components"]["schemas"]["DuplicatePage"].is_object());
+    let summary = &doc["components"]["schemas"]["ImportSummary"]["properties"];
+    assert!(summary["with_warnings"].is_object(), "{summary}");
+    let preview = &doc["components"]["schemas"]["ImportPreview"]["properties"];
+    assert!(preview["warnings"].is_object(), "{preview}");
     assert!(doc["components"]["securitySchemes"]["session"].is_object());
     assert_eq!(doc["paths"]["/api/login"]["post"]["security"], json!([{}]));
     app.finish().await;

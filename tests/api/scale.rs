@@ -34,15 +34,16 @@ pub(crate) const LAST: [&str; 16] = [
     "Fernández",
 ];
 
-struct Seeded {
-    first: String,
-    last: String,
-    username: String,
-    email: String,
-    user_id: String,
+pub(crate) struct Seeded {
+    pub(crate) first: String,
+    pub(crate) last: String,
+    pub(crate) username: String,
+    pub(crate) email: String,
+    pub(crate) user_id: String,
 }
 
-fn user(i: usize) -> Seeded {
+/// The `i`th user [`seed`] writes.
+pub(crate) fn user(i: usize) -> Seeded {
     let first = FIRST[i % FIRST.len()];
     let last = LAST[(i / FIRST.len()) % LAST.len()];
     let username = format!("u{i:07}");
@@ -97,8 +98,8 @@ pub(crate) async fn seed(db: &AnyPool, count: usize, role_id: i64, root: i64) {
         }
         let users_sql = format!(
             "INSERT INTO users (id, first_name, last_name, username, username_key, email, \
-             user_id, role_id, sort_key, created_at, updated_at, time_zone) VALUES {}",
-            values(rows.len(), 11, ", 'UTC'")
+             user_id, role_id, sort_key, created_at, updated_at, dup_key, time_zone) VALUES {}",
+            values(rows.len(), 12, ", 'UTC'")
         );
         let mut q = sqlx::query(&users_sql);
         for (id, u) in &rows {
@@ -113,7 +114,10 @@ pub(crate) async fn seed(db: &AnyPool, count: usize, role_id: i64, root: i64) {
                 .bind(role_id)
                 .bind(search::sort_key(&u.first, &u.last, &u.username))
                 .bind(1_700_000_000_i64)
-                .bind(1_700_000_000_i64);
+                .bind(1_700_000_000_i64)
+                .bind(roster_server::db::users::dup_key(
+                    &u.first, &u.last, &u.email,
+                ));
         }
         q.execute(&mut *tx).await.expect("insert users");
         for chunk in terms.chunks(2_000) {

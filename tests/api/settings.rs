@@ -27,6 +27,22 @@ async fn the_site_time_zone_is_read_checked_and_used(kind: Kind) {
     )
     .await;
     assert_eq!(message, "Time Zone: unknown time zone");
+    // A near miss gets the rules crate's "did you mean?", as in a file.
+    let message = assert_error(
+        admin
+            .put(
+                "/api/settings/regional",
+                json!({"time_zone": "Europe/Amsterdm"}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert_eq!(
+        message,
+        "Time Zone: unknown time zone; did you mean Europe/Amsterdam?"
+    );
     let set = ok_json(
         admin
             .put(

@@ -102,6 +102,13 @@ async fn every_page_passes_wcag_21_aa() {
         .await;
     let status = api.delete(&format!("/api/users/{gone}")).await;
     assert!(status == 200 || status == 204, "delete a user: {status}");
+    // Zoë twice: a group on the possible duplicates page.
+    api.create_user(
+        role_and_root,
+        json!({"first_name": "Zoe", "last_name": "Zimmermann", "username": "zoe.z",
+               "email": "zoe@example.org", "user_id": "7003"}),
+    )
+    .await;
 
     let app = BrowserApp::start_at(server.addr).await;
 
@@ -137,6 +144,11 @@ async fn every_page_passes_wcag_21_aa() {
     app.goto(&server, &format!("/users/{zoe}")).await;
     app.wait_for_text("#user-title", "Zoë").await;
     app.assert_accessible(&axe, "a user").await;
+    app.goto(&server, "/users/duplicates").await;
+    app.wait_for_text("#duplicates-status", "1 group of possible duplicates.")
+        .await;
+    app.wait_for_text("main", "zoe.z").await;
+    app.assert_accessible(&axe, "possible duplicates").await;
     app.goto(&server, "/trash").await;
     app.wait_for_text("main", "ogone").await;
     app.assert_accessible(&axe, "the trash can").await;

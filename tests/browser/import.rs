@@ -166,6 +166,80 @@ async fn an_administrator_imports_a_file_skipping_the_row_with_an_error() {
     eprintln!("import test took {:?}", started.elapsed());
 }
 
+/// SPEC 4b against the directory: Try Import names a user already there
+/// whom a row would create again (same name and email, another username),
+/// beside the errors, and imports the row all the same; then the Users
+/// page leads to the possible duplicates, where both are listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_import_names_an_existing_user_as_a_possible_duplicate() {
+    let _turn = crate::ONE_BROWSER_AT_A_TIME.lock().await;
+    let server = RosterServer::start().await;
+    let api = Api::sign_in(&server).await;
+    let placed = api.role_and_root().await;
+    // Mary Shelley of the file, already here as `mary.s`.
+    let mary = api
+        .create_user(
+            placed,
+            json!({"first_name": "Mary", "last_name": "SHELLEY", "username": "mary.s",
+                   "email": "Mary@Example.org", "user_id": "9001"}),
+        )
+        .await;
+    let dir = ScratchDir::new("import-duplicate");
+    let file = files::people_to_import(&dir.0);
+
+    let app = BrowserApp::start_at(server.addr).await;
+    app.sign_in_as_admin(&server).await;
+    app.check_for_import(&file).await;
+    app.select("#import-role", "Administrator").await;
+    app.select("#import-node", "Root").await;
+    app.click("#try-import").await;
+    app.wait_for_text("#preview-rows", "4").await;
+    assert_eq!(app.text("#preview-warnings").await, "1");
+    assert_eq!(app.text("#preview-errors").await, "1");
+    let listed = app.text("#preview-warning-list").await;
+    assert!(
+        listed.contains(
+            "Warning: Row 2: Username: may be the same person as mary.s (user ID 9001), already in the directory"
+        ),
+        "{listed}"
+    );
+    // Beside the errors, with the warning's icon.
+    assert_eq!(
+        app.script(
+            "return document.querySelectorAll('#preview-warning-list li svg.icon-warning').length;"
+        )
+        .await,
+        1
+    );
+    app.screenshot("import-duplicate-preview").await;
+    app.click("#import-commit").await;
+    app.wait_for_text("[role=alertdialog]", "Skip the rows with errors?")
+        .await;
+    app.click("#confirm-skip").await;
+    app.wait_for_text("#import-result", "Imported").await;
+    assert_eq!(app.text("#result-created").await, "3");
+
+    // The Users page links to the possible duplicates: both Marys.
+    app.click(".topbar a[href='/users']").await;
+    app.wait_for_path("/users").await;
+    app.click("#duplicates-link").await;
+    app.wait_for_path("/users/duplicates").await;
+    app.wait_for_text("#duplicates-status", "1 group of possible duplicates.")
+        .await;
+    let group = app.text(".duplicate-group").await;
+    assert!(
+        group.contains("mary.s") && group.contains("mshelley"),
+        "{group}"
+    );
+    assert!(group.contains("9001") && group.contains("5001"), "{group}");
+    app.screenshot("duplicates-page").await;
+    // Each username links to the user's page.
+    app.click(&format!(".duplicate-group a[href='/users/{mary}']"))
+        .await;
+    app.wait_for_path(&format!("/users/{mary}")).await;
+    app.finish().await;
+}
+
 impl BrowserApp {
     /// Signs in on the sign-in page as `username`; waits to leave it.
     async fn sign_in_as(&self, server: &RosterServer, username: &str, password: &str) {

@@ -169,6 +169,15 @@ fn print_preview(p: &ImportPreview) {
             }
         }
     }
+    if !p.warnings.is_empty() {
+        println!(
+            "Warnings, {} rows (first 15 rows; imported all the same):",
+            s.with_warnings
+        );
+        for w in &p.warnings {
+            println!("  row {}: {}", w.row, w.message);
+        }
+    }
     if !p.sync.is_empty() {
         println!("To synchronise (first 15):");
         for r in &p.sync {

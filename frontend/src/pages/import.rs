@@ -13,7 +13,7 @@ use leptos_router::components::A;
 use roster_shared::api::{CommitResult, ImportPreview, Permission};
 
 use crate::api::{self, Commit};
-use crate::components::{ErrorIcon, focus_element, format};
+use crate::components::{ErrorIcon, WarningIcon, focus_element, format};
 use crate::remote;
 use crate::session::RequirePermission;
 
@@ -551,6 +551,12 @@ fn PreviewView(preview: Arc<ImportPreview>) -> impl IntoView {
             if s.with_errors > 0 { "bad" } else { "" },
             "preview-errors",
         ),
+        (
+            "With warnings",
+            s.with_warnings,
+            if s.with_warnings > 0 { "warn" } else { "" },
+            "preview-warnings",
+        ),
     ];
     let errors = (!preview.errors.is_empty()).then(|| {
         view! {
@@ -570,6 +576,34 @@ fn PreviewView(preview: Arc<ImportPreview>) -> impl IntoView {
                     .collect_view()}
             </ul>
             {(s.with_errors > preview.errors.len())
+                .then(|| view! { <p class="hint">"The first 15 are shown."</p> })}
+        }
+    });
+    // Beside the errors: never a reason not to import, so only listed.
+    let warnings = (!preview.warnings.is_empty()).then(|| {
+        let mut rows: Vec<u32> = preview.warnings.iter().map(|w| w.row).collect();
+        rows.dedup();
+        view! {
+            <h3>"Rows with warnings"</h3>
+            <p class="hint">"Probably wrong, but they are imported as they are."</p>
+            <ul id="preview-warning-list" class="list">
+                {preview
+                    .warnings
+                    .iter()
+                    .map(|w| {
+                        view! {
+                            <li class="cell-warning" data-code=w.code.key()>
+                                <WarningIcon />
+                                <span>
+                                    <strong class="note-kind">"Warning: "</strong>
+                                    {format!("Row {}: {}", w.row, w.message)}
+                                </span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            {(s.with_warnings > rows.len())
                 .then(|| view! { <p class="hint">"The first 15 are shown."</p> })}
         }
     });
@@ -629,6 +663,7 @@ fn PreviewView(preview: Arc<ImportPreview>) -> impl IntoView {
                     .collect_view()}
             </dl>
             {errors}
+            {warnings}
             {sync}
             {nodes}
             {trash}

@@ -1,6 +1,7 @@
 //! One file per page.
 
 mod check;
+mod duplicates;
 mod hierarchy;
 mod history;
 mod history_entry;
@@ -16,6 +17,7 @@ mod user;
 mod users;
 
 pub use check::CheckPage;
+pub use duplicates::DuplicatesPage;
 pub use hierarchy::HierarchyPage;
 pub use history::ImportHistoryPage;
 pub use history_entry::ImportEntryPage;

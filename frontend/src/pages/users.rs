@@ -126,6 +126,9 @@ fn UsersList() -> impl IntoView {
         <div class="page-header">
             <h1>"Users"</h1>
             <p class="lede">"Find a user by name, username, email or user ID."</p>
+            <p>
+                <A href="/users/duplicates" attr:id="duplicates-link">"Possible duplicates"</A>
+            </p>
         </div>
         <form class="card search-form" role="search" on:submit=search>
             <label for="search">"Search users"</label>

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::{MappedRow, RowError};
+use crate::{MappedRow, RowError, RowWarning};
 
 /// Most rows one import holds (SPEC section 3's limit).
 pub const MAX_ROWS: usize = 250_000;
@@ -71,7 +71,7 @@ pub struct CommitInput {
     pub skip_errors: bool,
 }
 
-/// `{"rows", "to_create", "to_sync", "unchanged", "with_errors"}`.
+/// `{"rows", "to_create", "to_sync", "unchanged", "with_errors", "with_warnings"}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportSummary {
@@ -82,6 +82,10 @@ pub struct ImportSummary {
     /// Of `to_sync`, the rows that would change nothing.
     pub unchanged: usize,
     pub with_errors: usize,
+    /// Rows with at least one warning (SPEC 4b; they are imported all the
+    /// same). Absent from previews stored before warnings were counted.
+    #[serde(default)]
+    pub with_warnings: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +113,13 @@ pub struct ImportPreview {
     /// (`held_by` for `in_use`).
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub errors: Vec<RowError>,
+    /// Every warning of the first 15 rows with warnings (SPEC 4b), as in
+    /// `roster check`, `{row, field, code, message}`, plus the directory's
+    /// `possible_duplicate` for a row that would create someone already
+    /// there. A warning never stops a row.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    #[serde(default)]
+    pub warnings: Vec<RowWarning>,
     /// The first 15 rows to be synchronised.
     pub sync: Vec<SyncRow>,
     /// Paths of the hierarchy nodes the import would create.

@@ -11,6 +11,7 @@
 //! extractors) stays in the server, which converts its rows into these.
 
 pub mod auth;
+pub mod duplicates;
 pub mod error;
 pub mod hierarchy;
 pub mod imports;

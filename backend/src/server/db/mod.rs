@@ -150,6 +150,12 @@ pub async fn connect_with(url: &str, max_connections: Option<u32>) -> anyhow::Re
         .run(&pool)
         .await
         .context("cannot bring the database's tables up to date")?;
+    let filled = users::fill_duplicate_keys(&pool)
+        .await
+        .context("cannot fill the users' duplicate keys")?;
+    if filled > 0 {
+        tracing::info!(users = filled, "filled the users' duplicate keys");
+    }
     Ok(pool)
 }
 

@@ -129,7 +129,53 @@ pub fn username_key(username: &str) -> String {
     roster_shared::rules::username_key(username).into_owned()
 }
 
-/// Binds a user's columns as `$1`…`$13` in the order `insert_user` and
+/// The `users.dup_key` of a user: the rules crate's `duplicate_key`, ''
+/// when a name is blank (NULL means "not computed yet", see
+/// [`fill_duplicate_keys`]).
+pub fn dup_key(first_name: &str, last_name: &str, email: &str) -> String {
+    roster_shared::warnings::duplicate_key(first_name, last_name, email).unwrap_or_default()
+}
+
+/// Users keyed per statement by [`fill_duplicate_keys`].
+const DUP_KEY_BATCH: usize = 1000;
+
+/// Fills `users.dup_key` where migration 0010 left it NULL (users written
+/// before it, or by an older binary meanwhile), in batches of
+/// [`DUP_KEY_BATCH`] by increasing id, so it ends after one pass. Each batch
+/// is one statement that only fills keys still NULL: processes starting
+/// together may both run it, and a user rewritten meanwhile (whose write
+/// set its own key) keeps that one. How many were filled.
+pub async fn fill_duplicate_keys(db: &Db) -> sqlx::Result<u64> {
+    let style = Style::of_pool(db);
+    let mut after = 0_i64;
+    let mut filled = 0;
+    loop {
+        let batch: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, first_name, last_name, email FROM users \
+             WHERE dup_key IS NULL AND id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(DUP_KEY_BATCH as i64)
+        .fetch_all(db)
+        .await?;
+        let Some(&(last, ..)) = batch.last() else {
+            return Ok(filled);
+        };
+        after = last;
+        let sql = format!(
+            "UPDATE users SET dup_key = v.column2 FROM (VALUES {}) AS v \
+             WHERE users.id = v.column1 AND users.dup_key IS NULL",
+            super::bulk::values_list(style, batch.len(), 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, first, last, email) in &batch {
+            query = query.bind(*id).bind(dup_key(first, last, email));
+        }
+        filled += query.execute(db).await?.rows_affected();
+    }
+}
+
+/// Binds a user's columns as `$1`…`$14` in the order `insert_user` and
 /// `update_user` name them (a macro: `query` and `query_as` are different
 /// types with the same `bind`).
 macro_rules! bind_user {
@@ -152,14 +198,16 @@ macro_rules! bind_user {
                 &$u.username,
             ))
             .bind($now)
+            .bind(dup_key(&$u.first_name, &$u.last_name, &$u.email))
     };
 }
 
 pub async fn insert_user(tx: &mut Tx, u: &NewUser, now: i64) -> sqlx::Result<i64> {
     let insert = sqlx::query_as::<_, (i64,)>(
         "INSERT INTO users (first_name, last_name, username, username_key, email, user_id, \
-         password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+         password_hash, role_id, special_needs, sync_key, time_zone, sort_key, created_at, updated_at, \
+         dup_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
     );
     let (id,) = bind_user!(insert, u, now).fetch_one(&mut **tx).await?;
     write_search_terms(tx, id, u).await?;
@@ -171,8 +219,8 @@ pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::R
     let update = sqlx::query(
         "UPDATE users SET first_name = $1, last_name = $2, username = $3, username_key = $4, \
          email = $5, user_id = $6, password_hash = COALESCE($7, password_hash), role_id = $8, \
-         special_needs = $9, sync_key = $10, time_zone = $11, sort_key = $12, updated_at = $13 \
-         WHERE id = $14",
+         special_needs = $9, sync_key = $10, time_zone = $11, sort_key = $12, updated_at = $13, \
+         dup_key = $14 WHERE id = $15",
     );
     bind_user!(update, u, now)
         .bind(id)

@@ -9,6 +9,7 @@
 //! below. Only this module and [`openapi`] name every resource.
 
 pub mod auth;
+pub mod duplicates;
 pub mod extract;
 pub mod hierarchy;
 pub mod imports;
@@ -93,6 +94,7 @@ pub fn router(ctx: ApiContext) -> Router {
     let limited = Router::new()
         .merge(auth::router())
         .merge(users::router())
+        .merge(duplicates::router())
         .merge(roles::router())
         .merge(hierarchy::router())
         .merge(settings::router())

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::ApiContext;
 use super::json::Json;
-use super::{auth, hierarchy, imports, roles, settings, users};
+use super::{auth, duplicates, hierarchy, imports, roles, settings, users};
 use roster_shared::api;
 
 #[derive(OpenApi)]
@@ -33,6 +33,7 @@ use roster_shared::api;
         users::end_sessions,
         users::list_trash,
         users::restore_user,
+        duplicates::list_duplicates,
         roles::list_roles,
         roles::create_role,
         roles::update_role,
@@ -64,6 +65,9 @@ use roster_shared::api;
         api::UserOut,
         api::UserInput,
         api::UserPage,
+        api::duplicates::DuplicatePage,
+        api::duplicates::DuplicateGroup,
+        api::duplicates::DuplicateUser,
         api::EndedSessions,
         api::RoleOut,
         api::RoleInput,

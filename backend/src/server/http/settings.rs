@@ -4,6 +4,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use roster_shared::api::{ErrorBody, Permission, RegionalSettings};
+use roster_shared::Field;
+use roster_shared::rules::check_form_value;
 
 use super::ApiContext;
 use super::extract::{AuthUser, Can, perm};
@@ -35,7 +37,10 @@ pub async fn put_regional(
     auth: Can<perm::ManageSettings>,
     Json(input): Json<RegionalSettings>,
 ) -> Result<Json<RegionalSettings>> {
-    let Ok(tz) = input.time_zone.parse::<chrono_tz::Tz>() else {
+    // The rules crate's check: its message carries the "did you mean?".
+    let name = check_form_value(Field::TimeZone, Field::TimeZone.label(), &input.time_zone)
+        .map_err(|(code, message)| Error::invalid("time_zone", code.key(), message))?;
+    let Ok(tz) = name.parse::<chrono_tz::Tz>() else {
         return Err(Error::invalid(
             "time_zone",
             "invalid_time_zone",

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use roster_shared::rules::{identity_key, parse_yes_no};
+use roster_shared::warnings::{directory_duplicate_warning, duplicate_key};
 use roster_shared::{CheckedRows, Field, MappedRow, RowError, RuleOptions, check_rows};
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
@@ -78,19 +79,8 @@ pub(super) struct Plan {
 
 impl Plan {
     pub(super) fn preview(&self, id: i64) -> ImportPreview {
-        let mut errors = Vec::new();
-        let mut error_rows = 0;
-        let mut last = None;
-        for e in &self.checked.errors {
-            if last != Some(e.row) {
-                error_rows += 1;
-                last = Some(e.row);
-            }
-            if error_rows > LISTED {
-                break;
-            }
-            errors.push(e.clone());
-        }
+        let errors = first_rows(&self.checked.errors, |e| e.row);
+        let warnings = first_rows(&self.checked.warnings, |w| w.row);
         let mut sync = Vec::new();
         let mut in_trash = Vec::new();
         for (row, action) in self.checked.rows.iter().zip(&self.actions) {
@@ -114,11 +104,30 @@ impl Plan {
             id,
             summary: self.summary.clone(),
             errors,
+            warnings,
             sync,
             hierarchy_to_create: self.new_nodes.iter().map(|n| n.path.clone()).collect(),
             in_trash,
         }
     }
+}
+
+/// The items of the first [`LISTED`] rows of `items` (in row order).
+fn first_rows<T: Clone>(items: &[T], row: impl Fn(&T) -> u32) -> Vec<T> {
+    let mut out = Vec::new();
+    let mut rows = 0;
+    let mut last = None;
+    for item in items {
+        if last != Some(row(item)) {
+            rows += 1;
+            last = Some(row(item));
+        }
+        if rows > LISTED {
+            break;
+        }
+        out.push(item.clone());
+    }
+    out
 }
 
 async fn load_users_by(
@@ -358,6 +367,7 @@ pub(super) async fn classify(
         }
         actions.push(action);
     }
+    summary.with_warnings = checked.rows_with_warnings();
     if !in_use.is_empty() {
         // `in_use` rows had no other error: merge them in row order.
         checked.errors.extend(in_use);
@@ -481,4 +491,87 @@ pub(super) fn apply_role(
         }
     }
     plan.fingerprint = hex(&h.finalize());
+}
+
+/// A user the directory already holds under a row's duplicate key.
+#[derive(sqlx::FromRow)]
+struct KeyHolder {
+    id: i64,
+    dup_key: String,
+    username: String,
+    user_id: String,
+    deleted_at: Option<i64>,
+}
+
+/// Adds SPEC 4b's `possible_duplicate` against the directory: each row the
+/// plan would create whose duplicate key (folded first + last name and
+/// email) an existing user holds, active or in the trash can, names that
+/// user (an active one before one in the trash can, then the oldest).
+/// The keys are looked up in bulk on `users_dup_key`, [`IN_CHUNK`] a
+/// statement. Try Import only: the commit imports what the preview showed,
+/// and a warning never changes what it does.
+pub(super) async fn add_directory_duplicates(
+    conn: &mut AnyConnection,
+    plan: &mut Plan,
+) -> Result<()> {
+    let mut keys: Vec<(usize, String)> = Vec::new();
+    for (i, (row, action)) in plan.checked.rows.iter().zip(&plan.actions).enumerate() {
+        if *action != Action::Create {
+            continue;
+        }
+        if let Some(key) = duplicate_key(
+            row.get(Field::FirstName),
+            row.get(Field::LastName),
+            row.get(Field::Email),
+        ) {
+            keys.push((i, key));
+        }
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut distinct: Vec<&str> = keys.iter().map(|(_, k)| k.as_str()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut holders: HashMap<String, KeyHolder> = HashMap::new();
+    for part in chunks(&distinct, IN_CHUNK) {
+        let sql = format!(
+            "SELECT id, dup_key, username, user_id, deleted_at FROM users WHERE dup_key IN ({})",
+            placeholders(Style::of(conn), 1, part.len())
+        );
+        let mut query = sqlx::query_as::<_, KeyHolder>(&sql);
+        for k in part {
+            query = query.bind(*k);
+        }
+        for user in query.fetch_all(&mut *conn).await? {
+            let rank = |u: &KeyHolder| (u.deleted_at.is_some(), u.id);
+            match holders.get(&user.dup_key) {
+                Some(held) if rank(held) <= rank(&user) => {}
+                _ => {
+                    holders.insert(user.dup_key.clone(), user);
+                }
+            }
+        }
+    }
+    if holders.is_empty() {
+        return Ok(());
+    }
+    let before = plan.checked.warnings.len();
+    for (i, key) in &keys {
+        if let Some(user) = holders.get(key) {
+            plan.checked.warnings.push(directory_duplicate_warning(
+                plan.checked.rows[*i].row,
+                &user.username,
+                &user.user_id,
+                user.deleted_at.is_some(),
+            ));
+        }
+    }
+    if plan.checked.warnings.len() > before {
+        // Rows increase (check_shape): a stable sort by row keeps each
+        // row's own warnings in field order, the directory's after them.
+        plan.checked.warnings.sort_by_key(|w| w.row);
+        plan.summary.with_warnings = plan.checked.rows_with_warnings();
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ use super::store::{
 use super::tracker::CommitTracker;
 use super::{Actor, ImportRegistry, ImportRequest};
 use crate::db::bulk::{self, Style};
-use crate::db::users::{ensure_full_administrator_remains, username_key};
+use crate::db::users::{dup_key, ensure_full_administrator_remains, username_key};
 use crate::db::{self, Tx};
 use crate::error::{Error, Result, ResultExt};
 use crate::password::PasswordPolicy;
@@ -227,11 +227,11 @@ fn non_empty(row: &MappedRow, field: Field) -> Option<&str> {
 
 type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// Binds the ten values a row writes both as a new user and as a
+/// Binds the eleven values a row writes both as a new user and as a
 /// synchronised one, in the order both statements name them: first_name,
 /// last_name, email, user_id, password_hash, role_id, special_needs,
 /// sync_key, time_zone, sort_key (whose username is `username`: a sync
-/// keeps the user's own).
+/// keeps the user's own), dup_key.
 fn bind_values<'q>(
     query: Statement<'q>,
     row: &'q MappedRow,
@@ -254,6 +254,11 @@ fn bind_values<'q>(
             row.get(Field::FirstName),
             row.get(Field::LastName),
             username,
+        ))
+        .bind(dup_key(
+            row.get(Field::FirstName),
+            row.get(Field::LastName),
+            row.get(Field::Email),
         ))
 }
 
@@ -318,13 +323,13 @@ async fn write(
     let mut terms: Vec<(String, i64, String, i64)> = Vec::new();
     let mut memberships: Vec<(i64, i64)> = Vec::new();
 
-    // New users: 14 values each.
-    const USER_WIDTH: usize = 14;
+    // New users: 15 values each.
+    const USER_WIDTH: usize = 15;
     for (sql, part) in bulk::statements(
         style,
         "INSERT INTO users (first_name, last_name, email, user_id, password_hash, role_id, \
-         special_needs, sync_key, time_zone, sort_key, username, username_key, created_at, \
-         updated_at)",
+         special_needs, sync_key, time_zone, sort_key, dup_key, username, username_key, \
+         created_at, updated_at)",
         " RETURNING id, username_key",
         USER_WIDTH,
         &creates,
@@ -382,7 +387,7 @@ async fn write(
     }
 
     // Synchronised users: one UPDATE … FROM (VALUES …) per chunk.
-    const SYNC_WIDTH: usize = 11;
+    const SYNC_WIDTH: usize = 12;
     let mut reindexed_pks = Vec::new();
     // Users given a new password: their sessions end, as on PUT.
     let mut new_password_pks = Vec::new();
@@ -393,9 +398,9 @@ async fn write(
              user_id = v.column4, password_hash = COALESCE(v.column5, password_hash), \
              role_id = v.column6, special_needs = COALESCE(v.column7, special_needs), \
              sync_key = COALESCE(v.column8, sync_key), time_zone = COALESCE(v.column9, time_zone), \
-             sort_key = v.column10, updated_at = {now} FROM ("
+             sort_key = v.column10, dup_key = v.column11, updated_at = {now} FROM ("
         ),
-        ") AS v WHERE users.id = v.column11",
+        ") AS v WHERE users.id = v.column12",
         SYNC_WIDTH,
         &syncs,
     ) {

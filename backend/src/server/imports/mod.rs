@@ -47,7 +47,7 @@ const PREVIEWS_AT_ONCE: usize = 2;
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long a Try Import waits for a place before 503.
 const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
-/// Rows listed in the preview's `errors` and `sync`.
+/// Rows listed in the preview's `errors`, `warnings` and `sync`.
 const LISTED: usize = 15;
 
 /// What one process holds about imports: the secret key that seals stored

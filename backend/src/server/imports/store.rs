@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use roster_shared::api::ImportPreview;
 use roster_shared::{Field, MappedRow, RowError, RuleOptions};
 
-use super::classify::{apply_role, check_access, classify, role};
+use super::classify::{add_directory_duplicates, apply_role, check_access, classify, role};
 use super::tracker::CommitTracker;
 use super::{Actor, ImportRegistry, ImportRequest, PREVIEW_TTL_SECS, check_shape, running_commits};
 use crate::db::{self, Tx};
@@ -120,6 +120,7 @@ pub async fn create_preview(
     let mut plan = classify(&mut conn, request.rows, request.hierarchy_id, rules).await?;
     apply_role(&mut plan, request.role_id, &role_name, role_permissions);
     check_access(&mut conn, actor, role_permissions, &plan).await?;
+    add_directory_duplicates(&mut conn, &mut plan).await?;
     drop(conn);
     let start_path = plan.start_path.clone();
     // The rows are stored as checked: first and last names trimmed, which
