@@ -96,6 +96,8 @@ async fn the_openapi_document_lists_every_endpoint(kind: Kind) {
         "/api/hierarchy/{id}",
         "/api/settings/regional",
         "/api/users/{id}/sessions",
+        "/api/imports/{id}/undo",
+        "/api/imports/{id}/undo/commit",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -103,6 +105,14 @@ async fn the_openapi_document_lists_every_endpoint(kind: Kind) {
         );
     }
     assert!(doc["components"]["schemas"]["UserOut"].is_object());
+    for schema in ["UndoPreview", "UndoCommit", "UndoResult", "StaleUndo"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing from the OpenAPI document"
+        );
+    }
+    let import_out = &doc["components"]["schemas"]["ImportOut"]["properties"];
+    assert!(import_out["undone_by"].is_object() && import_out["undo_of"].is_object());
     assert!(doc["components"]["securitySchemes"]["session"].is_object());
     assert_eq!(doc["paths"]["/api/login"]["post"]["security"], json!([{}]));
     app.finish().await;
