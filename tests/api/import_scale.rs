@@ -246,7 +246,11 @@ async fn undo_scale(kind: Kind) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let app = spawn_app(kind).await;
+    // The undo preview is an ordinary request (60 s): a debug build's needs longer.
+    let app = spawn_app_with(kind, |c| {
+        c.timeouts.request = std::time::Duration::from_secs(600);
+    })
+    .await;
     let admin = app.admin().await;
 
     let (preview, _) = timed_preview(&admin, rows(n, "Zoë")).await;
