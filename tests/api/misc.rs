@@ -97,6 +97,8 @@ async fn the_openapi_document_lists_every_endpoint(kind: Kind) {
         "/api/settings/regional",
         "/api/users/{id}/sessions",
         "/api/users/duplicates",
+        "/api/imports/{id}/undo",
+        "/api/imports/{id}/undo/commit",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -109,6 +111,14 @@ async fn the_openapi_document_lists_every_endpoint(kind: Kind) {
     assert!(summary["with_warnings"].is_object(), "{summary}");
     let preview = &doc["components"]["schemas"]["ImportPreview"]["properties"];
     assert!(preview["warnings"].is_object(), "{preview}");
+    for schema in ["UndoPreview", "UndoCommit", "UndoResult", "StaleUndo"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing from the OpenAPI document"
+        );
+    }
+    let import_out = &doc["components"]["schemas"]["ImportOut"]["properties"];
+    assert!(import_out["undone_by"].is_object() && import_out["undo_of"].is_object());
     assert!(doc["components"]["securitySchemes"]["session"].is_object());
     assert_eq!(doc["paths"]["/api/login"]["post"]["security"], json!([{}]));
     app.finish().await;

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use roster_shared::api::{ErrorBody, ErrorDetail, FieldError, ImportPreview, StalePreview};
+use roster_shared::api::undo::{StaleUndo, UndoPreview};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -35,6 +36,15 @@ pub enum Error {
     /// nothing was written; the fresh preview (already stored) goes back.
     #[error("the directory changed since the preview: nothing was imported; check the new preview")]
     StalePreview(Box<ImportPreview>),
+    /// Undo refused because the directory changed since its preview:
+    /// nothing was written; the fresh undo preview goes back.
+    #[error(
+        "the directory changed since the undo preview: nothing was undone; check the new preview"
+    )]
+    StaleUndo(Box<UndoPreview>),
+    /// 409: the import was undone before (an import is undone once).
+    #[error("{0}")]
+    AlreadyUndone(String),
     #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: i64 },
     /// 503: a bounded resource is full for now.
@@ -140,6 +150,8 @@ impl Error {
                 },
             ),
             Error::StalePreview(_) => (StatusCode::CONFLICT, "stale_preview"),
+            Error::StaleUndo(_) => (StatusCode::CONFLICT, "stale_undo"),
+            Error::AlreadyUndone(_) => (StatusCode::CONFLICT, "already_undone"),
             Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             Error::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Error::Database(_) | Error::Internal(_) => {
@@ -177,6 +189,14 @@ impl IntoResponse for Error {
             Error::StalePreview(preview) => (
                 status,
                 Json(StalePreview {
+                    error,
+                    preview: *preview,
+                }),
+            )
+                .into_response(),
+            Error::StaleUndo(preview) => (
+                status,
+                Json(StaleUndo {
                     error,
                     preview: *preview,
                 }),

@@ -185,6 +185,12 @@ pub struct ImportOut {
     /// While `running`: rows written so far.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<ProgressOut>,
+    /// The undo that took this import back (its own entry's id).
+    #[serde(default)]
+    pub undone_by: Option<i64>,
+    /// For an undo: the import it took back.
+    #[serde(default)]
+    pub undo_of: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

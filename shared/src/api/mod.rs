@@ -17,6 +17,7 @@ pub mod hierarchy;
 pub mod imports;
 pub mod roles;
 pub mod settings;
+pub mod undo;
 pub mod users;
 
 pub use auth::{LoginRequest, PasswordChange, SessionInfo};

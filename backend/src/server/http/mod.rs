@@ -183,9 +183,10 @@ pub(crate) fn came_over_https(config: &Config, headers: &HeaderMap) -> bool {
 }
 
 /// Bounds the time of a request, its body included: 408 after. Try
-/// Import's upload gets longer; an import's commit is not cut, as it can
-/// take long (passwords to hash) and its work goes on in a task of its own
-/// anyway: the answer would be lost, not the work.
+/// Import's upload gets longer; an import's commit and an undo's are not
+/// cut, as they can take long (passwords to hash, 100,000 users to write)
+/// and their work goes on in a task of its own anyway: the answer would be
+/// lost, not the work.
 async fn time_limit(
     State(timeouts): State<Timeouts>,
     path: MatchedPath,
@@ -193,7 +194,13 @@ async fn time_limit(
     next: Next,
 ) -> Response {
     let limit = match (request.method(), path.as_str()) {
-        (&Method::POST, "/api/imports/{id}/commit" | "/imports/{id}/commit") => {
+        (
+            &Method::POST,
+            "/api/imports/{id}/commit"
+            | "/imports/{id}/commit"
+            | "/api/imports/{id}/undo/commit"
+            | "/imports/{id}/undo/commit",
+        ) => {
             return next.run(request).await;
         }
         (&Method::POST, "/api/imports" | "/imports") => timeouts.upload,

@@ -49,6 +49,8 @@ use roster_shared::api;
         imports::cancel_import,
         imports::list_imports,
         imports::get_import,
+        imports::undo_preview,
+        imports::undo_commit,
         imports::errors_file,
         imports::template_file,
     ),
@@ -90,6 +92,14 @@ use roster_shared::api;
         api::SyncRow,
         api::TrashRow,
         api::CommitResult,
+        api::undo::StaleUndo,
+        api::undo::UndoPreview,
+        api::undo::UndoSummary,
+        api::undo::UndoUser,
+        api::undo::UndoRestore,
+        api::undo::UndoUntouched,
+        api::undo::UndoCommit,
+        api::undo::UndoResult,
     ))
 )]
 pub struct ApiDoc;

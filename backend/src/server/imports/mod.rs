@@ -2,10 +2,11 @@
 //! their steps: [`classify`] checked rows against the directory as create /
 //! sync / `in_use`, [`store`] the preview (its passwords sealed), [`commit`]
 //! it in one transaction with bulk statements, and [`workbooks`] (the
-//! .xlsx downloads). This module holds the per-process [`ImportRegistry`]
-//! and the limits on what an import receives; [`tracker`] says which
-//! commits run. The HTTP side is `http/imports.rs`; the wire types are the
-//! rules crate's `api::imports`.
+//! .xlsx downloads); [`undo`] takes a finished import back (SPEC section
+//! 6b). This module holds the per-process [`ImportRegistry`] and the limits
+//! on what an import receives; [`tracker`] says which commits run. The HTTP
+//! side is `http/imports.rs`; the wire types are the rules crate's
+//! `api::imports` and `api::undo`.
 //!
 //! The rows are re-checked with `roster_shared::check_rows` (the same rules
 //! as the browser); only the comparison with the directory lives here.
@@ -14,6 +15,7 @@ mod classify;
 mod commit;
 mod store;
 mod tracker;
+mod undo;
 mod workbooks;
 
 use std::collections::HashMap;
@@ -37,6 +39,7 @@ pub use store::{
     cancel_preview, create_preview, delete_expired_previews, discard_preview, stored_errors,
 };
 pub use tracker::running_commits;
+pub use undo::{undo_commit, undo_preview};
 pub use workbooks::{errors_workbook, template_workbook};
 
 /// How long a preview waits for its commit.
