@@ -199,3 +199,76 @@ async fn import_scale(kind: Kind) {
     assert_eq!(admin.get_ok("/api/users?q=anna").await["total"], n);
     app.finish().await;
 }
+
+#[tokio::test]
+#[ignore = "slow: run by hand in release"]
+async fn undo_scale_sqlite() {
+    undo_scale(Kind::Sqlite).await
+}
+
+#[tokio::test]
+#[ignore = "slow: run by hand in release"]
+async fn undo_scale_postgres() {
+    undo_scale(Kind::Postgres).await
+}
+
+/// Preview and commit of an undo (SPEC section 6b), timed with the commit.
+async fn timed_undo(admin: &TestClient, id: i64) -> (Value, f64, f64) {
+    let start = Instant::now();
+    let preview = ok_json(
+        admin
+            .post(&format!("/api/imports/{id}/undo"), json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let previewed = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let result = ok_json(
+        admin
+            .post(
+                &format!("/api/imports/{id}/undo/commit"),
+                json!({"fingerprint": preview["fingerprint"]}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    (result, previewed, start.elapsed().as_secs_f64())
+}
+
+/// Undo against the import's own commit: `ROSTER_IMPORT_ROWS` (100,000)
+/// new users, then a sync of them all with new names; the sync undone
+/// (every user's earlier names back), then the create (every user to the
+/// trash can, the 620 nodes removed).
+async fn undo_scale(kind: Kind) {
+    let n: usize = std::env::var("ROSTER_IMPORT_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+
+    let (preview, _) = timed_preview(&admin, rows(n, "Zoë")).await;
+    let created_id = preview["id"].as_i64().expect("id");
+    let (_, create_t) = timed_commit(&admin, &preview).await;
+    let (preview, _) = timed_preview(&admin, rows(n, "Anna")).await;
+    let synced_id = preview["id"].as_i64().expect("id");
+    let (_, sync_t) = timed_commit(&admin, &preview).await;
+
+    let (result, p, t) = timed_undo(&admin, synced_id).await;
+    assert_eq!(result["restored"], n, "{result}");
+    println!(
+        "{kind:?}: {n} synchronised users: import commit {sync_t:.2} s; undo preview {p:.2} s, \
+         undo commit {t:.2} s"
+    );
+    assert_eq!(admin.get_ok("/api/users?q=anna").await["total"], 0);
+    let (result, p, t) = timed_undo(&admin, created_id).await;
+    assert_eq!(result["trashed"], n, "{result}");
+    assert_eq!(result["nodes_removed"], 620, "{result}");
+    println!(
+        "{kind:?}: {n} created users: import commit {create_t:.2} s; undo preview {p:.2} s, \
+         undo commit {t:.2} s"
+    );
+    app.finish().await;
+}

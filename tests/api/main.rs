@@ -33,5 +33,6 @@ mod shared_state;
 mod sign_in_limits;
 mod transport;
 mod trash;
+mod undo;
 mod usernames;
 mod users;

@@ -2,6 +2,8 @@
 //! [--commit] [--skip-errors]`:
 //! Try Import (and Import) straight on the database, through the server's
 //! own import code (`roster_server::imports`), for scripts and large files.
+//! `roster import --undo ID [--commit]`: the undo preview of an import
+//! (SPEC section 6b), and with `--commit` the undo.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,11 +14,17 @@ use roster_server::imports::{self, Actor, ImportPreview, ImportRegistry, ImportR
 use roster_server::permissions::Permissions;
 use roster_server::{Clock, PasswordPolicy, db};
 use roster_shared::RuleOptions;
+use roster_shared::api::undo::UndoPreview;
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
     /// The spreadsheet: .xlsx, .xls, .ods or .csv.
-    file: PathBuf,
+    #[arg(required_unless_present = "undo", conflicts_with = "undo")]
+    file: Option<PathBuf>,
+    /// Undo the import of this id (its history entry's) instead: shows what
+    /// the undo would do, and with --commit does it.
+    #[arg(long, value_name = "ID")]
+    undo: Option<i64>,
     /// The sheet to read (default: the first visible worksheet).
     #[arg(long)]
     sheet: Option<String>,
@@ -25,12 +33,12 @@ pub struct ImportArgs {
     #[arg(long = "map", value_name = "FIELD=HEADER", value_parser = super::parse_map)]
     map: Vec<(roster_shared::Field, String)>,
     /// The role every imported user gets (its name, any case).
-    #[arg(long)]
-    role: String,
+    #[arg(long, required_unless_present = "undo")]
+    role: Option<String>,
     /// The start hierarchy node, as its path from the root (`Root/School A`).
-    #[arg(long)]
-    hierarchy: String,
-    /// Import after showing the preview (else only the preview is shown).
+    #[arg(long, required_unless_present = "undo")]
+    hierarchy: Option<String>,
+    /// Import (or undo) after showing the preview (else only the preview is shown).
     #[arg(long)]
     commit: bool,
     /// With --commit: import the other rows when some have errors.
@@ -51,7 +59,11 @@ pub fn run(args: ImportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(import(&args)) {
+    let outcome = match args.undo {
+        Some(id) => runtime.block_on(undo(&args, id)),
+        None => runtime.block_on(import(&args)),
+    };
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("roster: {e:#}");
@@ -67,11 +79,21 @@ fn describe(e: Error) -> anyhow::Error {
     }
 }
 
+/// The command line acts as no user (`user_pk` 0) holding every permission.
+fn command_line() -> Actor {
+    Actor {
+        user_pk: 0,
+        permissions: Permissions::all(),
+    }
+}
+
 async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let file_name = args
-        .file
+    let (Some(file), Some(role), Some(hierarchy)) = (&args.file, &args.role, &args.hierarchy)
+    else {
+        anyhow::bail!("a file, --role and --hierarchy are needed to import");
+    };
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let file_name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -80,21 +102,18 @@ async fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     imports::check_shape(&rows).map_err(describe)?;
     let db = db::connect(&args.database_url).await?;
     let role_id: Option<i64> = sqlx::query_scalar("SELECT id FROM roles WHERE name_key = $1")
-        .bind(args.role.to_lowercase())
+        .bind(role.to_lowercase())
         .fetch_optional(&db)
         .await?;
-    let role_id = role_id.with_context(|| format!("there is no role named {:?}", args.role))?;
-    let hierarchy_id = roster_server::db::hierarchy::node_by_path(&db, &args.hierarchy)
+    let role_id = role_id.with_context(|| format!("there is no role named {role:?}"))?;
+    let hierarchy_id = roster_server::db::hierarchy::node_by_path(&db, hierarchy)
         .await?
-        .with_context(|| format!("there is no hierarchy node {:?}", args.hierarchy))?;
+        .with_context(|| format!("there is no hierarchy node {hierarchy:?}"))?;
 
     // The preview lives only as long as this command: a key of its own.
     let registry = ImportRegistry::new(roster_server::secret::SecretKey::generate()?);
     let rules = RuleOptions::default();
-    let actor = Actor {
-        user_pk: 0,
-        permissions: Permissions::all(),
-    };
+    let actor = command_line();
     let clock = Clock::system();
     let request = ImportRequest {
         file_name,
@@ -185,5 +204,91 @@ fn print_preview(p: &ImportPreview) {
         for r in &p.in_trash {
             println!("  row {}: {}", r.row, r.username);
         }
+    }
+}
+
+/// `roster import --undo ID [--commit]`. Exit status: 0 shown or undone,
+/// 1 refused (already undone, not a finished import, or the directory
+/// changed between the preview and the undo), 2 the database could not be used.
+async fn undo(args: &ImportArgs, id: i64) -> anyhow::Result<ExitCode> {
+    let db = db::connect(&args.database_url).await?;
+    let preview = match imports::undo_preview(&db, command_line(), id).await {
+        Ok(p) => p,
+        Err(e @ (Error::NotFound(_) | Error::Conflict(_) | Error::AlreadyUndone(_))) => {
+            eprintln!("roster: {:#}", describe(e));
+            db.close().await;
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(describe(e)),
+    };
+    print_undo_preview(&preview);
+    if !args.commit {
+        db.close().await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let outcome = imports::undo_commit(
+        &db,
+        command_line(),
+        id,
+        &preview.fingerprint,
+        Clock::system().now(),
+    )
+    .await;
+    db.close().await;
+    match outcome {
+        Ok(r) => {
+            println!(
+                "Undone (import {}): {} moved to the trash can, {} restored, {} nodes removed, \
+                 {} left as they were.",
+                r.undo_import_id, r.trashed, r.restored, r.nodes_removed, r.untouched
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ (Error::StaleUndo(_) | Error::Conflict(_) | Error::AlreadyUndone(_))) => {
+            eprintln!("roster: {:#}", describe(e));
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(describe(e)),
+    }
+}
+
+fn print_undo_preview(p: &UndoPreview) {
+    let s = &p.summary;
+    println!(
+        "Undo of import {}: {} to the trash can, {} to restore, {} nodes to remove, {} left as they are.",
+        p.import_id, s.to_trash, s.to_restore, s.nodes_to_remove, s.untouched
+    );
+    let more = |listed: usize, total: u64| {
+        if (listed as u64) < total {
+            println!("  … and {} more", total - listed as u64);
+        }
+    };
+    if !p.to_trash.is_empty() {
+        println!("To the trash can (created by the import):");
+        for u in &p.to_trash {
+            println!("  {} ({})", u.username, u.user_id);
+        }
+        more(p.to_trash.len(), s.to_trash);
+    }
+    if !p.to_restore.is_empty() {
+        println!("Earlier values back (synchronised by the import):");
+        for u in &p.to_restore {
+            println!("  {}: {}", u.username, u.fields.join(", "));
+        }
+        more(p.to_restore.len(), s.to_restore);
+    }
+    if !p.nodes_to_remove.is_empty() {
+        println!("Hierarchy nodes to remove (left empty):");
+        for path in &p.nodes_to_remove {
+            println!("  {path}");
+        }
+        more(p.nodes_to_remove.len(), s.nodes_to_remove);
+    }
+    if !p.untouched.is_empty() {
+        println!("Left as they are:");
+        for u in &p.untouched {
+            println!("  {}", u.message);
+        }
+        more(p.untouched.len(), s.untouched);
     }
 }

@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use roster_shared::api::undo::UndoPreview;
+
 use crate::imports::ImportPreview;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,15 @@ pub enum Error {
     /// nothing was written; the fresh preview (already stored) goes back.
     #[error("the directory changed since the preview: nothing was imported; check the new preview")]
     StalePreview(Box<ImportPreview>),
+    /// Undo refused because the directory changed since its preview:
+    /// nothing was written; the fresh undo preview goes back.
+    #[error(
+        "the directory changed since the undo preview: nothing was undone; check the new preview"
+    )]
+    StaleUndo(Box<UndoPreview>),
+    /// 409: the import was undone before (an import is undone once).
+    #[error("{0}")]
+    AlreadyUndone(String),
     #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: i64 },
     /// 503: a bounded resource is full for now.
@@ -65,6 +76,13 @@ pub struct FieldError {
 pub struct StalePreview {
     pub error: ErrorDetail,
     pub preview: ImportPreview,
+}
+
+/// 409 on a stale undo preview: the error and the fresh undo preview.
+#[derive(Serialize, ToSchema)]
+pub struct StaleUndo {
+    pub error: ErrorDetail,
+    pub preview: UndoPreview,
 }
 
 /// `{"error": {...}}`.
@@ -175,6 +193,8 @@ impl Error {
                 },
             ),
             Error::StalePreview(_) => (StatusCode::CONFLICT, "stale_preview"),
+            Error::StaleUndo(_) => (StatusCode::CONFLICT, "stale_undo"),
+            Error::AlreadyUndone(_) => (StatusCode::CONFLICT, "already_undone"),
             Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             Error::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Error::Database(_) | Error::Internal(_) => {
@@ -212,6 +232,14 @@ impl IntoResponse for Error {
             Error::StalePreview(preview) => (
                 status,
                 Json(StalePreview {
+                    error,
+                    preview: *preview,
+                }),
+            )
+                .into_response(),
+            Error::StaleUndo(preview) => (
+                status,
+                Json(StaleUndo {
                     error,
                     preview: *preview,
                 }),

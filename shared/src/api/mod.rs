@@ -5,3 +5,5 @@
 //! Plain serde data, no behaviour. With the `openapi` feature (the server
 //! turns it on) each type also derives `utoipa::ToSchema` for the OpenAPI
 //! document; the wasm app builds without it and does not carry utoipa.
+
+pub mod undo;

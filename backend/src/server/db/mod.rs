@@ -319,6 +319,15 @@ pub async fn bootstrap(db: &Db, config: &Config) -> anyhow::Result<Option<String
 pub async fn purge_trash(db: &Db, now: i64) -> sqlx::Result<u64> {
     let cutoff = now - TRASH_RETENTION_DAYS * 86_400;
     let mut tx = begin_directory_write(db).await?;
+    // The hashes an import kept for an undo go with the user.
+    sqlx::query(
+        "UPDATE import_changes SET password_hash_before = NULL, password_after_digest = NULL \
+         WHERE (password_hash_before IS NOT NULL OR password_after_digest IS NOT NULL) \
+         AND user_pk IN (SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at <= $1)",
+    )
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await?;
     for table in ["user_search_terms", "user_memberships", "sessions"] {
         sqlx::query(&format!(
             "DELETE FROM {table} WHERE user_pk IN \

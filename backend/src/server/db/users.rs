@@ -290,3 +290,24 @@ pub async fn end_sessions(tx: &mut Tx, user_pk: i64) -> sqlx::Result<u64> {
         .await?
         .rows_affected())
 }
+
+/// The password hashes of `users` (those with one), by id. Never returned
+/// by the API: the import keeps them for an undo.
+pub async fn password_hashes(
+    conn: &mut sqlx::AnyConnection,
+    users: &[i64],
+) -> sqlx::Result<std::collections::HashMap<i64, String>> {
+    let mut out = std::collections::HashMap::new();
+    for part in chunks(users, IN_CHUNK) {
+        let sql = format!(
+            "SELECT id, password_hash FROM users WHERE password_hash IS NOT NULL AND id IN ({})",
+            placeholders(Style::of(conn), 1, part.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+        for id in part {
+            query = query.bind(*id);
+        }
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}

@@ -8,6 +8,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use roster_shared::api::undo::{UndoCommit, UndoPreview, UndoResult};
 use roster_shared::{Field, MappedRow, RuleOptions};
 use serde::{Deserialize, Serialize};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -32,6 +33,8 @@ pub fn router() -> Router<ApiContext> {
         .route("/imports/{id}", get(get_import).delete(cancel_import))
         .route("/imports/{id}/commit", post(commit_import))
         .route("/imports/{id}/errors.xlsx", get(errors_file))
+        .route("/imports/{id}/undo", post(undo_preview))
+        .route("/imports/{id}/undo/commit", post(undo_commit))
         .route("/import/template", get(template_file))
         .layer(DefaultBodyLimit::max(MAX_IMPORT_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BODY_BYTES))
@@ -304,6 +307,10 @@ pub struct ImportOut {
     /// While `running`: rows written so far.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<ProgressOut>,
+    /// The undo that took this import back (its own entry's id).
+    pub undone_by: Option<i64>,
+    /// For an undo: the import it took back.
+    pub undo_of: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -377,11 +384,14 @@ struct ImportRow {
     synced: i64,
     skipped: i64,
     total_rows: i64,
+    undone_by: Option<i64>,
+    undo_of: Option<i64>,
 }
 
 const IMPORT_COLUMNS: &str = "id, state, file_name, sha256, created_by_name, created_at, \
     committed_at, role_id, role_name, hierarchy_id, hierarchy_path, summary_json, created, \
-    synced, skipped, total_rows";
+    synced, skipped, total_rows, \
+    (SELECT u.id FROM imports u WHERE u.undo_of = imports.id) AS undone_by, undo_of";
 
 /// `running`: the commits running now, in any process, and their rows
 /// written (`imports::running_commits`).
@@ -412,6 +422,8 @@ fn import_out(row: ImportRow, running: &HashMap<i64, usize>) -> ImportOut {
         synced: row.synced,
         skipped: row.skipped,
         progress,
+        undone_by: row.undone_by,
+        undo_of: row.undo_of,
     }
 }
 
@@ -507,6 +519,58 @@ pub async fn get_import(
         changes_total,
         page: params.page,
     }))
+}
+
+/// Undo, step 1: what undoing the import would do (SPEC section 6b),
+/// computed from the directory as it is now; nothing is written.
+#[utoipa::path(post, path = "/api/imports/{id}/undo", tag = "imports",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = UndoPreview), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "`already_undone`, or not a finished import", body = crate::error::ErrorBody)))]
+pub async fn undo_preview(
+    State(ctx): State<ApiContext>,
+    auth: Can<perm::ManageUsers>,
+    Path(id): Path<i64>,
+) -> Result<Json<UndoPreview>> {
+    Ok(Json(
+        imports::undo_preview(&ctx.db, actor(&auth), id).await?,
+    ))
+}
+
+/// Undo, step 2: undoes the import in one transaction, if the directory
+/// still gives the preview whose fingerprint is sent (else 409
+/// `stale_undo` with the fresh preview). Runs in its own task, so it
+/// finishes even if the client goes away.
+#[utoipa::path(post, path = "/api/imports/{id}/undo/commit", tag = "imports",
+    params(("id" = i64, Path)), request_body = UndoCommit,
+    responses((status = 200, body = UndoResult), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "`stale_undo` (with the fresh preview), `already_undone`, \
+            or not a finished import", body = crate::error::StaleUndo)))]
+pub async fn undo_commit(
+    State(ctx): State<ApiContext>,
+    auth: Can<perm::ManageUsers>,
+    Path(id): Path<i64>,
+    Json(input): Json<UndoCommit>,
+) -> Result<Json<UndoResult>> {
+    let actor = actor(&auth);
+    let now = ctx.now();
+    let task_ctx = ctx.clone();
+    let result = tokio::spawn(ctx.tasks.track_future(async move {
+        imports::undo_commit(&task_ctx.db, actor, id, &input.fingerprint, now).await
+    }))
+    .await
+    .map_err(anyhow::Error::from)??;
+    tracing::info!(
+        actor = auth.user_pk,
+        import = id,
+        undo = result.undo_import_id,
+        trashed = result.trashed,
+        restored = result.restored,
+        "undid an import"
+    );
+    Ok(Json(result))
 }
 
 fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {

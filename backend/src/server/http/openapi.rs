@@ -49,6 +49,8 @@ use crate::permissions;
         imports::cancel_import,
         imports::list_imports,
         imports::get_import,
+        imports::undo_preview,
+        imports::undo_commit,
         imports::errors_file,
         imports::template_file,
     ),
@@ -86,6 +88,14 @@ use crate::permissions;
         crate::imports::SyncRow,
         crate::imports::TrashRow,
         crate::imports::CommitResult,
+        error::StaleUndo,
+        roster_shared::api::undo::UndoPreview,
+        roster_shared::api::undo::UndoSummary,
+        roster_shared::api::undo::UndoUser,
+        roster_shared::api::undo::UndoRestore,
+        roster_shared::api::undo::UndoUntouched,
+        roster_shared::api::undo::UndoCommit,
+        roster_shared::api::undo::UndoResult,
     ))
 )]
 pub struct ApiDoc;

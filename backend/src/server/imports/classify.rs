@@ -69,6 +69,8 @@ pub(super) struct Plan {
     pub(super) nodes: Vec<NodeRef>,
     pub(super) new_nodes: Vec<NewNode>,
     pub(super) existing: HashMap<i64, Existing>,
+    /// The memberships of the users rows matched, before the import.
+    pub(super) memberships: HashSet<(i64, i64)>,
     pub(super) fingerprint: String,
     pub(super) summary: ImportSummary,
     /// The start node's path.
@@ -370,6 +372,7 @@ pub(super) async fn classify(
         nodes,
         new_nodes,
         existing,
+        memberships,
         fingerprint: hex(&fingerprint.finalize()),
         summary,
         start_path,

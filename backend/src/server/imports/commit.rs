@@ -280,7 +280,7 @@ async fn write(
     }
     result.created = creates.len();
 
-    let mut history: Vec<(u32, i64, &str, Option<String>, String)> = Vec::new();
+    let mut history: Vec<HistoryRow> = Vec::new();
     let mut terms: Vec<(String, i64, String, i64)> = Vec::new();
     let mut memberships: Vec<(i64, i64)> = Vec::new();
 
@@ -352,10 +352,31 @@ async fn write(
                 in_trash: false,
                 hierarchy_id: Some(node),
             };
-            history.push((row.row, user_pk, "create", None, json(&after)));
+            history.push(HistoryRow {
+                row: row.row,
+                user_pk,
+                action: "create",
+                before: None,
+                after: json(&after),
+                hash_before: None,
+                after_digest: hashes.get(&row.row).map(|h| hash_digest(h)),
+                membership_added: Some(node),
+            });
         }
         tracker.advance(part.len()).await;
     }
+
+    // The hashes the new passwords replace, kept with the history for an
+    // undo (never shown).
+    let replaced: Vec<i64> = syncs
+        .iter()
+        .filter(|&&i| hashes.contains_key(&plan.checked.rows[i].row))
+        .filter_map(|&i| match plan.actions[i] {
+            Action::Sync { user_pk, .. } => Some(user_pk),
+            _ => None,
+        })
+        .collect();
+    let hashes_before = db::users::password_hashes(tx, &replaced).await?;
 
     // Synchronised users: one UPDATE … FROM (VALUES …) per chunk.
     const SYNC_WIDTH: usize = 11;
@@ -449,7 +470,17 @@ async fn write(
                 in_trash: before.in_trash,
                 hierarchy_id: Some(node),
             };
-            history.push((row.row, user_pk, "sync", Some(json(&before)), json(&after)));
+            let new_hash = hashes.get(&row.row);
+            history.push(HistoryRow {
+                row: row.row,
+                user_pk,
+                action: "sync",
+                before: Some(json(&before)),
+                after: json(&after),
+                hash_before: new_hash.and_then(|_| hashes_before.get(&user_pk).cloned()),
+                after_digest: new_hash.map(|h| hash_digest(h)),
+                membership_added: (!plan.memberships.contains(&(user_pk, node))).then_some(node),
+            });
         }
         tracker.advance(part.len()).await;
     }
@@ -480,24 +511,58 @@ async fn write(
     bulk::insert_rows(
         tx,
         "INSERT INTO import_changes (import_id, row_number, user_pk, action, before_json, \
-         after_json)",
+         after_json, password_hash_before, password_after_digest, membership_added)",
         "",
-        6,
+        9,
         &history,
-        |q, (row, pk, action, before, after)| {
+        |q, h| {
             q.bind(import_id)
-                .bind(i64::from(*row))
-                .bind(*pk)
-                .bind(*action)
-                .bind(before.clone())
-                .bind(after.clone())
+                .bind(i64::from(h.row))
+                .bind(h.user_pk)
+                .bind(h.action)
+                .bind(h.before.clone())
+                .bind(h.after.clone())
+                .bind(h.hash_before.clone())
+                .bind(h.after_digest.clone())
+                .bind(h.membership_added)
         },
+    )
+    .await?;
+    // The nodes it created, for an undo to remove when left empty.
+    bulk::insert_rows(
+        tx,
+        "INSERT INTO import_nodes (import_id, node_id)",
+        "",
+        2,
+        &node_ids,
+        |q, node| q.bind(import_id).bind(*node),
     )
     .await?;
     tracker
         .advance(result.skipped + result.synced - syncs.len())
         .await;
     Ok(result)
+}
+
+/// One `import_changes` row.
+struct HistoryRow<'a> {
+    row: u32,
+    user_pk: i64,
+    action: &'a str,
+    before: Option<String>,
+    after: String,
+    /// A synchronised user's hash that a new password replaced.
+    hash_before: Option<String>,
+    /// [`hash_digest`] of the hash the import wrote.
+    after_digest: Option<String>,
+    /// The node whose membership the import added.
+    membership_added: Option<i64>,
+}
+
+/// SHA-256 of a password hash: enough to see later that the hash changed,
+/// without keeping a second copy of it.
+pub(super) fn hash_digest(hash: &str) -> String {
+    super::sha256_hex(hash.as_bytes())
 }
 
 /// Whether a synchronised user's search terms or sort key change: only then

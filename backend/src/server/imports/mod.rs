@@ -2,7 +2,8 @@
 //! their steps: [`classify`] checked rows against the directory as create /
 //! sync / `in_use`, [`store`] the preview (its passwords sealed), [`commit`]
 //! it in one transaction with bulk statements, and [`workbooks`] (the
-//! .xlsx downloads). This module holds the wire types, the per-process
+//! .xlsx downloads); [`undo`] takes a finished import back (SPEC section
+//! 6b). This module holds the wire types, the per-process
 //! [`ImportRegistry`] and the limits on what an import receives;
 //! [`tracker`] says which commits run. The HTTP side is `http/imports.rs`.
 //!
@@ -13,6 +14,7 @@ mod classify;
 mod commit;
 mod store;
 mod tracker;
+mod undo;
 mod workbooks;
 
 use std::collections::HashMap;
@@ -39,6 +41,7 @@ pub use store::{
     cancel_preview, create_preview, delete_expired_previews, discard_preview, stored_errors,
 };
 pub use tracker::running_commits;
+pub use undo::{undo_commit, undo_preview};
 pub use workbooks::{errors_workbook, template_workbook};
 
 /// Most rows one import holds (SPEC section 3's limit).
