@@ -36,7 +36,11 @@ pub fn ImportHistoryPage() -> impl IntoView {
 /// The state in words: "Imported", or the progress of a running import.
 pub(super) fn state_words(import: &ImportEntry) -> String {
     match import.state.as_str() {
-        "done" => "Imported".into(),
+        "done" => match (import.undo_of, import.undone_by) {
+            (Some(of), _) => format!("Undo of import {of}"),
+            (None, Some(by)) => format!("Imported, undone by import {by}"),
+            (None, None) => "Imported".into(),
+        },
         "running" => match &import.progress {
             Some(p) => format!(
                 "Importing… {} of {} rows",

@@ -4,6 +4,7 @@ mod check;
 mod hierarchy;
 mod history;
 mod history_entry;
+mod history_undo;
 mod home;
 mod import;
 mod not_found;
