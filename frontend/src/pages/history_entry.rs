@@ -236,7 +236,10 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
                             d.as_ref()
                                 .map_or_else(
                                     || "Import".to_string(),
-                                    |d| format!("Import of {}", d.import.file_name),
+                                    |d| match d.import.undo_of {
+                                        Some(of) => format!("Undo of import {of}"),
+                                        None => format!("Import of {}", d.import.file_name),
+                                    },
                                 )
                         })
                 }}
