@@ -21,6 +21,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
 
+use roster_shared::api::undo::{StaleUndo, UndoCommit, UndoPreview, UndoResult};
+
 thread_local! {
     static CSRF_TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
 }
@@ -477,4 +479,42 @@ pub async fn import_history(page: u32) -> Result<ImportList, ApiError> {
 
 pub async fn import_detail(id: i64, page: u32) -> Result<ImportDetail, ApiError> {
     json("GET", &format!("/api/imports/{id}?page={page}"), None).await
+}
+
+/// The undo preview of import `id` (SPEC section 6b): what undoing it
+/// would do to the directory as it is now.
+pub async fn undo_preview(id: i64) -> Result<UndoPreview, ApiError> {
+    json("POST", &format!("/api/imports/{id}/undo"), None).await
+}
+
+/// Undo's outcome: done, or refused because the directory changed since
+/// the preview, with a fresh one.
+pub enum UndoOutcome {
+    Done(UndoResult),
+    Stale(Box<UndoPreview>),
+}
+
+/// Undoes import `id` as its preview with `fingerprint` said.
+pub async fn undo_commit(id: i64, fingerprint: &str) -> Result<UndoOutcome, ApiError> {
+    let commit = UndoCommit {
+        fingerprint: fingerprint.to_string(),
+    };
+    match json(
+        "POST",
+        &format!("/api/imports/{id}/undo/commit"),
+        body(&commit),
+    )
+    .await
+    {
+        Ok(result) => Ok(UndoOutcome::Done(result)),
+        // Only `stale_undo` brings a fresh preview; `already_undone` is
+        // said as the server says it.
+        Err(e) if e.status == 409 && e.code == "stale_undo" => {
+            match serde_json::from_str::<StaleUndo>(&e.body) {
+                Ok(stale) => Ok(UndoOutcome::Stale(Box::new(stale.preview))),
+                Err(_) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }

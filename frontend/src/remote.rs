@@ -71,6 +71,42 @@ pub fn failure<T>(answer: Option<&Answer<T>>) -> Option<String> {
         .map(ApiError::describe)
 }
 
+/// Something a page heard from the server: a change ([`send`]) or the data
+/// it shows ([`load`]). A page's error line is the first failure of those
+/// it names, the change first: `change.failure().or_else(|| list.failure())`.
+pub trait Outcome: Copy + 'static {
+    /// The sentence for its last answer, if that failed (tracked).
+    fn failure(self) -> Option<String>;
+}
+
+impl<I, O> Outcome for Action<I, Answer<O>>
+where
+    I: 'static,
+    O: Send + Sync + 'static,
+{
+    fn failure(self) -> Option<String> {
+        self.value().with(|v| failure(v.as_ref()))
+    }
+}
+
+impl<T: 'static> Outcome for LocalResource<Answer<T>> {
+    fn failure(self) -> Option<String> {
+        self.with(|v| failure(v.as_ref()))
+    }
+}
+
+/// What a change that answers with a sentence last did ("Deleted the role
+/// Pupil."), for [`crate::components::DoneNotice`]; empty when it failed
+/// or nothing was sent.
+pub fn notice<I: 'static>(change: Action<I, Answer<String>>) -> Signal<String> {
+    Signal::derive(move || {
+        change
+            .value()
+            .with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).cloned())
+            .unwrap_or_default()
+    })
+}
+
 /// Forgets the last failure of `action` (the form it was about has been
 /// left); a success stays said.
 pub fn forget_failure<I, O>(action: Action<I, Answer<O>>)

@@ -2,7 +2,8 @@
 //! against WCAG 2.1 A and AA: the check page before and after a file with
 //! errors, sign-in, users, one user, trash can, roles, hierarchy, regional
 //! settings, the import steps (report, preview, the skip dialog, the
-//! result), the import history and one entry, and "page not found".
+//! result), the import history and one entry with its undo (the preview,
+//! a fresh one, the result, the undo's own entry), and "page not found".
 //!
 //! axe-core comes from the npm registry (`tests/browser/package.json`,
 //! installed by scripts/setup.sh) and is injected into the page under test.
@@ -199,6 +200,29 @@ async fn every_page_passes_wcag_21_aa() {
     app.wait_for_text("main", "jausten").await;
     app.assert_accessible(&axe, "an import's history entry")
         .await;
+    // Its undo: the preview, a fresh one after a change behind its back,
+    // the result.
+    app.click("#undo-start").await;
+    app.wait_for_text("#undo-preview-title", "Undo this import?")
+        .await;
+    app.assert_accessible(&axe, "an import's undo preview")
+        .await;
+    let jane = api.user_named("jausten").await;
+    api.change_email(jane, "jane.changed@example.org").await;
+    app.click("#undo-commit").await;
+    app.wait_for_text("#undo-stale", "The user directory changed")
+        .await;
+    app.wait_for_text("#undo-untouched-list", "jausten").await;
+    app.assert_accessible(&axe, "an import's undo preview, made again")
+        .await;
+    app.click("#undo-commit").await;
+    app.wait_for_text("#undo-result", "Import undone").await;
+    app.wait_for_text("#entry-undone-by", "Undone by import")
+        .await;
+    app.assert_accessible(&axe, "an import undone").await;
+    app.click("#undo-entry-link").await;
+    app.wait_for_text("#entry-undo-of", "Undo of import").await;
+    app.assert_accessible(&axe, "an undo's history entry").await;
 
     app.finish().await;
 }

@@ -123,6 +123,21 @@ impl<'a> Api<'a> {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// PUTs `body`; the answer's status and JSON (`null` if none).
+    pub(crate) async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .put(self.server.url(path))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PUT {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// DELETEs `path`; the answer's status.
     pub(crate) async fn delete(&self, path: &str) -> u16 {
         self.http

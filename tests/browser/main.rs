@@ -17,6 +17,7 @@ mod helpers;
 mod hierarchy_settings;
 mod history;
 mod import;
+mod undo;
 mod warnings;
 
 use std::path::PathBuf;

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use roster_shared::api::Permission;
 use roster_shared::api::duplicates::{DuplicateGroup, DuplicatePage};
 
 use crate::api;
@@ -16,7 +17,7 @@ use super::paging::{Pager, page_count};
 #[component]
 pub fn DuplicatesPage() -> impl IntoView {
     view! {
-        <RequirePermission permission="manage_users">
+        <RequirePermission permission=Permission::ManageUsers>
             <DuplicatesList />
         </RequirePermission>
     }

@@ -13,7 +13,7 @@ use crate::api::{self, ApiError};
 use crate::components::{
     ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, focus_element, format,
 };
-use crate::remote;
+use crate::remote::{self, Outcome};
 use crate::session::RequirePermission;
 
 #[component]
@@ -166,18 +166,8 @@ fn HierarchyEditor() -> impl IntoView {
             .with(|l| l.as_ref().and_then(|l| l.as_ref().ok()).cloned())
             .unwrap_or_default()
     });
-    let announcement = Signal::derive(move || {
-        change
-            .value()
-            .with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).cloned())
-            .unwrap_or_default()
-    });
-    let error = Signal::derive(move || {
-        change
-            .value()
-            .with(|c| remote::failure(c.as_ref()))
-            .or_else(|| loaded.with(|l| remote::failure(l.as_ref())))
-    });
+    let announcement = remote::notice(change);
+    let error = Signal::derive(move || change.failure().or_else(|| loaded.failure()));
     let busy = change.pending();
 
     // The parent a save sends: the one chosen while it exists, else the

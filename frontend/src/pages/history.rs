@@ -38,7 +38,11 @@ pub fn ImportHistoryPage() -> impl IntoView {
 /// The state in words: "Imported", or the progress of a running import.
 pub(super) fn state_words(import: &ImportOut) -> String {
     match import.state {
-        ImportState::Done => "Imported".into(),
+        ImportState::Done => match (import.undo_of, import.undone_by) {
+            (Some(of), _) => format!("Undo of import {of}"),
+            (None, Some(by)) => format!("Imported, undone by import {by}"),
+            (None, None) => "Imported".into(),
+        },
         ImportState::Running => match &import.progress {
             Some(p) => format!(
                 "Importing… {} of {} rows",

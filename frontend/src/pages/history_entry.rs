@@ -22,6 +22,7 @@ use crate::remote::{self, Answer};
 use crate::session::RequirePermission;
 
 use super::history::state_words;
+use super::history_undo::UndoImport;
 use super::paging::{Pager, page_count};
 
 /// The server's page of changes.
@@ -59,15 +60,17 @@ pub fn ImportEntryPage() -> impl IntoView {
     }
 }
 
-/// A field's name on the page.
-fn label(key: &str) -> &'static str {
+/// A field's name on the page: the keys of a change's values, and those an
+/// undo names ("role", "hierarchy", "password"); an unknown key as it is.
+pub(super) fn label(key: &str) -> &str {
     match key {
-        "role_id" => "Role",
+        "role_id" | "role" => "Role",
         "hierarchy_id" => "Placed in",
-        "has_password" => "Password",
+        "hierarchy" => "Hierarchy",
+        "has_password" | "password" => "Password",
         "in_trash" => "In the trash can",
         // The rules crate's own labels for the import fields.
-        other => Field::from_key(other).map_or("Value", Field::label),
+        other => Field::from_key(other).map_or(other, |f| f.label()),
     }
 }
 
@@ -211,6 +214,18 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
         })
     });
     let go_to = Callback::new(move |n: u32| page.set(n));
+    // Undo is offered for a done import that is not undone and not an
+    // undo itself; whether this administrator may is the server's to say.
+    let undo_offered = Signal::derive(move || {
+        detail.with(|d| {
+            d.as_ref().is_some_and(|d| {
+                d.import.state == ImportState::Done
+                    && d.import.undone_by.is_none()
+                    && d.import.undo_of.is_none()
+            })
+        })
+    });
+    let undone = Callback::new(move |()| loaded.refetch());
 
     view! {
         <div class="page-header">
@@ -224,7 +239,10 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
                             d.as_ref()
                                 .map_or_else(
                                     || "Import".to_string(),
-                                    |d| format!("Import of {}", d.import.file_name),
+                                    |d| match d.import.undo_of {
+                                        Some(of) => format!("Undo of import {of}"),
+                                        None => format!("Import of {}", d.import.file_name),
+                                    },
                                 )
                         })
                 }}
@@ -247,6 +265,7 @@ fn ImportEntry(id: Option<i64>) -> impl IntoView {
         </div>
         <ErrorAlert id="entry-error" error=error />
         {move || detail.get().map(|d| view! { <Facts detail=d /> })}
+        {id.map(|id| view! { <UndoImport id=id offered=undo_offered on_undone=undone /> })}
         <Show when=move || detail.with(Option::is_some)>
             <section class="card table-card" aria-labelledby="changes-title" style="margin-top: 1rem">
                 <h2 id="changes-title" style="margin: 0.5rem 0">
@@ -362,8 +381,24 @@ fn Facts(detail: ImportDetail) -> impl IntoView {
             "entry-skipped",
         ),
     ];
+    let undo_links = [
+        (i.undone_by, "entry-undone-by", "Undone by import"),
+        (i.undo_of, "entry-undo-of", "Undo of import"),
+    ]
+    .into_iter()
+    .filter_map(|(other, id, words)| {
+        other.map(|other| {
+            view! {
+                <p id=id>
+                    <A href=format!("/imports/{other}")>{format!("{words} {other}")}</A>
+                </p>
+            }
+        })
+    })
+    .collect_view();
     view! {
         <section id="entry-facts" class="card" aria-label="About this import">
+            {undo_links}
             <dl class="figures">
                 {figures
                     .into_iter()
@@ -419,8 +454,13 @@ fn Facts(detail: ImportDetail) -> impl IntoView {
 /// One created or synchronised user.
 #[component]
 fn ChangeRow(change: ImportChange, names: Names) -> impl IntoView {
-    let created = change.before.is_none();
-    let action = if created { "Created" } else { "Synchronised" };
+    // An undo's own entry lists what it did: "trash" and "restore".
+    let action = match change.action.as_str() {
+        "trash" => "Moved to the trash can",
+        "restore" => "Earlier values back",
+        _ if change.before.is_none() => "Created",
+        _ => "Synchronised",
+    };
     let in_trash = change.after.get("in_trash") == Some(&Value::Bool(true));
     let values = lines(&change)
         .into_iter()

@@ -5,6 +5,7 @@ mod duplicates;
 mod hierarchy;
 mod history;
 mod history_entry;
+mod history_undo;
 mod home;
 mod import;
 mod not_found;

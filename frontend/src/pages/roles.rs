@@ -8,7 +8,7 @@ use roster_shared::api::{Permission, RoleOut as Role};
 
 use crate::api::{self, ApiError};
 use crate::components::{ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, focus_element};
-use crate::remote;
+use crate::remote::{self, Outcome};
 use crate::session::{RequirePermission, use_session};
 
 /// Every permission, and how the page says it.
@@ -110,18 +110,8 @@ fn RolesEditor() -> impl IntoView {
         change.version().track();
         api::roles()
     });
-    let announcement = Signal::derive(move || {
-        change
-            .value()
-            .with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).cloned())
-            .unwrap_or_default()
-    });
-    let error = Signal::derive(move || {
-        change
-            .value()
-            .with(|c| remote::failure(c.as_ref()))
-            .or_else(|| roles.with(|r| remote::failure(r.as_ref())))
-    });
+    let announcement = remote::notice(change);
+    let error = Signal::derive(move || change.failure().or_else(|| roles.failure()));
     let busy = change.pending();
 
     let start_new = move || {

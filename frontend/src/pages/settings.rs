@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
 use crate::components::{DoneNotice, ErrorAlert, focus_element};
-use crate::remote;
+use crate::remote::{self, Outcome};
 use crate::session::RequirePermission;
 
 #[component]
@@ -104,11 +104,7 @@ fn RegionalSettingsForm() -> impl IntoView {
             _ => String::new(),
         })
     });
-    let error = Signal::derive(move || {
-        save.value()
-            .with(|v| remote::failure(v.as_ref()))
-            .or_else(|| saved.with(|s| remote::failure(s.as_ref())))
-    });
+    let error = Signal::derive(move || save.failure().or_else(|| saved.failure()));
     let busy = save.pending();
     let submit = move || {
         save.dispatch(chosen.get_untracked());

@@ -7,7 +7,7 @@ use roster_shared::api::{Permission, UserOut};
 
 use crate::api;
 use crate::components::{ErrorAlert, focus_element};
-use crate::remote;
+use crate::remote::{self, Outcome};
 use crate::session::RequirePermission;
 
 use super::paging::{UserPager, fetch_page, page_words, user_count_words};
@@ -84,12 +84,7 @@ fn TrashList() -> impl IntoView {
             }
         })
     };
-    let error = Signal::derive(move || {
-        restore
-            .value()
-            .with(|r| remote::failure(r.as_ref()))
-            .or_else(|| list.with(|l| remote::failure(l.as_ref())))
-    });
+    let error = Signal::derive(move || restore.failure().or_else(|| list.failure()));
     let busy = restore.pending();
     let go_to = Callback::new(move |n: u32| {
         // Another page: the last restore is no longer news.

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use roster_shared::api::{Permission, UserOut as User, UserPage};
+use roster_shared::api::{Permission, UserOut as User};
 
-use crate::api::{self, ApiError};
-use crate::components::{ConfirmDialog, ErrorAlert, ExportUsers, focus_element};
+use crate::api;
+use crate::components::{ConfirmDelete, DeleteQuestion, ErrorAlert, ExportUsers, focus_element};
+use crate::remote::{self, Outcome};
 use crate::session::{RequirePermission, use_session};
 
 use super::paging::{UserPager, fetch_page, page_words, user_count_words};
@@ -28,98 +29,90 @@ pub fn UsersPage() -> impl IntoView {
 fn UsersList() -> impl IntoView {
     let session = use_session();
     let typed = RwSignal::new(String::new());
+    // The search and the page asked for; the server's answer says which
+    // page it shows.
     let searched = RwSignal::new(String::new());
-    let page = RwSignal::new(None::<UserPage>);
-    let roles = RwSignal::new(HashMap::<i64, String>::new());
-    let announcement = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let confirming = RwSignal::new(None::<User>);
-    let busy = RwSignal::new(false);
+    let number = RwSignal::new(1u32);
+    let question = DeleteQuestion::<User>::new();
 
-    let fail = move |e: ApiError| {
-        session.heard(&e);
-        error.set(Some(e.describe()));
-    };
-
-    // Loads a page of `q`; `notice` is said before the count.
-    let load = move |q: String, number: u32, notice: Option<String>| {
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = fetch_page(number, |n| api::users(&q, n)).await;
-            busy.set(false);
-            match result {
-                Ok(found) => {
-                    let users = user_count_words(&found);
-                    let count = if q.is_empty() {
-                        format!("{users} in all.{}", page_words(&found))
-                    } else {
-                        format!("{users} found for “{q}”.{}", page_words(&found))
-                    };
-                    error.set(None);
-                    announcement.set(match notice {
-                        Some(n) => format!("{n} {count}"),
-                        None => count,
-                    });
-                    searched.set(q);
-                    page.set(Some(found));
-                }
-                Err(e) => fail(e),
-            }
-        });
-    };
-
-    leptos::task::spawn_local(async move {
-        match api::roles().await {
-            Ok(list) => roles.set(list.into_iter().map(|r| (r.id, r.name)).collect()),
-            Err(e) => fail(e),
+    let delete = remote::send(|user: &User| {
+        let user = user.clone();
+        async move {
+            api::delete_user(user.id).await?;
+            focus_element("search");
+            Ok(format!("Moved {} to the trash can.", user.full_name()))
         }
     });
-    load(String::new(), 1, None);
+    // Asked again after a deletion, whose notice is said with the new count.
+    let list = remote::load(move || {
+        let notice = delete.value().get().and_then(Result::ok);
+        let q = searched.get();
+        let number = number.get();
+        async move {
+            let found = fetch_page(number, |n| api::users(&q, n)).await?;
+            Ok((found, q, notice))
+        }
+    });
+    let roles = remote::load(|| async {
+        let list = api::roles().await?;
+        Ok(list
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect::<HashMap<_, _>>())
+    });
+    let page = Memo::new(move |_| {
+        list.with(|l| {
+            l.as_ref()
+                .and_then(|l| l.as_ref().ok())
+                .map(|(p, _, _)| p.clone())
+        })
+    });
+    let announcement = move || {
+        list.with(|l| {
+            let Some(Ok((found, q, notice))) = l else {
+                return String::new();
+            };
+            let users = user_count_words(found);
+            let count = if q.is_empty() {
+                format!("{users} in all.{}", page_words(found))
+            } else {
+                format!("{users} found for “{q}”.{}", page_words(found))
+            };
+            match notice {
+                Some(n) => format!("{n} {count}"),
+                None => count,
+            }
+        })
+    };
+    let error = Signal::derive(move || {
+        delete
+            .failure()
+            .or_else(|| list.failure())
+            .or_else(|| roles.failure())
+    });
 
+    // Another search or page: the question closes and the last deletion
+    // is no longer news.
+    let ask_for = move |q: String, n: u32| {
+        question.close();
+        delete.value().set(None);
+        searched.set(q);
+        number.set(n);
+    };
     let search = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        confirming.set(None);
-        load(typed.get_untracked().trim().to_string(), 1, None);
+        ask_for(typed.get_untracked().trim().to_string(), 1);
     };
-    let go_to = Callback::new(move |number: u32| {
-        confirming.set(None);
-        load(searched.get_untracked(), number, None);
-    });
+    let go_to = Callback::new(move |n: u32| ask_for(searched.get_untracked(), n));
 
-    let ask = move |user: User| {
-        confirming.set(Some(user));
-        focus_element("confirm-delete");
+    let role_name = move |id: i64| {
+        roles.with(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .and_then(|r| r.get(&id).cloned())
+                .unwrap_or_default()
+        })
     };
-    let cancel = move || {
-        if let Some(user) = confirming.get_untracked() {
-            confirming.set(None);
-            focus_element(&format!("delete-{}", user.id));
-        }
-    };
-    let confirm = move || {
-        let Some(user) = confirming.get_untracked() else {
-            return;
-        };
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match api::delete_user(user.id).await {
-                Ok(()) => {
-                    confirming.set(None);
-                    let number = page.with_untracked(|p| p.as_ref().map_or(1, |p| p.page));
-                    let notice = format!("Moved {} to the trash can.", user.full_name());
-                    load(searched.get_untracked(), number, Some(notice));
-                    focus_element("search");
-                }
-                Err(e) => {
-                    busy.set(false);
-                    confirming.set(None);
-                    fail(e);
-                }
-            }
-        });
-    };
-
-    let role_name = move |id: i64| roles.with(|r| r.get(&id).cloned().unwrap_or_default());
     let rows = move || page.with(|p| p.as_ref().map(|p| p.users.clone()).unwrap_or_default());
 
     view! {
@@ -151,26 +144,26 @@ fn UsersList() -> impl IntoView {
         </form>
         <ExportUsers searched=searched />
         <p id="users-status" class="status-line list-status" role="status" aria-live="polite">
-            {move || announcement.get()}
+            {announcement}
         </p>
         <ErrorAlert id="users-error" error=error />
-        {move || {
-            confirming
-                .get()
-                .map(|user| {
-                    let name = user.full_name();
-                    view! {
-                        <ConfirmDialog
-                            title=format!("Delete {name}?")
-                            text=format!("{name} ({}) goes to the trash can and can no longer sign in. Someone allowed to restore users can bring them back within 30 days.", user.username)
-                            confirm_label="Move to the trash can"
-                            busy=busy
-                            on_confirm=Callback::new(move |_| confirm())
-                            on_cancel=Callback::new(move |_| cancel())
-                        />
-                    }
-                })
-        }}
+        <ConfirmDelete
+            question=question
+            title=|user: &User| format!("Delete {}?", user.full_name())
+            text=|user: &User| {
+                format!(
+                    "{} ({}) goes to the trash can and can no longer sign in. Someone allowed to restore users can bring them back within 30 days.",
+                    user.full_name(),
+                    user.username,
+                )
+            }
+            confirm_label="Move to the trash can"
+            asked_by=|user: &User| format!("delete-{}", user.id)
+            on_confirm=Callback::new(move |user| {
+                delete.dispatch(user);
+            })
+            action=delete
+        />
         <div class="card table-card">
             <table id="users-table" class="list" aria-describedby="users-status">
                 <caption class="visually-hidden">"Users"</caption>
@@ -211,7 +204,7 @@ fn UsersList() -> impl IntoView {
                                                         id=format!("delete-{}", user.id)
                                                         type="button"
                                                         class="button small"
-                                                        on:click=move |_| ask(for_ask.clone())
+                                                        on:click=move |_| question.ask(for_ask.clone())
                                                     >
                                                         "Delete"
                                                         <span class="visually-hidden">
