@@ -58,6 +58,7 @@ fn DuplicatesList() -> impl IntoView {
     let go_to = Callback::new(move |n: u32| number.set(n));
     let shown = Signal::derive(move || page.with(|p| p.as_ref().map_or(1, |p| p.page)));
     let pages = Signal::derive(move || page.with(|p| p.as_ref().map_or(1, pages_of)));
+    let several = move || pages.get() > 1;
     let groups = move || {
         page.with(|p| {
             p.as_ref()
@@ -90,7 +91,7 @@ fn DuplicatesList() -> impl IntoView {
         <For each=groups key=|(n, g)| (*n, g.users.first().map(|u| u.id)) let:item>
             <Group number=item.0 group=item.1 />
         </For>
-        <Show when=move || pages.get() > 1>
+        <Show when=several>
             <Pager number=shown pages=pages go_to=go_to label="Pages of possible duplicates" />
         </Show>
     }
@@ -99,6 +100,7 @@ fn DuplicatesList() -> impl IntoView {
 #[component]
 fn Group(number: usize, group: DuplicateGroup) -> impl IntoView {
     let title_id = format!("duplicate-group-{number}");
+    let (section_label, table_label) = (title_id.clone(), title_id.clone());
     let title = group
         .users
         .first()
@@ -113,12 +115,12 @@ fn Group(number: usize, group: DuplicateGroup) -> impl IntoView {
         }
     });
     view! {
-        <section class="card table-card duplicate-group" aria-labelledby=title_id.clone()>
-            <h2 id=title_id.clone()>
+        <section class="card table-card duplicate-group" aria-labelledby=section_label>
+            <h2 id=title_id>
                 {title}
                 <span class="hint">{format!(" ({})", format::count(group.count, "user", "users"))}</span>
             </h2>
-            <table class="list" aria-labelledby=title_id>
+            <table class="list" aria-labelledby=table_label>
                 <thead>
                     <tr>
                         <th scope="col">"Username"</th>
@@ -133,10 +135,12 @@ fn Group(number: usize, group: DuplicateGroup) -> impl IntoView {
                         .users
                         .into_iter()
                         .map(|u| {
+                            let username = u.username.clone();
+                            let href = format!("/users/{}", u.id);
                             view! {
-                                <tr data-username=u.username.clone()>
+                                <tr data-username=u.username>
                                     <td>
-                                        <A href=format!("/users/{}", u.id)>{u.username.clone()}</A>
+                                        <A href=href>{username}</A>
                                     </td>
                                     <td>{u.user_id}</td>
                                     <td>{u.role_name}</td>
