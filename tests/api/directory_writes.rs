@@ -574,3 +574,37 @@ async fn an_import_builds_no_deeper_than_64_levels(kind: Kind) {
     );
     app.finish().await;
 }
+
+/// One's own password change waits for the directory's write lock: an undo
+/// holding it restores the hashes it judged unchanged, and must not write
+/// an older hash over a password changed meanwhile (attacker review).
+#[tokio::test]
+async fn a_password_change_waits_for_the_directory_write_lock_on_postgres() {
+    let app = spawn_app(Kind::Postgres).await;
+    let me = app.admin().await;
+    let db = app.database().await;
+    let mut holder = db.begin().await.expect("begin");
+    // db::begin_directory_write's key ("Roster").
+    sqlx::query("SELECT CAST(1 AS BIGINT) FROM pg_advisory_xact_lock($1)")
+        .bind(0x526f_7374_6572_i64)
+        .fetch_one(&mut *holder)
+        .await
+        .expect("take the directory lock");
+    let change = tokio::spawn(async move {
+        me.post(
+            "/api/me/password",
+            json!({"current_password": crate::helpers::ADMIN_PASSWORD,
+                "new_password": "a-fresh-password-for-me"}),
+        )
+        .await
+        .status()
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !change.is_finished(),
+        "the password changed while another writer held the directory"
+    );
+    holder.rollback().await.expect("let go of the lock");
+    assert_eq!(change.await.expect("join"), StatusCode::NO_CONTENT);
+    app.finish().await;
+}

@@ -13,6 +13,9 @@ on_both_databases!(
     an_undo_restores_trashes_removes_and_leaves_changed_users_alone,
     the_command_line_previews_and_undoes_an_import,
     the_kept_hash_is_never_returned_and_goes_with_a_purged_user,
+    an_undo_gives_back_the_duplicate_key_of_the_earlier_values,
+    an_import_made_before_undo_existed_is_refused_not_undone_in_part,
+    a_kept_hash_goes_once_replaced_or_used,
 );
 
 const EARLIER_PASSWORD: &str = "earlier-Pass-2024";
@@ -527,6 +530,114 @@ async fn the_kept_hash_is_never_returned_and_goes_with_a_purged_user(kind: Kind)
     let admin = app.admin().await;
     let p = ok_json(undo_preview(&admin, id).await, StatusCode::OK).await;
     assert_eq!(p["untouched"][0]["reason"], "gone", "{p}");
+    db.close().await;
+    app.finish().await;
+}
+
+/// The earlier name and email come back as the possible-duplicates key too
+/// (`users.dup_key`): two users who were twins before the import are twins
+/// again after its undo.
+async fn an_undo_gives_back_the_duplicate_key_of_the_earlier_values(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    for (username, user_id) in [("ann1", "A-1"), ("ann2", "A-2")] {
+        admin
+            .create_user(json!({"username": username, "user_id": user_id,
+                "first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}))
+            .await;
+    }
+    let groups = |page: Value| page["groups_total"].clone();
+    assert_eq!(groups(admin.get_ok("/api/users/duplicates").await), 1);
+    let id = import(
+        &admin,
+        json!([{"row": 2, "first_name": "Bea", "last_name": "Lee", "username": "ann1",
+            "email": "bea@example.com", "user_id": "A-1"}]),
+    )
+    .await;
+    assert_eq!(groups(admin.get_ok("/api/users/duplicates").await), 0);
+    let preview = ok_json(undo_preview(&admin, id).await, StatusCode::OK).await;
+    let fingerprint = preview["fingerprint"].as_str().expect("fingerprint");
+    ok_json(undo_commit(&admin, id, fingerprint).await, StatusCode::OK).await;
+    assert_eq!(groups(admin.get_ok("/api/users/duplicates").await), 1);
+    app.finish().await;
+}
+
+/// An import committed before migration 0009 kept no earlier hashes,
+/// memberships or nodes: its undo is refused (409) rather than done in part
+/// (attacker review).
+async fn an_import_made_before_undo_existed_is_refused_not_undone_in_part(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let id = import(&admin, json!([row(2, "elder", "E-1", "Eli")])).await;
+    // What 0009 leaves on an import committed before it.
+    sqlx::query("UPDATE imports SET undo_record = 0 WHERE id = $1")
+        .bind(id)
+        .execute(&app.database().await)
+        .await
+        .expect("age the import");
+    let message = assert_error(
+        undo_preview(&admin, id).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert!(message.contains("cannot be undone"), "{message}");
+    assert!(user(&admin, "elder").await["deleted_at"].is_null());
+    app.finish().await;
+}
+
+/// An earlier hash kept for an undo is forgotten once the password is set
+/// anew (the undo would leave that user alone) and once the undo used it
+/// (attacker review: hashes kept for ever).
+async fn a_kept_hash_goes_once_replaced_or_used(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let mut rows = Vec::new();
+    for (n, username) in [(2, "first"), (3, "second")] {
+        admin
+            .create_user(json!({"username": username, "user_id": username,
+                "password": EARLIER_PASSWORD}))
+            .await;
+        let mut changed = row(n, username, username, "Kim");
+        changed["password"] = json!(IMPORT_PASSWORD);
+        rows.push(changed);
+    }
+    let id = import(&admin, Value::Array(rows)).await;
+    let db = app.database().await;
+    let kept = |username: &'static str| {
+        let db = db.clone();
+        async move {
+            let hash: Option<String> = sqlx::query_scalar(
+                "SELECT c.password_hash_before FROM import_changes c \
+                 JOIN users u ON u.id = c.user_pk WHERE c.import_id = $1 AND u.username = $2",
+            )
+            .bind(id)
+            .bind(username)
+            .fetch_one(&db)
+            .await
+            .expect("the import's change");
+            hash.is_some()
+        }
+    };
+    assert!(kept("first").await && kept("second").await);
+    let second = user(&admin, "second").await;
+    change_user(&admin, &second, json!({"password": "set-anew-Pass-2026"})).await;
+    assert!(!kept("second").await, "replaced: forgotten");
+    assert!(kept("first").await);
+    let preview = ok_json(undo_preview(&admin, id).await, StatusCode::OK).await;
+    let fingerprint = preview["fingerprint"].as_str().expect("fingerprint");
+    ok_json(undo_commit(&admin, id, fingerprint).await, StatusCode::OK).await;
+    assert!(!kept("first").await, "used: forgotten");
+    // The undo gave the first its earlier password, left the second's.
+    let mut probe = app.client();
+    assert_eq!(
+        probe.login("first", EARLIER_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        probe.login("second", "set-anew-Pass-2026").await.status(),
+        StatusCode::OK
+    );
     db.close().await;
     app.finish().await;
 }

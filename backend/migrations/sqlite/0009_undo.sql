@@ -7,6 +7,11 @@
 ALTER TABLE imports ADD COLUMN undo_of INTEGER;
 CREATE UNIQUE INDEX imports_undo_of ON imports (undo_of);
 
+-- 1: committed by a Roster that keeps what an undo needs (the hashes,
+-- memberships and nodes below). Imports committed before this migration
+-- keep 0 and are refused an undo rather than undone in part.
+ALTER TABLE imports ADD COLUMN undo_record INTEGER NOT NULL DEFAULT 0;
+
 -- A synchronised user's password hash before the import changed it: never
 -- shown, never returned, set to NULL when the user is purged. Beside it a
 -- SHA-256 of the hash the import wrote (created or synchronised), to see

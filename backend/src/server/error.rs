@@ -6,8 +6,8 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use roster_shared::api::{ErrorBody, ErrorDetail, FieldError, ImportPreview, StalePreview};
 use roster_shared::api::undo::{StaleUndo, UndoPreview};
+use roster_shared::api::{ErrorBody, ErrorDetail, FieldError, ImportPreview, StalePreview};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -434,7 +434,9 @@ pub async fn set_password(
         "the password is too common, choose another"
     );
     let hash = policy.hash_async(password.to_string()).await?;
-    let mut tx = begin(db).await?;
+    // Under the directory's write lock, as the password change: an undo
+    // running now must not put an older hash back over this one.
+    let mut tx = begin_directory_write(db).await?;
     let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
         .bind(users::username_key(username))
         .fetch_optional(&mut *tx)
@@ -447,6 +449,7 @@ pub async fn set_password(
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    users::forget_kept_hashes(&mut tx, id).await?;
     let ended = users::end_sessions(&mut tx, id).await?;
     tx.commit().await?;
     Ok(ended)

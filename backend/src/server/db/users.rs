@@ -182,14 +182,24 @@ pub async fn fill_duplicate_keys(db: &Db) -> sqlx::Result<u64> {
         if batch.is_empty() {
             continue;
         }
+        // Only where the names and email are still the ones read: a user
+        // renamed meanwhile by an older binary (which writes no key) is not
+        // given the key of their old name.
         let sql = format!(
             "UPDATE users SET dup_key = v.column2 FROM (VALUES {}) AS v \
-             WHERE users.id = v.column1 AND users.dup_key IS NULL",
-            super::bulk::values_list(style, batch.len(), 2)
+             WHERE users.id = v.column1 AND users.dup_key IS NULL \
+             AND users.first_name = v.column3 AND users.last_name = v.column4 \
+             AND users.email = v.column5",
+            super::bulk::values_list(style, batch.len(), 5)
         );
         let mut query = sqlx::query(&sql);
         for (id, first, last, email) in &batch {
-            query = query.bind(*id).bind(dup_key(first, last, email));
+            query = query
+                .bind(*id)
+                .bind(dup_key(first, last, email))
+                .bind(first)
+                .bind(last)
+                .bind(email);
         }
         filled += query.execute(db).await?.rows_affected();
     }
@@ -234,6 +244,21 @@ pub async fn insert_user(tx: &mut Tx, u: &NewUser, now: i64) -> sqlx::Result<i64
     Ok(id)
 }
 
+/// Forgets the earlier password hashes imports kept of `user_pk` for an
+/// undo (SPEC 6b): once the password is set anew an undo leaves it alone
+/// (the kept digest of the import's hash no longer matches), so the older
+/// hash is of no use and is not kept.
+pub async fn forget_kept_hashes(tx: &mut Tx, user_pk: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE import_changes SET password_hash_before = NULL \
+         WHERE user_pk = $1 AND password_hash_before IS NOT NULL",
+    )
+    .bind(user_pk)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
 /// Rewrites a user's fields; `password_hash: None` keeps the current one.
 pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::Result<()> {
     let update = sqlx::query(
@@ -246,6 +271,9 @@ pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::R
         .bind(id)
         .execute(&mut **tx)
         .await?;
+    if u.password_hash.is_some() {
+        forget_kept_hashes(tx, id).await?;
+    }
     sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1")
         .bind(id)
         .execute(&mut **tx)

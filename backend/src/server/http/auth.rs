@@ -562,13 +562,16 @@ pub async fn change_own_password(
         }
     }
     let new_hash = policy.hash_async(req.new_password).await?;
-    let mut tx = crate::db::begin(&ctx.db).await?;
+    // Under the directory's write lock: an undo running now (SPEC 6b)
+    // restores hashes it judged unchanged, and must not write over this one.
+    let mut tx = crate::db::begin_directory_write(&ctx.db).await?;
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(new_hash)
         .bind(now)
         .bind(auth.user_pk)
         .execute(&mut *tx)
         .await?;
+    crate::db::users::forget_kept_hashes(&mut tx, auth.user_pk).await?;
     sqlx::query("DELETE FROM sessions WHERE user_pk = $1 AND id <> $2")
         .bind(auth.user_pk)
         .bind(&auth.session_id)

@@ -19,7 +19,7 @@ use super::json::{Json, Query};
 use crate::clock::rfc3339;
 use crate::db::bulk::{Style, placeholders};
 use crate::db::hierarchy::all_nodes;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Groups a page holds.
 const GROUPS_PER_PAGE: u32 = 20;
@@ -67,7 +67,7 @@ struct UserRow {
 /// surrounding spaces), ordered by that; 20 groups a page.
 #[utoipa::path(get, path = "/api/users/duplicates", tag = "users", params(DuplicatesParams),
     responses((status = 200, body = DuplicatePage), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn list_duplicates(
     State(ctx): State<ApiContext>,
     _auth: Can<perm::ManageUsers>,
@@ -75,6 +75,19 @@ pub async fn list_duplicates(
 ) -> Result<Json<DuplicatePage>> {
     let page = params.page.max(1);
     let offset = i64::from(page - 1) * i64::from(GROUPS_PER_PAGE);
+    // A grouped pass over every active user: it takes one of the search's
+    // turns, so a burst of these cannot hold every connection (503 after
+    // `--search-timeout-secs` without one).
+    let _turn = tokio::time::timeout(
+        ctx.config.search_timeout,
+        ctx.searches.clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| Error::Busy {
+        message: "the server is busy: ask for the possible duplicates again in a moment".into(),
+        retry_after_secs: 5,
+    })?
+    .map_err(|e| Error::Internal(e.into()))?;
     let mut conn = ctx.db.acquire().await?;
     // One grouped pass: the page's groups and, beside each, how many
     // groups there are. ('' is a user without a key: a blank name.)

@@ -8,12 +8,12 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use roster_shared::api::undo::{UndoCommit, UndoPreview, UndoResult};
 use roster_shared::api::{
     ChangeOut, CommitInput, CommitResult, ErrorBody, ImportDetail, ImportInput, ImportList,
     ImportOut, ImportPreview, ImportState, PageParams, ProgressOut, StalePreview,
 };
 use roster_shared::{Field, RuleOptions};
-use roster_shared::api::undo::{UndoCommit, UndoPreview, UndoResult};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use super::ApiContext;
@@ -427,12 +427,16 @@ pub async fn get_import(
     params(("id" = i64, Path)),
     responses((status = 200, body = UndoPreview), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 409, description = "`already_undone`, or not a finished import", body = ErrorBody)))]
+        (status = 409, description = "`already_undone`, or not a finished import", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn undo_preview(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<Json<UndoPreview>> {
+    // An undo's preview reads the whole import's record, as a Try Import
+    // reads its rows: it takes one of the same places (503 when none frees).
+    let _building = ctx.imports.preview_permit().await?;
     Ok(Json(
         imports::undo_preview(&ctx.db, actor(&auth), id).await?,
     ))
@@ -447,7 +451,8 @@ pub async fn undo_preview(
     responses((status = 200, body = UndoResult), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`stale_undo` (with the fresh preview), `already_undone`, \
-            or not a finished import", body = roster_shared::api::undo::StaleUndo)))]
+            or not a finished import", body = roster_shared::api::undo::StaleUndo),
+        (status = 503, body = ErrorBody)))]
 pub async fn undo_commit(
     State(ctx): State<ApiContext>,
     auth: Can<perm::ManageUsers>,
@@ -457,8 +462,12 @@ pub async fn undo_commit(
     let actor = actor(&auth);
     let now = ctx.now();
     let task_ctx = ctx.clone();
+    // As the preview: one of the previews' places, held by the task.
+    let building = ctx.imports.preview_permit().await?;
     let result = tokio::spawn(ctx.tasks.track_future(async move {
-        imports::undo_commit(&task_ctx.db, actor, id, &input.fingerprint, now).await
+        let undone = imports::undo_commit(&task_ctx.db, actor, id, &input.fingerprint, now).await;
+        drop(building);
+        undone
     }))
     .await
     .map_err(anyhow::Error::from)??;

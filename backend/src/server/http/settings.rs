@@ -3,8 +3,8 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use roster_shared::api::{ErrorBody, Permission, RegionalSettings};
 use roster_shared::Field;
+use roster_shared::api::{ErrorBody, Permission, RegionalSettings};
 use roster_shared::rules::check_form_value;
 
 use super::ApiContext;

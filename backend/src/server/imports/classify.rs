@@ -9,6 +9,7 @@ use roster_shared::warnings::{directory_duplicate_warning, duplicate_key};
 use roster_shared::{CheckedRows, Field, MappedRow, RowError, RuleOptions, check_rows};
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
+use tokio_stream::StreamExt;
 
 use super::{Actor, LISTED};
 use crate::db::bulk::{IN_CHUNK, Style, chunks, placeholders};
@@ -546,7 +547,10 @@ pub(super) async fn add_directory_duplicates(
         for k in part {
             query = query.bind(*k);
         }
-        for user in query.fetch_all(&mut *conn).await? {
+        // Streamed: a key many users share costs time, not memory.
+        let mut found = query.fetch(&mut *conn);
+        while let Some(user) = found.next().await {
+            let user = user?;
             let rank = |u: &KeyHolder| (u.deleted_at.is_some(), u.id);
             match holders.get(&user.dup_key) {
                 Some(held) if rank(held) <= rank(&user) => {}

@@ -175,7 +175,8 @@ async fn commit_running(
     ensure_full_administrator_remains(&mut tx).await?;
     sqlx::query(
         "UPDATE imports SET state = 'done', created = $1, synced = $2, skipped = $3, \
-         progress_done = total_rows, committed_at = $4, committed_by = $5 WHERE id = $6",
+         progress_done = total_rows, committed_at = $4, committed_by = $5, undo_record = 1 \
+         WHERE id = $6",
     )
     .bind(result.created as i64)
     .bind(result.synced as i64)

@@ -19,7 +19,7 @@ use super::Actor;
 use super::commit::hash_digest;
 use crate::db::bulk::{self, IN_CHUNK, Style, chunks, placeholders};
 use crate::db::hierarchy::{MAX_DEPTH, all_nodes};
-use crate::db::users::ensure_full_administrator_remains;
+use crate::db::users::{dup_key, ensure_full_administrator_remains};
 use crate::db::{self, Tx};
 use crate::error::{Error, Result, ResultExt};
 use crate::password::hex;
@@ -339,12 +339,13 @@ struct ImportHead {
     hierarchy_path: String,
     undo_of: Option<i64>,
     undone_by: Option<i64>,
+    undo_record: i64,
 }
 
 /// The import `id`, if it can be undone by `actor` (404, 409, 403).
 async fn undoable(conn: &mut AnyConnection, actor: Actor, id: i64) -> Result<ImportHead> {
     let head: Option<ImportHead> = sqlx::query_as(
-        "SELECT state, role_id, role_name, hierarchy_id, hierarchy_path, undo_of, \
+        "SELECT state, role_id, role_name, hierarchy_id, hierarchy_path, undo_of, undo_record, \
          (SELECT u.id FROM imports u WHERE u.undo_of = i.id) AS undone_by \
          FROM imports i WHERE i.id = $1",
     )
@@ -363,6 +364,12 @@ async fn undoable(conn: &mut AnyConnection, actor: Actor, id: i64) -> Result<Imp
     if head.state != "done" {
         return Err(Error::conflict(
             "only a finished import can be undone: this one is a preview or still running",
+        ));
+    }
+    if head.undo_record == 0 {
+        return Err(Error::conflict(
+            "this import was made before Roster kept what an undo needs (earlier passwords, \
+             memberships and nodes): it cannot be undone",
         ));
     }
     let bits: Option<i64> = sqlx::query_scalar("SELECT permissions FROM roles WHERE id = $1")
@@ -708,6 +715,15 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
         }
     })?;
 
+    // The hashes the import kept were for this undo only: they go now.
+    sqlx::query(
+        "UPDATE import_changes SET password_hash_before = NULL \
+         WHERE import_id = $1 AND password_hash_before IS NOT NULL",
+    )
+    .bind(plan.import_id)
+    .execute(&mut **tx)
+    .await?;
+
     // Created users: to the trash can, as DELETE /api/users/{id} does.
     let trashed: Vec<i64> = plan.trash.iter().map(|t| t.user_pk).collect();
     bulk::execute_in(
@@ -725,7 +741,7 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
 
     // Synchronised users: their earlier values, one UPDATE … FROM (VALUES …)
     // per chunk; the hash only where the import changed it.
-    const WIDTH: usize = 12;
+    const WIDTH: usize = 13;
     let restore: Vec<&Restore> = plan.restore.iter().collect();
     for (sql, part) in bulk::statements(
         style,
@@ -734,7 +750,7 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
              user_id = v.column5, role_id = v.column6, special_needs = v.column7, \
              sync_key = v.column8, time_zone = v.column9, sort_key = v.column10, \
              password_hash = CASE WHEN v.column11 = 1 THEN v.column12 ELSE password_hash END, \
-             updated_at = {now} FROM ("
+             dup_key = v.column13, updated_at = {now} FROM ("
         ),
         ") AS v WHERE users.id = v.column1",
         WIDTH,
@@ -759,7 +775,8 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
                     &r.now.username,
                 ))
                 .bind(i64::from(r.hash.is_some()))
-                .bind(r.hash.clone().flatten());
+                .bind(r.hash.clone().flatten())
+                .bind(dup_key(&b.first_name, &b.last_name, &b.email));
         }
         query
             .execute(&mut **tx)
