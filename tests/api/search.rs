@@ -180,8 +180,8 @@ async fn a_broad_search_is_counted_to_a_cap_and_listed_in_order(kind: Kind) {
     }
 
     // Several words where one's range is too large to read whole (every
-    // seeded email holds `example` and `com`; `sch` begins 98 terms, `1`
-    // every user ID): the page is found by seeking through the words'
+    // seeded email holds `example` and `com`; `sch` begins 98 terms,
+    // `school1` 11, `1` every user ID): the page is found by seeking through the words'
     // terms in listing order, and counted exactly only if the seeking ends
     // within its bound (`anna example`: 1,562 users; `anna noah example`:
     // none, a first name each), else "at least" what it found. A page past
@@ -190,6 +190,8 @@ async fn a_broad_search_is_counted_to_a_cap_and_listed_in_order(kind: Kind) {
         ("example com", false),
         ("sch example", false),
         ("1 example", false),
+        ("1 sch", false),
+        ("school1 example", false),
         ("anna example", true),
         ("example anna kowa", true),
         ("anna noah example", true),
@@ -318,9 +320,10 @@ async fn dropped_searches_on_sqlite_keep_their_turns_until_their_statements_end(
     db.close().await;
     let me = admin.get_ok("/api/me").await;
     let page = format!("/api/users/{}", me["user"]["id"]);
-    // Six broad words, each found in every user: every match of each
-    // intersected, sorted and counted.
-    let query = "/api/users?q=u0%201%20school%20example%20com%20u00";
+    // Six broad words, each found in every user, and a page deeper than
+    // their bounded seeking reaches: every match of each intersected,
+    // sorted and counted.
+    let query = "/api/users?q=u0%201%20school%20example%20com%20u00&page=400";
     let broad = format!("{}{query}", admin.base);
     let started = Instant::now();
     let found = admin.get_ok(query).await;

@@ -213,13 +213,13 @@ fn word_ranges(
 ///   n of each of its terms;
 /// - a word that begins more terms (`1`: every user ID) walks the first
 ///   [`WALKED_USERS`] users in listing order and tests each;
-/// - otherwise (fewer matches, a deep page, or several words, intersected)
-///   every match is sorted, as before, and counted exactly.
+/// - otherwise (fewer matches, a deep page) every match is sorted, as
+///   before, and counted exactly.
 ///
-/// Several words, when one of them has more than [`COUNTED_ENTRIES`]
-/// entries (`anna kowa`: two ranges of 62,500), are sought together in
-/// listing order ([`sought_page`]); if that cannot fill the page within its
-/// bound, they are sorted as before.
+/// Several words, when one of them has [`COUNTED_ENTRIES`] entries or more
+/// (`anna kowa`: two ranges of 62,500), are sought together in listing
+/// order ([`sought_page`]); if that cannot fill the page within its bound,
+/// or every range is smaller, their matches are intersected and sorted.
 async fn search_terms(
     conn: &mut AnyConnection,
     words: &[String],
@@ -342,9 +342,9 @@ async fn merged_page(
 /// each, a gap one step per switch between the words (`anna kowa`: 3,906
 /// steps for 3,906 users, `anna noah`: a few dozen for none).
 ///
-/// The words that begin fewest terms are sought (up to
-/// [`MAX_SOUGHT_TERMS`] terms in all); the others are tested for each
-/// user found (`EXISTS` on the terms' `user_pk` index). The steps stop at
+/// The word that begins fewest terms is sought if it begins at most
+/// [`MAX_MERGED_TERMS`], the next ones while [`MAX_SOUGHT_TERMS`] terms in
+/// all are not passed; the rest are tested for each user found (`EXISTS` on the terms' `user_pk` index). The steps stop at
 /// [`SOUGHT_ENTRIES`] descents and probes or [`TOTAL_CAP`] users found:
 /// the count is exact if the seeking ended, else "at least" what it found.
 /// `None` when that does not fill the page: the caller sorts every match.
@@ -368,7 +368,14 @@ async fn sought_page(
     let mut tested: Vec<String> = Vec::new();
     let mut sought_terms = 0;
     for (word, terms) in by_terms {
-        if sought_terms + terms.len() <= MAX_SOUGHT_TERMS {
+        // The word that begins fewest terms is sought if it can be merged
+        // at all (`sch`: 98), the others while the terms stay few.
+        let room = if sought.is_empty() {
+            MAX_MERGED_TERMS
+        } else {
+            MAX_SOUGHT_TERMS
+        };
+        if sought_terms + terms.len() <= room {
             sought_terms += terms.len();
             sought.push(terms);
         } else {
@@ -484,22 +491,26 @@ async fn sought_page(
     }
     // Each seek must descend the key in order. On a table PostgreSQL has
     // not analysed yet (just after a bulk load) it guessed a term's
-    // entries few and chose to read and sort them all, at every step (25,000
-    // users: over 5 s instead of 0.2 s); without sorts it has no such plan.
-    let mut sorting = None;
+    // entries few and chose to read and sort them all, at every step
+    // (25,000 users: over 5 s instead of 0.2 s); without sorts it has no
+    // such plan. The sorts' penalty would then make it compile the
+    // statement (JIT: 0.7 s on 1,000,000 users), so not that either.
+    let mut settings = None;
     if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-        let (before, _): (String, String) = sqlx::query_as(
-            "SELECT current_setting('enable_sort'), set_config('enable_sort', 'off', true)",
+        let (sort, jit, _, _): (String, String, String, String) = sqlx::query_as(
+            "SELECT current_setting('enable_sort'), current_setting('jit'), \
+             set_config('enable_sort', 'off', true), set_config('jit', 'off', true)",
         )
         .fetch_one(&mut *conn)
         .await?;
-        sorting = Some(before);
+        settings = Some((sort, jit));
     }
     let rows: Vec<(String, i64)> = query.fetch_all(&mut *conn).await?;
-    if let Some(before) = sorting {
-        // Back as it was, for the statements after (the fallback's sort).
-        sqlx::query("SELECT set_config('enable_sort', $1, true)")
-            .bind(before)
+    if let Some((sort, jit)) = settings {
+        // Back as they were, for the statements after (the fallback's sort).
+        sqlx::query("SELECT set_config('enable_sort', $1, true), set_config('jit', $2, true)")
+            .bind(sort)
+            .bind(jit)
             .execute(&mut *conn)
             .await?;
     }
