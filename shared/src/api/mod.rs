@@ -24,8 +24,9 @@ pub use auth::{LoginRequest, PasswordChange, SessionInfo};
 pub use error::{ErrorBody, ErrorDetail, FieldError, StalePreview};
 pub use hierarchy::{NodeInput, NodeList, NodeOut};
 pub use imports::{
-    ChangeOut, CommitInput, CommitResult, ImportDetail, ImportInput, ImportList, ImportOut,
-    ImportPreview, ImportState, ImportSummary, PageParams, ProgressOut, SyncRow, TrashRow,
+    ChangeAction, ChangeOut, CommitInput, CommitResult, ImportDetail, ImportInput, ImportList,
+    ImportOut, ImportPreview, ImportState, ImportSummary, PageParams, ProgressOut, SyncRow,
+    TrashRow,
 };
 pub use roles::{Permission, RoleInput, RoleList, RoleOut};
 pub use settings::RegionalSettings;

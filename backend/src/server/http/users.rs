@@ -383,7 +383,7 @@ async fn read_users(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<UserRow
         query = query.bind(*id);
     }
     let mut rows: Vec<UserRow> = query.fetch_all(&mut *conn).await?;
-    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.0.id));
     Ok(rows)
 }
 
