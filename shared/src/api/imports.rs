@@ -293,28 +293,27 @@ mod tests {
 
     #[test]
     fn the_import_states_are_their_names_on_the_wire() {
-        for (state, name) in [
-            (ImportState::Preview, "\"preview\""),
-            (ImportState::Running, "\"running\""),
-            (ImportState::Done, "\"done\""),
-        ] {
-            assert_eq!(format!("\"{}\"", state.key()), name);
-            assert_eq!(serde_json::to_string(&state).unwrap(), name);
-            assert_eq!(serde_json::from_str::<ImportState>(name).unwrap(), state);
-        }
+        super::super::assert_keys_are_wire_names(
+            &[
+                (ImportState::Preview, "preview"),
+                (ImportState::Running, "running"),
+                (ImportState::Done, "done"),
+            ],
+            ImportState::key,
+        );
     }
 
     #[test]
-    fn the_change_actions_are_their_names_on_the_wire() {
-        for (action, name) in [
-            (ChangeAction::Create, "\"create\""),
-            (ChangeAction::Sync, "\"sync\""),
-            (ChangeAction::Trash, "\"trash\""),
-            (ChangeAction::Restore, "\"restore\""),
-        ] {
-            assert_eq!(format!("\"{}\"", action.key()), name);
-            assert_eq!(serde_json::to_string(&action).unwrap(), name);
-            assert_eq!(ChangeAction::from_key(action.key()), Some(action));
+    fn the_change_actions_are_their_names_on_the_wire_and_in_the_database() {
+        let cases = [
+            (ChangeAction::Create, "create"),
+            (ChangeAction::Sync, "sync"),
+            (ChangeAction::Trash, "trash"),
+            (ChangeAction::Restore, "restore"),
+        ];
+        super::super::assert_keys_are_wire_names(&cases, ChangeAction::key);
+        for (action, name) in cases {
+            assert_eq!(ChangeAction::from_key(name), Some(action));
         }
         assert_eq!(ChangeAction::from_key("created"), None);
     }

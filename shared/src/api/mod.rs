@@ -31,3 +31,18 @@ pub use imports::{
 pub use roles::{Permission, RoleInput, RoleList, RoleOut};
 pub use settings::RegionalSettings;
 pub use users::{EndedSessions, ExportParams, SearchParams, UserInput, UserOut, UserPage};
+
+/// Asserts that each value's `key` is its name on the wire, serialised
+/// and read back (the enums the server also names by their key).
+#[cfg(test)]
+fn assert_keys_are_wire_names<T>(cases: &[(T, &str)], key: fn(T) -> &'static str)
+where
+    T: Copy + serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    for &(value, name) in cases {
+        let quoted = format!("\"{name}\"");
+        assert_eq!(key(value), name);
+        assert_eq!(serde_json::to_string(&value).unwrap(), quoted);
+        assert_eq!(serde_json::from_str::<T>(&quoted).unwrap(), value);
+    }
+}

@@ -122,13 +122,13 @@ mod tests {
 
     #[test]
     fn the_untouched_reasons_are_their_names_on_the_wire() {
-        for (reason, name) in [
-            (UntouchedReason::ChangedSince, "\"changed_since\""),
-            (UntouchedReason::UserIdTaken, "\"user_id_taken\""),
-            (UntouchedReason::Gone, "\"gone\""),
-        ] {
-            assert_eq!(format!("\"{}\"", reason.key()), name);
-            assert_eq!(serde_json::to_string(&reason).unwrap(), name);
-        }
+        super::super::assert_keys_are_wire_names(
+            &[
+                (UntouchedReason::ChangedSince, "changed_since"),
+                (UntouchedReason::UserIdTaken, "user_id_taken"),
+                (UntouchedReason::Gone, "gone"),
+            ],
+            UntouchedReason::key,
+        );
     }
 }
