@@ -31,6 +31,19 @@ impl Figure {
             id,
         }
     }
+
+    /// A count in `tone` ("warn", "bad") when it is above zero (rows with
+    /// errors, users left alone), plain when it is.
+    pub fn flagged<N: TryInto<i128>>(
+        label: &'static str,
+        n: N,
+        tone: &'static str,
+        id: &'static str,
+    ) -> Figure {
+        // Every integer type fits in an i128.
+        let n: i128 = n.try_into().unwrap_or(0);
+        Figure::count(label, n, if n > 0 { tone } else { "" }, id)
+    }
 }
 
 #[component]

@@ -352,12 +352,7 @@ fn Facts(detail: ImportDetail) -> impl IntoView {
         Figure::count("Created", i.created, "ok", "entry-created"),
         Figure::count("Synchronised", i.synced, "", "entry-synced"),
         Figure::count("Of those unchanged", s.unchanged, "", "entry-unchanged"),
-        Figure::count(
-            "Skipped (with errors)",
-            i.skipped,
-            if i.skipped > 0 { "bad" } else { "" },
-            "entry-skipped",
-        ),
+        Figure::flagged("Skipped (with errors)", i.skipped, "bad", "entry-skipped"),
     ];
     let undo_links = [
         (i.undone_by, "entry-undone-by", "Undone by import"),

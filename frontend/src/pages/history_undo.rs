@@ -236,12 +236,7 @@ fn PreviewView(preview: Arc<UndoPreview>) -> impl IntoView {
             "",
             "undo-count-nodes",
         ),
-        Figure::count(
-            "Left alone",
-            s.untouched,
-            if s.untouched > 0 { "warn" } else { "" },
-            "undo-count-untouched",
-        ),
+        Figure::flagged("Left alone", s.untouched, "warn", "undo-count-untouched"),
     ];
     let nothing = s.to_trash == 0 && s.to_restore == 0 && s.nodes_to_remove == 0;
     let to_trash = preview

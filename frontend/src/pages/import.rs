@@ -537,18 +537,8 @@ fn PreviewView(preview: Arc<ImportPreview>) -> impl IntoView {
         Figure::count("To create", s.to_create, "ok", "preview-create"),
         Figure::count("To synchronise", s.to_sync, "", "preview-sync"),
         Figure::count("Unchanged", s.unchanged, "", "preview-unchanged"),
-        Figure::count(
-            "With errors",
-            s.with_errors,
-            if s.with_errors > 0 { "bad" } else { "" },
-            "preview-errors",
-        ),
-        Figure::count(
-            "With warnings",
-            s.with_warnings,
-            if s.with_warnings > 0 { "warn" } else { "" },
-            "preview-warnings",
-        ),
+        Figure::flagged("With errors", s.with_errors, "bad", "preview-errors"),
+        Figure::flagged("With warnings", s.with_warnings, "warn", "preview-warnings"),
     ];
     let errors = (!preview.errors.is_empty()).then(|| {
         view! {
@@ -657,12 +647,7 @@ fn ResultView(id: i64, result: CommitResult, errors: usize) -> impl IntoView {
     let figures = vec![
         Figure::count("Created", result.created, "ok", "result-created"),
         Figure::count("Synchronised", result.synced, "", "result-synced"),
-        Figure::count(
-            "Skipped",
-            result.skipped,
-            if result.skipped > 0 { "bad" } else { "" },
-            "result-skipped",
-        ),
+        Figure::flagged("Skipped", result.skipped, "bad", "result-skipped"),
     ];
     view! {
         <div id="import-result" class="summary" role="status">
