@@ -22,7 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::db::Db;
+use crate::db::{Db, bulk};
 use crate::error::{Error, Result};
 
 /// Users read at a time.
@@ -285,20 +285,18 @@ async fn page(db: &Db, plan: &ExportPlan, after: i64) -> sqlx::Result<Vec<(Expor
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT user_pk, node_id FROM user_memberships WHERE user_pk IN ({}) \
-         ORDER BY user_pk, node_id",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query_as(&sql);
-    for row in &rows {
-        query = query.bind(row.id);
-    }
-    let pairs: Vec<(i64, i64)> = query.fetch_all(db).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut memberships: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (user, node) in pairs {
-        memberships.entry(user).or_default().push(node);
+    bulk::fetch_in(
+        &mut *db.acquire().await?,
+        "SELECT user_pk, node_id FROM user_memberships WHERE user_pk",
+        &ids,
+        |(user, node): (i64, i64)| memberships.entry(user).or_default().push(node),
+    )
+    .await?;
+    // Smallest node first: `write_page` takes the first under the start.
+    for nodes in memberships.values_mut() {
+        nodes.sort_unstable();
     }
     Ok(rows
         .into_iter()

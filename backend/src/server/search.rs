@@ -68,6 +68,57 @@ pub fn sort_key(first_name: &str, last_name: &str, username: &str) -> String {
     )
 }
 
+/// The fields a user is found and listed by, as stored: what their
+/// `users.sort_key` and `user_search_terms` rows are made of.
+#[derive(Clone, Copy)]
+pub struct Searched<'a> {
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub user_id: &'a str,
+}
+
+impl Searched<'_> {
+    /// The user's [`sort_key`].
+    pub fn sort_key(&self) -> String {
+        sort_key(self.first_name, self.last_name, self.username)
+    }
+
+    /// The user's [`terms`].
+    pub fn terms(&self) -> Vec<String> {
+        terms(&[
+            self.first_name,
+            self.last_name,
+            self.username,
+            self.email,
+            self.user_id,
+        ])
+    }
+}
+
+/// One `user_search_terms` row (`db::users::insert_search_terms` writes
+/// them): a term of a user, with the user's sort key and whether they are
+/// out of the trash can, so a search never visits `users`.
+pub struct TermRow {
+    pub term: String,
+    pub user_pk: i64,
+    pub sort_key: String,
+    pub active: bool,
+}
+
+/// Appends the `user_search_terms` rows of one user: the one place they
+/// are built, for a user written by a form, an import or an undo.
+pub fn add_term_rows(out: &mut Vec<TermRow>, user_pk: i64, user: &Searched, active: bool) {
+    let sort_key = user.sort_key();
+    out.extend(user.terms().into_iter().map(|term| TermRow {
+        term,
+        user_pk,
+        sort_key: sort_key.clone(),
+        active,
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use roster_shared::api::duplicates::{DuplicateGroup, DuplicatePage};
 
 use crate::api;
 use crate::components::{ErrorAlert, format};
-use crate::remote;
+use crate::remote::{self, Outcome};
 use crate::session::RequirePermission;
 
 use super::paging::{Pager, page_count};
@@ -54,7 +54,7 @@ fn DuplicatesList() -> impl IntoView {
     });
     let page = Memo::new(move |_| list.with(|l| l.as_ref().and_then(|l| l.as_ref().ok()).cloned()));
     let status = move || page.with(|p| p.as_ref().map(announcement).unwrap_or_default());
-    let error = Signal::derive(move || list.with(|l| remote::failure(l.as_ref())));
+    let error = Signal::derive(move || list.failure());
     let go_to = Callback::new(move |n: u32| number.set(n));
     let shown = Signal::derive(move || page.with(|p| p.as_ref().map_or(1, |p| p.page)));
     let pages = Signal::derive(move || page.with(|p| p.as_ref().map_or(1, pages_of)));

@@ -11,7 +11,7 @@ use roster_shared::api::{NodeOut as Node, Permission};
 
 use crate::api::{self, ApiError};
 use crate::components::{
-    ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, focus_element, format,
+    ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, RowButton, focus_element, format,
 };
 use crate::remote::{self, Outcome};
 use crate::session::RequirePermission;
@@ -312,38 +312,29 @@ fn HierarchyEditor() -> impl IntoView {
                                             <span class="visually-hidden">{if node.users == 1 { " user" } else { " users" }}</span>
                                         </td>
                                         <td class="actions">
-                                            <button
+                                            <RowButton
                                                 id=format!("add-child-{}", node.id)
-                                                type="button"
-                                                class="button small"
-                                                on:click=move |_| add_under(Some(for_add))
-                                            >
-                                                "Add child"
-                                                <span class="visually-hidden">{format!(" under {}", node.path)}</span>
-                                            </button>
+                                                label="Add child"
+                                                about=format!("under {}", node.path)
+                                                on_click=Callback::new(move |()| add_under(Some(for_add)))
+                                            />
                                             " "
-                                            <button
+                                            <RowButton
                                                 id=format!("edit-node-{}", node.id)
-                                                type="button"
-                                                class="button small"
-                                                on:click=move |_| edit(for_edit.clone())
-                                            >
-                                                "Rename or move"
-                                                <span class="visually-hidden">{format!(" {}", node.path)}</span>
-                                            </button>
+                                                label="Rename or move"
+                                                about=node.path.clone()
+                                                on_click=Callback::new(move |()| edit(for_edit.clone()))
+                                            />
                                             {(!is_root)
                                                 .then(|| {
                                                     view! {
                                                         " "
-                                                        <button
+                                                        <RowButton
                                                             id=format!("delete-node-{}", node.id)
-                                                            type="button"
-                                                            class="button small"
-                                                            on:click=move |_| question.ask(for_delete.clone())
-                                                        >
-                                                            "Delete"
-                                                            <span class="visually-hidden">{format!(" {}", node.path)}</span>
-                                                        </button>
+                                                            label="Delete"
+                                                            about=node.path.clone()
+                                                            on_click=Callback::new(move |()| question.ask(for_delete.clone()))
+                                                        />
                                                     }
                                                 })}
                                         </td>

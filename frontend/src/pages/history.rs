@@ -18,7 +18,7 @@ use roster_shared::api::{ImportList, ImportOut, ImportState, Permission};
 use crate::api;
 use crate::components::ErrorAlert;
 use crate::components::format::{self, when};
-use crate::remote::{self, Answer};
+use crate::remote::{self, Answer, Outcome};
 use crate::session::RequirePermission;
 
 use super::paging::{Pager, page_count};
@@ -94,7 +94,7 @@ fn HistoryList() -> impl IntoView {
             }
         })
     };
-    let error = Signal::derive(move || list.with(|l| remote::failure(l.as_ref())));
+    let error = Signal::derive(move || list.failure());
 
     let current = Signal::derive(move || page.with(|p| p.as_ref().map_or(1, |p| p.page)));
     let pages = Signal::derive(move || {

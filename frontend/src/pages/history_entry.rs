@@ -12,12 +12,14 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use roster_shared::Field;
-use roster_shared::api::{ChangeOut as ImportChange, ImportDetail, ImportState, Permission};
+use roster_shared::api::{
+    ChangeAction, ChangeOut as ImportChange, ImportDetail, ImportState, Permission,
+};
 use serde_json::Value;
 
 use crate::api;
-use crate::components::ErrorAlert;
 use crate::components::format::{self, when};
+use crate::components::{ErrorAlert, Figure, Figures};
 use crate::remote::{self, Answer};
 use crate::session::RequirePermission;
 
@@ -345,41 +347,12 @@ fn Facts(detail: ImportDetail) -> impl IntoView {
     ];
     let s = &i.summary;
     let errors = s.with_errors;
-    let figures = [
-        (
-            "Rows in the file",
-            format::thousands(s.rows),
-            "figure",
-            "entry-rows",
-        ),
-        (
-            "Created",
-            format::thousands(i.created),
-            "figure ok",
-            "entry-created",
-        ),
-        (
-            "Synchronised",
-            format::thousands(i.synced),
-            "figure",
-            "entry-synced",
-        ),
-        (
-            "Of those unchanged",
-            format::thousands(s.unchanged),
-            "figure",
-            "entry-unchanged",
-        ),
-        (
-            "Skipped (with errors)",
-            format::thousands(i.skipped),
-            if i.skipped > 0 {
-                "figure bad"
-            } else {
-                "figure"
-            },
-            "entry-skipped",
-        ),
+    let figures = vec![
+        Figure::count("Rows in the file", s.rows, "", "entry-rows"),
+        Figure::count("Created", i.created, "ok", "entry-created"),
+        Figure::count("Synchronised", i.synced, "", "entry-synced"),
+        Figure::count("Of those unchanged", s.unchanged, "", "entry-unchanged"),
+        Figure::flagged("Skipped (with errors)", i.skipped, "bad", "entry-skipped"),
     ];
     let undo_links = [
         (i.undone_by, "entry-undone-by", "Undone by import"),
@@ -399,19 +372,7 @@ fn Facts(detail: ImportDetail) -> impl IntoView {
     view! {
         <section id="entry-facts" class="card" aria-label="About this import">
             {undo_links}
-            <dl class="figures">
-                {figures
-                    .into_iter()
-                    .map(|(label, n, class, id)| {
-                        view! {
-                            <div class=class>
-                                <dt>{label}</dt>
-                                <dd id=id>{n}</dd>
-                            </div>
-                        }
-                    })
-                    .collect_view()}
-            </dl>
+            <Figures figures=figures />
             <table class="counts" style="margin-bottom: 0.5rem">
                 <caption class="visually-hidden">"About this import"</caption>
                 <tbody>
@@ -454,12 +415,12 @@ fn Facts(detail: ImportDetail) -> impl IntoView {
 /// One created or synchronised user.
 #[component]
 fn ChangeRow(change: ImportChange, names: Names) -> impl IntoView {
-    // An undo's own entry lists what it did: "trash" and "restore".
-    let action = match change.action.as_str() {
-        "trash" => "Moved to the trash can",
-        "restore" => "Earlier values back",
-        _ if change.before.is_none() => "Created",
-        _ => "Synchronised",
+    // An undo's own entry lists what it did: trash and restore.
+    let action = match change.action {
+        ChangeAction::Trash => "Moved to the trash can",
+        ChangeAction::Restore => "Earlier values back",
+        ChangeAction::Create => "Created",
+        ChangeAction::Sync => "Synchronised",
     };
     let in_trash = change.after.get("in_trash") == Some(&Value::Bool(true));
     let values = lines(&change)
@@ -489,7 +450,7 @@ fn ChangeRow(change: ImportChange, names: Names) -> impl IntoView {
         .collect_view();
     let user = who(&change);
     view! {
-        <tr data-row=change.row.to_string() data-action=change.action.clone() style="vertical-align: top">
+        <tr data-row=change.row.to_string() data-action=change.action.key() style="vertical-align: top">
             <td class="num" style="vertical-align: top">{change.row}</td>
             <td style="vertical-align: top">{action}</td>
             <td style="vertical-align: top">

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use roster_shared::api::undo::{UndoPreview, UndoResult, UndoUntouched};
+use roster_shared::api::undo::{UndoPreview, UndoResult, UndoUntouched, UntouchedReason};
 
 use crate::api::{self, UndoOutcome};
-use crate::components::{ErrorAlert, OkIcon, WarningIcon, focus_element, format};
+use crate::components::{ErrorAlert, Figure, Figures, OkIcon, WarningIcon, focus_element, format};
 use crate::remote::{self, Outcome};
 
 use super::history_entry::label;
@@ -222,30 +222,21 @@ fn UndoDone(result: UndoResult) -> impl IntoView {
 #[component]
 fn PreviewView(preview: Arc<UndoPreview>) -> impl IntoView {
     let s = &preview.summary;
-    let figures = [
-        ("To the trash can", s.to_trash, "figure", "undo-count-trash"),
-        (
+    let figures = vec![
+        Figure::count("To the trash can", s.to_trash, "", "undo-count-trash"),
+        Figure::count(
             "Earlier values back",
             s.to_restore,
-            "figure",
+            "",
             "undo-count-restore",
         ),
-        (
+        Figure::count(
             "Hierarchy nodes removed",
             s.nodes_to_remove,
-            "figure",
+            "",
             "undo-count-nodes",
         ),
-        (
-            "Left alone",
-            s.untouched,
-            if s.untouched > 0 {
-                "figure warn"
-            } else {
-                "figure"
-            },
-            "undo-count-untouched",
-        ),
+        Figure::flagged("Left alone", s.untouched, "warn", "undo-count-untouched"),
     ];
     let nothing = s.to_trash == 0 && s.to_restore == 0 && s.nodes_to_remove == 0;
     let to_trash = preview
@@ -291,19 +282,7 @@ fn PreviewView(preview: Arc<UndoPreview>) -> impl IntoView {
             "Nothing has changed yet. Undo does all of this in one step, or nothing if the directory changes meanwhile. "
             "Users moved to the trash can can be restored from it within 30 days."
         </p>
-        <dl class="figures">
-            {figures
-                .into_iter()
-                .map(|(label, n, class, id)| {
-                    view! {
-                        <div class=class>
-                            <dt>{label}</dt>
-                            <dd id=id>{format::thousands(n)}</dd>
-                        </div>
-                    }
-                })
-                .collect_view()}
-        </dl>
+        <Figures figures=figures />
         {nothing
             .then(|| {
                 view! {
@@ -386,20 +365,20 @@ fn PreviewList(
 fn UntouchedLine(user: UndoUntouched) -> impl IntoView {
     // A purged user has no page any more.
     let username = user.username.clone();
-    let name = if user.reason == "gone" {
+    let name = if user.reason == UntouchedReason::Gone {
         view! { <span>{username}</span> }.into_any()
     } else {
         view! { <A href=format!("/users/{}", user.id)>{username}</A> }.into_any()
     };
     // What changed, in the page's names for the fields; any other reason
     // in the server's own sentence.
-    let why = if user.reason == "changed_since" && !user.fields.is_empty() {
+    let why = if user.reason == UntouchedReason::ChangedSince && !user.fields.is_empty() {
         format!(": changed since the import ({}).", labels(&user.fields))
     } else {
         format!(": {}.", user.message.trim_end_matches('.'))
     };
     view! {
-        <li data-user=user.id.to_string() data-reason=user.reason.clone()>
+        <li data-user=user.id.to_string() data-reason=user.reason.key()>
             <span class="with-icon">
                 <WarningIcon />
                 <span>{name} {why}</span>

@@ -13,8 +13,10 @@ use leptos_router::components::A;
 use roster_shared::api::{CommitResult, ImportPreview, Permission};
 
 use crate::api::{self, Commit};
-use crate::components::{ErrorIcon, WarningIcon, focus_element, format};
-use crate::remote;
+use crate::components::{
+    ErrorAlert, ErrorIcon, Figure, Figures, WarningIcon, focus_element, format,
+};
+use crate::remote::{self, Outcome};
 use crate::session::RequirePermission;
 
 use super::check::{CheckSteps, ImportRows};
@@ -173,13 +175,12 @@ pub fn ImportSteps(
         }
     });
     remote::poll_while(progress, 250, Option::is_some);
-    let error = move || {
+    let error = Signal::derive(move || {
         change
-            .value()
-            .with(|v| remote::failure(v.as_ref()))
-            .or_else(|| roles.with(|r| remote::failure(r.as_ref())))
-            .or_else(|| nodes.with(|n| remote::failure(n.as_ref())))
-    };
+            .failure()
+            .or_else(|| roles.failure())
+            .or_else(|| nodes.failure())
+    });
 
     let try_import = move |_| {
         let (role, node) = (role_id.get_untracked(), node_id.get_untracked());
@@ -363,16 +364,7 @@ pub fn ImportSteps(
                     </p>
                 </Show>
             </div>
-            {move || {
-                error()
-                    .map(|message| {
-                        view! {
-                            <p id="import-error" class="field-error" role="alert">
-                                {format!("{message}.")}
-                            </p>
-                        }
-                    })
-            }}
+            <ErrorAlert id="import-error" error=error />
             {move || {
                 if let Some(preview) = committing() {
                     let (done, total) = progress
@@ -540,23 +532,13 @@ fn SkipErrorsQuestion(
 #[component]
 fn PreviewView(preview: Arc<ImportPreview>) -> impl IntoView {
     let s = &preview.summary;
-    let figures = [
-        ("Rows", s.rows, "", "preview-rows"),
-        ("To create", s.to_create, "ok", "preview-create"),
-        ("To synchronise", s.to_sync, "", "preview-sync"),
-        ("Unchanged", s.unchanged, "", "preview-unchanged"),
-        (
-            "With errors",
-            s.with_errors,
-            if s.with_errors > 0 { "bad" } else { "" },
-            "preview-errors",
-        ),
-        (
-            "With warnings",
-            s.with_warnings,
-            if s.with_warnings > 0 { "warn" } else { "" },
-            "preview-warnings",
-        ),
+    let figures = vec![
+        Figure::count("Rows", s.rows, "", "preview-rows"),
+        Figure::count("To create", s.to_create, "ok", "preview-create"),
+        Figure::count("To synchronise", s.to_sync, "", "preview-sync"),
+        Figure::count("Unchanged", s.unchanged, "", "preview-unchanged"),
+        Figure::flagged("With errors", s.with_errors, "bad", "preview-errors"),
+        Figure::flagged("With warnings", s.with_warnings, "warn", "preview-warnings"),
     ];
     let errors = (!preview.errors.is_empty()).then(|| {
         view! {
@@ -649,19 +631,7 @@ fn PreviewView(preview: Arc<ImportPreview>) -> impl IntoView {
     view! {
         // The preview's id: scripts and tests find it here.
         <div id="import-preview" class="summary" data-import-id=preview.id.to_string()>
-            <dl class="figures">
-                {figures
-                    .into_iter()
-                    .map(|(label, n, tone, id)| {
-                        view! {
-                            <div class=format!("figure {tone}")>
-                                <dt>{label}</dt>
-                                <dd id=id>{format::thousands(n)}</dd>
-                            </div>
-                        }
-                    })
-                    .collect_view()}
-            </dl>
+            <Figures figures=figures />
             {errors}
             {warnings}
             {sync}
@@ -674,11 +644,11 @@ fn PreviewView(preview: Arc<ImportPreview>) -> impl IntoView {
 /// Step 5's end: what the import did.
 #[component]
 fn ResultView(id: i64, result: CommitResult, errors: usize) -> impl IntoView {
-    let skipped_class = if result.skipped > 0 {
-        "figure bad"
-    } else {
-        "figure"
-    };
+    let figures = vec![
+        Figure::count("Created", result.created, "ok", "result-created"),
+        Figure::count("Synchronised", result.synced, "", "result-synced"),
+        Figure::flagged("Skipped", result.skipped, "bad", "result-skipped"),
+    ];
     view! {
         <div id="import-result" class="summary" role="status">
             <h3>
@@ -687,20 +657,7 @@ fn ResultView(id: i64, result: CommitResult, errors: usize) -> impl IntoView {
                 </span>
                 "Imported"
             </h3>
-            <dl class="figures">
-                <div class="figure ok">
-                    <dt>"Created"</dt>
-                    <dd id="result-created">{format::thousands(result.created)}</dd>
-                </div>
-                <div class="figure">
-                    <dt>"Synchronised"</dt>
-                    <dd id="result-synced">{format::thousands(result.synced)}</dd>
-                </div>
-                <div class=skipped_class>
-                    <dt>"Skipped"</dt>
-                    <dd id="result-skipped">{format::thousands(result.skipped)}</dd>
-                </div>
-            </dl>
+            <Figures figures=figures />
             <p>
                 <A href=format!("/imports/{id}") attr:id="history-link">
                     "View this import in the history"

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use roster_shared::api::{Permission, RoleOut as Role};
 
 use crate::api::{self, ApiError};
-use crate::components::{ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, focus_element};
+use crate::components::{
+    ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, RowButton, focus_element,
+};
 use crate::remote::{self, Outcome};
 use crate::session::{RequirePermission, use_session};
 
@@ -185,25 +187,19 @@ fn RolesEditor() -> impl IntoView {
                                     <td>{role.name.clone()}</td>
                                     <td>{permissions}</td>
                                     <td class="actions">
-                                        <button
+                                        <RowButton
                                             id=format!("edit-role-{}", role.id)
-                                            type="button"
-                                            class="button small"
-                                            on:click=move |_| edit(for_edit.clone())
-                                        >
-                                            "Edit"
-                                            <span class="visually-hidden">{format!(" {}", role.name)}</span>
-                                        </button>
+                                            label="Edit"
+                                            about=role.name.clone()
+                                            on_click=Callback::new(move |()| edit(for_edit.clone()))
+                                        />
                                         " "
-                                        <button
+                                        <RowButton
                                             id=format!("delete-role-{}", role.id)
-                                            type="button"
-                                            class="button small"
-                                            on:click=move |_| question.ask(for_delete.clone())
-                                        >
-                                            "Delete"
-                                            <span class="visually-hidden">{format!(" {}", role.name)}</span>
-                                        </button>
+                                            label="Delete"
+                                            about=role.name.clone()
+                                            on_click=Callback::new(move |()| question.ask(for_delete.clone()))
+                                        />
                                     </td>
                                 </tr>
                             }

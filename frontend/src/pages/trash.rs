@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use roster_shared::api::{Permission, UserOut};
 
 use crate::api;
-use crate::components::{ErrorAlert, focus_element};
+use crate::components::{ErrorAlert, RowButton, focus_element};
 use crate::remote::{self, Outcome};
 use crate::session::RequirePermission;
 
@@ -141,20 +141,15 @@ fn TrashList() -> impl IntoView {
                                     <td>{deleted}</td>
                                     <td class="days-left">{left}</td>
                                     <td class="actions">
-                                        <button
+                                        <RowButton
                                             id=format!("restore-{}", user.id)
-                                            type="button"
-                                            class="button small"
-                                            disabled=move || busy.get()
-                                            on:click=move |_| {
+                                            label="Restore"
+                                            about=user.full_name()
+                                            disabled=busy
+                                            on_click=Callback::new(move |()| {
                                                 restore.dispatch(for_restore.clone());
-                                            }
-                                        >
-                                            "Restore"
-                                            <span class="visually-hidden">
-                                                {format!(" {}", user.full_name())}
-                                            </span>
-                                        </button>
+                                            })
+                                        />
                                     </td>
                                 </tr>
                             }

@@ -18,7 +18,7 @@ use crate::components::format::when;
 use crate::components::{
     ConfirmDelete, DeleteQuestion, DoneNotice, ErrorAlert, ErrorIcon, focus_element,
 };
-use crate::remote::{self, Answer};
+use crate::remote::{self, Answer, Outcome};
 use crate::session::{RequirePermission, use_session};
 
 #[component]
@@ -275,10 +275,9 @@ fn DetailsForm(id: i64, user: UserOut, done: Done) -> impl IntoView {
         })
     });
     let error = Signal::derive(move || {
-        save.value()
-            .with(|v| remote::failure(v.as_ref()))
-            .or_else(|| roles.with(|r| remote::failure(r.as_ref())))
-            .or_else(|| nodes.with(|n| remote::failure(n.as_ref())))
+        save.failure()
+            .or_else(|| roles.failure())
+            .or_else(|| nodes.failure())
     });
     let busy = save.pending();
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -614,7 +613,7 @@ fn DeleteUser(id: i64) -> impl IntoView {
         navigate.with_value(|go| go("/users", Default::default()));
         Ok(())
     });
-    let error = Signal::derive(move || delete.value().with(|v| remote::failure(v.as_ref())));
+    let error = Signal::derive(move || delete.failure());
     view! {
         <div class="card">
             <h2>"Delete"</h2>

@@ -10,7 +10,9 @@ use leptos_router::components::A;
 use roster_shared::api::{Permission, UserOut as User};
 
 use crate::api;
-use crate::components::{ConfirmDelete, DeleteQuestion, ErrorAlert, ExportUsers, focus_element};
+use crate::components::{
+    ConfirmDelete, DeleteQuestion, ErrorAlert, ExportUsers, RowButton, focus_element,
+};
 use crate::remote::{self, Outcome};
 use crate::session::{RequirePermission, use_session};
 
@@ -200,17 +202,12 @@ fn UsersList() -> impl IntoView {
                                         {(!is_me)
                                             .then(|| {
                                                 view! {
-                                                    <button
+                                                    <RowButton
                                                         id=format!("delete-{}", user.id)
-                                                        type="button"
-                                                        class="button small"
-                                                        on:click=move |_| question.ask(for_ask.clone())
-                                                    >
-                                                        "Delete"
-                                                        <span class="visually-hidden">
-                                                            {format!(" {}", user.full_name())}
-                                                        </span>
-                                                    </button>
+                                                        label="Delete"
+                                                        about=user.full_name()
+                                                        on_click=Callback::new(move |()| question.ask(for_ask.clone()))
+                                                    />
                                                 }
                                             })}
                                     </td>

@@ -209,6 +209,44 @@ pub struct ImportList {
     pub page: u32,
 }
 
+/// What an import did to one user (`import_changes.action`, the history's
+/// `action`): an import creates or synchronises; an undo's own entry
+/// trashes the users the import created and restores the ones it
+/// synchronised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeAction {
+    Create,
+    Sync,
+    Trash,
+    Restore,
+}
+
+impl ChangeAction {
+    const ALL: [ChangeAction; 4] = [
+        ChangeAction::Create,
+        ChangeAction::Sync,
+        ChangeAction::Trash,
+        ChangeAction::Restore,
+    ];
+
+    /// The name on the wire and in the database.
+    pub fn key(self) -> &'static str {
+        match self {
+            ChangeAction::Create => "create",
+            ChangeAction::Sync => "sync",
+            ChangeAction::Trash => "trash",
+            ChangeAction::Restore => "restore",
+        }
+    }
+
+    /// The action named `key`, if any.
+    pub fn from_key(key: &str) -> Option<ChangeAction> {
+        Self::ALL.into_iter().find(|a| a.key() == key)
+    }
+}
+
 /// One user an import created or changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -216,8 +254,8 @@ pub struct ChangeOut {
     pub row: i64,
     /// The user's id in the directory.
     pub user: i64,
-    /// `create` or `sync`.
-    pub action: String,
+    /// `create` or `sync` (an undo's entry: `trash` or `restore`).
+    pub action: ChangeAction,
     /// The values before (`null` for `create`); never a password.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub before: Option<serde_json::Value>,
@@ -255,15 +293,29 @@ mod tests {
 
     #[test]
     fn the_import_states_are_their_names_on_the_wire() {
-        for (state, name) in [
-            (ImportState::Preview, "\"preview\""),
-            (ImportState::Running, "\"running\""),
-            (ImportState::Done, "\"done\""),
-        ] {
-            assert_eq!(format!("\"{}\"", state.key()), name);
-            assert_eq!(serde_json::to_string(&state).unwrap(), name);
-            assert_eq!(serde_json::from_str::<ImportState>(name).unwrap(), state);
+        super::super::assert_keys_are_wire_names(
+            &[
+                (ImportState::Preview, "preview"),
+                (ImportState::Running, "running"),
+                (ImportState::Done, "done"),
+            ],
+            ImportState::key,
+        );
+    }
+
+    #[test]
+    fn the_change_actions_are_their_names_on_the_wire_and_in_the_database() {
+        let cases = [
+            (ChangeAction::Create, "create"),
+            (ChangeAction::Sync, "sync"),
+            (ChangeAction::Trash, "trash"),
+            (ChangeAction::Restore, "restore"),
+        ];
+        super::super::assert_keys_are_wire_names(&cases, ChangeAction::key);
+        for (action, name) in cases {
+            assert_eq!(ChangeAction::from_key(name), Some(action));
         }
+        assert_eq!(ChangeAction::from_key("created"), None);
     }
 
     #[test]

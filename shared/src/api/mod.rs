@@ -24,9 +24,25 @@ pub use auth::{LoginRequest, PasswordChange, SessionInfo};
 pub use error::{ErrorBody, ErrorDetail, FieldError, StalePreview};
 pub use hierarchy::{NodeInput, NodeList, NodeOut};
 pub use imports::{
-    ChangeOut, CommitInput, CommitResult, ImportDetail, ImportInput, ImportList, ImportOut,
-    ImportPreview, ImportState, ImportSummary, PageParams, ProgressOut, SyncRow, TrashRow,
+    ChangeAction, ChangeOut, CommitInput, CommitResult, ImportDetail, ImportInput, ImportList,
+    ImportOut, ImportPreview, ImportState, ImportSummary, PageParams, ProgressOut, SyncRow,
+    TrashRow,
 };
 pub use roles::{Permission, RoleInput, RoleList, RoleOut};
 pub use settings::RegionalSettings;
 pub use users::{EndedSessions, ExportParams, SearchParams, UserInput, UserOut, UserPage};
+
+/// Asserts that each value's `key` is its name on the wire, serialised
+/// and read back (the enums the server also names by their key).
+#[cfg(test)]
+fn assert_keys_are_wire_names<T>(cases: &[(T, &str)], key: fn(T) -> &'static str)
+where
+    T: Copy + serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    for &(value, name) in cases {
+        let quoted = format!("\"{name}\"");
+        assert_eq!(key(value), name);
+        assert_eq!(serde_json::to_string(&value).unwrap(), quoted);
+        assert_eq!(serde_json::from_str::<T>(&quoted).unwrap(), value);
+    }
+}

@@ -52,15 +52,39 @@ pub struct UndoRestore {
     pub fields: Vec<String>,
 }
 
-/// A user the undo leaves alone. `reason`: "changed_since" (with `fields` =
-/// what changed since), "user_id_taken" (another user holds its old user ID
-/// now), "gone" (purged); `message` one sentence.
+/// Why an undo leaves a user alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UntouchedReason {
+    /// Changed since the import (`fields` says what; none: moved to or
+    /// out of the trash can).
+    ChangedSince,
+    /// Another user holds the user's earlier user ID now.
+    UserIdTaken,
+    /// Deleted for good (purged) since.
+    Gone,
+}
+
+impl UntouchedReason {
+    /// The name on the wire.
+    pub fn key(self) -> &'static str {
+        match self {
+            UntouchedReason::ChangedSince => "changed_since",
+            UntouchedReason::UserIdTaken => "user_id_taken",
+            UntouchedReason::Gone => "gone",
+        }
+    }
+}
+
+/// A user the undo leaves alone: why (`fields`: what changed since, for
+/// `changed_since`), `message` one sentence.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UndoUntouched {
     pub id: i64,
     pub username: String,
-    pub reason: String,
+    pub reason: UntouchedReason,
     pub fields: Vec<String>,
     pub message: String,
 }
@@ -90,4 +114,21 @@ pub struct UndoResult {
 pub struct StaleUndo {
     pub error: super::ErrorDetail,
     pub preview: UndoPreview,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_untouched_reasons_are_their_names_on_the_wire() {
+        super::super::assert_keys_are_wire_names(
+            &[
+                (UntouchedReason::ChangedSince, "changed_since"),
+                (UntouchedReason::UserIdTaken, "user_id_taken"),
+                (UntouchedReason::Gone, "gone"),
+            ],
+            UntouchedReason::key,
+        );
+    }
 }

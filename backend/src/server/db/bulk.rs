@@ -2,9 +2,9 @@
 //! one chunked loop that keeps every statement under SQLite's limit of
 //! bound parameters. The import's commit writes through these.
 
-use sqlx::any::AnyArguments;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection};
+use sqlx::{Any, AnyConnection, Encode, FromRow, Type};
 
 use super::{Db, DbKind};
 
@@ -101,6 +101,35 @@ pub async fn insert_rows<T>(
             query = bind(query, item);
         }
         query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The rows of `{head} IN (…)` for every key (e.g. `SELECT … WHERE id`),
+/// [`IN_CHUNK`] keys a statement, each handed to `each` as it is read: the
+/// one chunked `IN` loop of the reads.
+pub async fn fetch_in<K, O>(
+    conn: &mut AnyConnection,
+    head: &str,
+    keys: &[K],
+    mut each: impl FnMut(O),
+) -> sqlx::Result<()>
+where
+    K: Clone + Send + for<'q> Encode<'q, Any> + Type<Any> + 'static,
+    O: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+{
+    let style = Style::of(conn);
+    for part in chunks(keys, IN_CHUNK) {
+        let sql = format!("{head} IN ({})", placeholders(style, 1, part.len()));
+        let mut query = sqlx::query_as::<_, O>(&sql);
+        for key in part {
+            query = query.bind(key.clone());
+        }
+        query
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .for_each(&mut each);
     }
     Ok(())
 }

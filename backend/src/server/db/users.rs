@@ -4,94 +4,81 @@
 
 use roster_shared::api::UserOut;
 
-use super::bulk::{IN_CHUNK, Style, chunks, placeholders};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::bulk::{self, Style};
 use super::{Db, Tx};
 use crate::TRASH_RETENTION_DAYS;
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::permissions::Permissions;
-use crate::search;
+use crate::search::{self, Searched, TermRow};
 
-/// A user's row as [`USER_COLUMNS`] reads it; the API shows it as a
-/// [`UserOut`] (`into_out`, with the user's nodes).
-#[derive(sqlx::FromRow)]
-pub struct UserRow {
-    pub id: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub username: String,
-    pub email: String,
-    pub user_id: String,
-    pub has_password: i64,
-    pub role_id: i64,
-    pub special_needs: Option<i64>,
-    pub sync_key: Option<String>,
-    pub time_zone: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub deleted_at: Option<i64>,
-}
+/// A user as [`USER_COLUMNS`] reads them: decoded straight into the wire
+/// type, so its field list is written once (in `roster_shared::api`). The
+/// nodes (`hierarchy_ids`) are not columns: [`with_memberships`] adds them.
+pub struct UserRow(pub UserOut);
 
 /// The columns of [`UserRow`].
 pub const USER_COLUMNS: &str = "id, first_name, last_name, username, email, user_id, \
     CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, \
     role_id, special_needs, sync_key, time_zone, created_at, updated_at, deleted_at";
 
-impl UserRow {
-    fn into_out(self, hierarchy_ids: Vec<i64>) -> UserOut {
-        UserOut {
-            id: self.id,
-            first_name: self.first_name,
-            last_name: self.last_name,
-            username: self.username,
-            email: self.email,
-            user_id: self.user_id,
-            role_id: self.role_id,
-            hierarchy_ids,
-            special_needs: self.special_needs.map(|v| v != 0),
-            sync_key: self.sync_key,
-            time_zone: self.time_zone,
-            has_password: self.has_password != 0,
-            created_at: rfc3339(self.created_at),
-            updated_at: rfc3339(self.updated_at),
-            deleted_at: self.deleted_at.map(rfc3339),
-            purge_at: self
-                .deleted_at
-                .map(|d| rfc3339(d + TRASH_RETENTION_DAYS * 86_400)),
-        }
+impl sqlx::FromRow<'_, AnyRow> for UserRow {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        let deleted_at: Option<i64> = row.try_get("deleted_at")?;
+        Ok(UserRow(UserOut {
+            id: row.try_get("id")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            username: row.try_get("username")?,
+            email: row.try_get("email")?,
+            user_id: row.try_get("user_id")?,
+            role_id: row.try_get("role_id")?,
+            hierarchy_ids: Vec::new(),
+            special_needs: row
+                .try_get::<Option<i64>, _>("special_needs")?
+                .map(|v| v != 0),
+            sync_key: row.try_get("sync_key")?,
+            time_zone: row.try_get("time_zone")?,
+            has_password: row.try_get::<i64, _>("has_password")? != 0,
+            created_at: rfc3339(row.try_get("created_at")?),
+            updated_at: rfc3339(row.try_get("updated_at")?),
+            deleted_at: deleted_at.map(rfc3339),
+            purge_at: deleted_at.map(|d| rfc3339(d + TRASH_RETENTION_DAYS * 86_400)),
+        }))
     }
 }
 
 async fn memberships(db: &Db, ids: &[i64]) -> sqlx::Result<Vec<(i64, i64)>> {
     let mut out = Vec::new();
-    for part in chunks(ids, IN_CHUNK) {
-        let sql = format!(
-            "SELECT user_pk, node_id FROM user_memberships WHERE user_pk IN ({}) \
-             ORDER BY user_pk, node_id",
-            placeholders(Style::of_pool(db), 1, part.len())
-        );
-        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
-        for id in part {
-            query = query.bind(*id);
-        }
-        out.extend(query.fetch_all(db).await?);
-    }
+    bulk::fetch_in(
+        &mut *db.acquire().await?,
+        "SELECT user_pk, node_id FROM user_memberships WHERE user_pk",
+        ids,
+        |pair| out.push(pair),
+    )
+    .await?;
+    // Each user's nodes in order (one statement's ORDER BY did it when the
+    // list was one statement).
+    out.sort_unstable();
     Ok(out)
 }
 
 /// The rows with their nodes, as the API shows users.
 pub async fn with_memberships(db: &Db, rows: Vec<UserRow>) -> sqlx::Result<Vec<UserOut>> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.0.id).collect();
     let pairs = memberships(db, &ids).await?;
     Ok(rows
         .into_iter()
-        .map(|row| {
-            let nodes = pairs
+        .map(|UserRow(mut user)| {
+            user.hierarchy_ids = pairs
                 .iter()
-                .filter(|(u, _)| *u == row.id)
+                .filter(|(u, _)| *u == user.id)
                 .map(|(_, n)| *n)
                 .collect();
-            row.into_out(nodes)
+            user
         })
         .collect())
 }
@@ -121,6 +108,19 @@ pub struct NewUser {
     pub special_needs: Option<bool>,
     pub sync_key: Option<String>,
     pub time_zone: String,
+}
+
+impl NewUser {
+    /// The fields the user is found and listed by.
+    pub fn searched(&self) -> Searched<'_> {
+        Searched {
+            first_name: &self.first_name,
+            last_name: &self.last_name,
+            username: &self.username,
+            email: &self.email,
+            user_id: &self.user_id,
+        }
+    }
 }
 
 /// The key a username is unique under (SPEC section 1: case-insensitive):
@@ -222,11 +222,7 @@ macro_rules! bind_user {
             .bind($u.special_needs.map(i64::from))
             .bind(&$u.sync_key)
             .bind(&$u.time_zone)
-            .bind(search::sort_key(
-                &$u.first_name,
-                &$u.last_name,
-                &$u.username,
-            ))
+            .bind($u.searched().sort_key())
             .bind($now)
             .bind(dup_key(&$u.first_name, &$u.last_name, &$u.email))
     };
@@ -240,7 +236,7 @@ pub async fn insert_user(tx: &mut Tx, u: &NewUser, now: i64) -> sqlx::Result<i64
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
     );
     let (id,) = bind_user!(insert, u, now).fetch_one(&mut **tx).await?;
-    write_search_terms(tx, id, u).await?;
+    write_search_terms(tx, id, u, true).await?;
     Ok(id)
 }
 
@@ -261,15 +257,16 @@ pub async fn forget_kept_hashes(tx: &mut Tx, user_pk: i64) -> sqlx::Result<()> {
 
 /// Rewrites a user's fields; `password_hash: None` keeps the current one.
 pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::Result<()> {
-    let update = sqlx::query(
+    // Whether the user is in the trash can, for their terms' `active`.
+    let update = sqlx::query_as::<_, (Option<i64>,)>(
         "UPDATE users SET first_name = $1, last_name = $2, username = $3, username_key = $4, \
          email = $5, user_id = $6, password_hash = COALESCE($7, password_hash), role_id = $8, \
          special_needs = $9, sync_key = $10, time_zone = $11, sort_key = $12, updated_at = $13, \
-         dup_key = $14 WHERE id = $15",
+         dup_key = $14 WHERE id = $15 RETURNING deleted_at",
     );
-    bind_user!(update, u, now)
+    let updated = bind_user!(update, u, now)
         .bind(id)
-        .execute(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
     if u.password_hash.is_some() {
         forget_kept_hashes(tx, id).await?;
@@ -278,31 +275,35 @@ pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::R
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    write_search_terms(tx, id, u).await
+    match updated {
+        Some((deleted_at,)) => write_search_terms(tx, id, u, deleted_at.is_none()).await,
+        None => Ok(()),
+    }
 }
 
-async fn write_search_terms(tx: &mut Tx, id: i64, u: &NewUser) -> sqlx::Result<()> {
-    let terms = search::terms(&[
-        &u.first_name,
-        &u.last_name,
-        &u.username,
-        &u.email,
-        &u.user_id,
-    ]);
-    let sort_key = search::sort_key(&u.first_name, &u.last_name, &u.username);
-    for term in terms {
-        sqlx::query(
-            "INSERT INTO user_search_terms (term, user_pk, sort_key, active) \
-             SELECT $1, id, $2, CAST(CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END AS BIGINT) \
-             FROM users WHERE id = $3",
-        )
-        .bind(term)
-        .bind(&sort_key)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+async fn write_search_terms(tx: &mut Tx, id: i64, u: &NewUser, active: bool) -> sqlx::Result<()> {
+    let mut rows = Vec::new();
+    search::add_term_rows(&mut rows, id, &u.searched(), active);
+    insert_search_terms(tx, &rows).await
+}
+
+/// Writes `user_search_terms` rows with as few statements as
+/// [`bulk::insert_rows`] allows: the one place they are written.
+pub async fn insert_search_terms(conn: &mut AnyConnection, rows: &[TermRow]) -> sqlx::Result<()> {
+    bulk::insert_rows(
+        conn,
+        "INSERT INTO user_search_terms (term, user_pk, sort_key, active)",
+        "",
+        4,
+        rows,
+        |q, r| {
+            q.bind(&r.term)
+                .bind(r.user_pk)
+                .bind(&r.sort_key)
+                .bind(i64::from(r.active))
+        },
+    )
+    .await
 }
 
 /// Marks a user's search terms active or in the trash can, after
@@ -366,16 +367,14 @@ pub async fn password_hashes(
     users: &[i64],
 ) -> sqlx::Result<std::collections::HashMap<i64, String>> {
     let mut out = std::collections::HashMap::new();
-    for part in chunks(users, IN_CHUNK) {
-        let sql = format!(
-            "SELECT id, password_hash FROM users WHERE password_hash IS NOT NULL AND id IN ({})",
-            placeholders(Style::of(conn), 1, part.len())
-        );
-        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
-        for id in part {
-            query = query.bind(*id);
-        }
-        out.extend(query.fetch_all(&mut *conn).await?);
-    }
+    bulk::fetch_in(
+        conn,
+        "SELECT id, password_hash FROM users WHERE password_hash IS NOT NULL AND id",
+        users,
+        |(id, hash)| {
+            out.insert(id, hash);
+        },
+    )
+    .await?;
     Ok(out)
 }

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use roster_shared::api::undo::{UndoCommit, UndoPreview, UndoResult};
 use roster_shared::api::{
-    ChangeOut, CommitInput, CommitResult, ErrorBody, ImportDetail, ImportInput, ImportList,
-    ImportOut, ImportPreview, ImportState, PageParams, ProgressOut, StalePreview,
+    ChangeAction, ChangeOut, CommitInput, CommitResult, ErrorBody, ImportDetail, ImportInput,
+    ImportList, ImportOut, ImportPreview, ImportState, PageParams, ProgressOut, StalePreview,
 };
 use roster_shared::{Field, RuleOptions};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -404,18 +404,24 @@ pub async fn get_import(
     .fetch_all(&ctx.db)
     .await?;
     let parse = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
-    Ok(Json(ImportDetail {
-        import: import_out(row, &running)?,
-        changes: changes
-            .into_iter()
-            .map(|(row, user, action, before, after)| ChangeOut {
+    let changes = changes
+        .into_iter()
+        .map(|(row, user, action, before, after)| {
+            let action = ChangeAction::from_key(&action).ok_or_else(|| {
+                anyhow::anyhow!("import {id} row {row} has an unknown action {action:?}")
+            })?;
+            Ok(ChangeOut {
                 row,
                 user,
                 action,
                 before: before.as_deref().map(parse),
                 after: parse(&after),
             })
-            .collect(),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Json(ImportDetail {
+        import: import_out(row, &running)?,
+        changes,
         changes_total,
         page: params.page,
     }))

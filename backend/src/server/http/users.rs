@@ -24,7 +24,7 @@ use crate::db::users::{
     NewUser, USER_COLUMNS, UserRow, ensure_full_administrator_remains, load, username_key,
     with_memberships,
 };
-use crate::db::{self, Tx};
+use crate::db::{self, Tx, bulk};
 use crate::error::{Error, Result, ResultExt};
 use crate::export;
 use crate::permissions::Permissions;
@@ -622,20 +622,10 @@ async fn sorted_page(
 
 /// Active users by id, in the order of `ids`.
 async fn read_users(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<UserRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE id IN ({}) AND deleted_at IS NULL",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query_as(&sql);
-    for id in ids {
-        query = query.bind(*id);
-    }
-    let mut rows: Vec<UserRow> = query.fetch_all(&mut *conn).await?;
-    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    let mut rows: Vec<UserRow> = Vec::with_capacity(ids.len());
+    let head = format!("SELECT {USER_COLUMNS} FROM users WHERE deleted_at IS NULL AND id");
+    bulk::fetch_in(conn, &head, ids, |row| rows.push(row)).await?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.0.id));
     Ok(rows)
 }
 

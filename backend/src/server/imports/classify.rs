@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 use tokio_stream::StreamExt;
 
 use super::{Actor, LISTED};
-use crate::db::bulk::{IN_CHUNK, Style, chunks, placeholders};
+use crate::db::bulk::{self, IN_CHUNK, Style, chunks, placeholders};
 use crate::db::hierarchy::{MAX_DEPTH, all_nodes};
 use crate::db::users::username_key;
 use crate::error::{Error, Result};
@@ -139,20 +139,11 @@ async fn load_users_by(
     keys: &[String],
     into: &mut HashMap<i64, Existing>,
 ) -> sqlx::Result<()> {
-    for part in chunks(keys, IN_CHUNK) {
-        let sql = format!(
-            "SELECT {EXISTING_COLUMNS} FROM users WHERE {column} IN ({})",
-            placeholders(Style::of(conn), 1, part.len())
-        );
-        let mut query = sqlx::query_as::<_, Existing>(&sql);
-        for k in part {
-            query = query.bind(k);
-        }
-        for user in query.fetch_all(&mut *conn).await? {
-            into.insert(user.id, user);
-        }
-    }
-    Ok(())
+    let head = format!("SELECT {EXISTING_COLUMNS} FROM users WHERE {column}");
+    bulk::fetch_in(conn, &head, keys, |user: Existing| {
+        into.insert(user.id, user);
+    })
+    .await
 }
 
 async fn load_memberships(
@@ -160,17 +151,15 @@ async fn load_memberships(
     users: &[i64],
 ) -> sqlx::Result<HashSet<(i64, i64)>> {
     let mut out = HashSet::new();
-    for part in chunks(users, IN_CHUNK) {
-        let sql = format!(
-            "SELECT user_pk, node_id FROM user_memberships WHERE user_pk IN ({})",
-            placeholders(Style::of(conn), 1, part.len())
-        );
-        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
-        for id in part {
-            query = query.bind(*id);
-        }
-        out.extend(query.fetch_all(&mut *conn).await?);
-    }
+    bulk::fetch_in(
+        conn,
+        "SELECT user_pk, node_id FROM user_memberships WHERE user_pk",
+        users,
+        |pair: (i64, i64)| {
+            out.insert(pair);
+        },
+    )
+    .await?;
     Ok(out)
 }
 

@@ -20,8 +20,8 @@ use crate::db::users::{dup_key, ensure_full_administrator_remains, username_key}
 use crate::db::{self, Tx};
 use crate::error::{Error, Result, ResultExt};
 use crate::password::PasswordPolicy;
-use crate::search;
-use roster_shared::api::{CommitResult, ImportSummary};
+use crate::search::{self, Searched, TermRow};
+use roster_shared::api::{ChangeAction, CommitResult, ImportSummary};
 
 /// Argon2id of every supplied password of the rows that will be written,
 /// on all cores, before any transaction begins.
@@ -251,11 +251,13 @@ fn bind_values<'q>(
         .bind(parse_yes_no(row.get(Field::SpecialNeeds)).map(i64::from))
         .bind(non_empty(row, Field::SyncKey).map(str::to_string))
         .bind(time_zone.map(str::to_string))
-        .bind(search::sort_key(
-            row.get(Field::FirstName),
-            row.get(Field::LastName),
-            username,
-        ))
+        .bind(
+            Searched {
+                username,
+                ..searched(row)
+            }
+            .sort_key(),
+        )
         .bind(dup_key(
             row.get(Field::FirstName),
             row.get(Field::LastName),
@@ -321,7 +323,7 @@ async fn write(
     result.created = creates.len();
 
     let mut history: Vec<HistoryRow> = Vec::new();
-    let mut terms: Vec<(String, i64, String, i64)> = Vec::new();
+    let mut terms: Vec<TermRow> = Vec::new();
     let mut memberships: Vec<(i64, i64)> = Vec::new();
 
     // New users: 15 values each.
@@ -367,7 +369,7 @@ async fn write(
                 .ok_or_else(|| Error::Internal(anyhow::anyhow!("an inserted user has no id")))?;
             let node = node_of(plan.nodes[i]);
             memberships.push((user_pk, node));
-            add_terms(&mut terms, user_pk, row, true);
+            search::add_term_rows(&mut terms, user_pk, &searched(row), true);
             let after = UserValues {
                 first_name: row.get(Field::FirstName),
                 last_name: row.get(Field::LastName),
@@ -385,7 +387,7 @@ async fn write(
             history.push(HistoryRow {
                 row: row.row,
                 user_pk,
-                action: "create",
+                action: ChangeAction::Create,
                 before: None,
                 after: json(&after),
                 hash_before: None,
@@ -453,12 +455,20 @@ async fn write(
             if hashes.contains_key(&row.row) {
                 new_password_pks.push(user_pk);
             }
-            let mut renamed = row.clone();
-            renamed.set(Field::Username, user.username.as_str());
+            // A sync keeps the user's username.
+            let after_search = Searched {
+                username: &user.username,
+                ..searched(row)
+            };
             // Most syncs change nothing that is searched: their terms stay.
-            if search_fields_changed(user, &renamed) {
+            if search_fields_changed(user, &after_search) {
                 reindexed_pks.push(user_pk);
-                add_terms(&mut terms, user_pk, &renamed, user.deleted_at.is_none());
+                search::add_term_rows(
+                    &mut terms,
+                    user_pk,
+                    &after_search,
+                    user.deleted_at.is_none(),
+                );
             }
             let before = UserValues {
                 first_name: &user.first_name,
@@ -492,7 +502,7 @@ async fn write(
             history.push(HistoryRow {
                 row: row.row,
                 user_pk,
-                action: "sync",
+                action: ChangeAction::Sync,
                 before: Some(json(&before)),
                 after: json(&after),
                 hash_before: new_hash.and_then(|_| hashes_before.get(&user_pk).cloned()),
@@ -508,15 +518,7 @@ async fn write(
     ] {
         bulk::execute_in(tx, &format!("DELETE FROM {table} WHERE user_pk"), pks).await?;
     }
-    bulk::insert_rows(
-        tx,
-        "INSERT INTO user_search_terms (term, user_pk, sort_key, active)",
-        "",
-        4,
-        &terms,
-        |q, (term, pk, sort_key, active)| q.bind(term).bind(*pk).bind(sort_key).bind(*active),
-    )
-    .await?;
+    db::users::insert_search_terms(tx, &terms).await?;
     bulk::insert_rows(
         tx,
         "INSERT INTO user_memberships (user_pk, node_id)",
@@ -537,7 +539,7 @@ async fn write(
             q.bind(import_id)
                 .bind(i64::from(h.row))
                 .bind(h.user_pk)
-                .bind(h.action)
+                .bind(h.action.key())
                 .bind(h.before.clone())
                 .bind(h.after.clone())
                 .bind(h.hash_before.clone())
@@ -563,10 +565,10 @@ async fn write(
 }
 
 /// One `import_changes` row.
-struct HistoryRow<'a> {
+struct HistoryRow {
     row: u32,
     user_pk: i64,
-    action: &'a str,
+    action: ChangeAction,
     before: Option<String>,
     after: String,
     /// A synchronised user's hash that a new password replaced.
@@ -587,47 +589,24 @@ pub(super) fn hash_digest(hash: &str) -> String {
 /// are their `user_search_terms` rows rewritten (a sync that leaves the
 /// names, username, email and user ID as they were writes none; they were
 /// 60 % of a 100,000-row sync's commit, docs/PERFORMANCE.md).
-fn search_fields_changed(user: &Existing, row: &MappedRow) -> bool {
-    let fields = |first: &str, last: &str, username: &str, email: &str, user_id: &str| {
-        (
-            search::sort_key(first, last, username),
-            search::terms(&[first, last, username, email, user_id]),
-        )
+fn search_fields_changed(user: &Existing, after: &Searched) -> bool {
+    let before = Searched {
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+        username: &user.username,
+        email: &user.email,
+        user_id: &user.user_id,
     };
-    fields(
-        &user.first_name,
-        &user.last_name,
-        &user.username,
-        &user.email,
-        &user.user_id,
-    ) != fields(
-        row.get(Field::FirstName),
-        row.get(Field::LastName),
-        row.get(Field::Username),
-        row.get(Field::Email),
-        row.get(Field::UserId),
-    )
+    (before.sort_key(), before.terms()) != (after.sort_key(), after.terms())
 }
 
-/// The search terms of a user as `db::users::insert_user` writes them.
-fn add_terms(
-    out: &mut Vec<(String, i64, String, i64)>,
-    user_pk: i64,
-    row: &MappedRow,
-    active: bool,
-) {
-    let sort_key = search::sort_key(
-        row.get(Field::FirstName),
-        row.get(Field::LastName),
-        row.get(Field::Username),
-    );
-    for term in search::terms(&[
-        row.get(Field::FirstName),
-        row.get(Field::LastName),
-        row.get(Field::Username),
-        row.get(Field::Email),
-        row.get(Field::UserId),
-    ]) {
-        out.push((term, user_pk, sort_key.clone(), i64::from(active)));
+/// The searched fields of a row.
+fn searched(row: &MappedRow) -> Searched<'_> {
+    Searched {
+        first_name: row.get(Field::FirstName),
+        last_name: row.get(Field::LastName),
+        username: row.get(Field::Username),
+        email: row.get(Field::Email),
+        user_id: row.get(Field::UserId),
     }
 }

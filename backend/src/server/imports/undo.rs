@@ -8,8 +8,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use roster_shared::api::ChangeAction;
 use roster_shared::api::undo::{
-    UndoPreview, UndoRestore, UndoResult, UndoSummary, UndoUntouched, UndoUser,
+    UndoPreview, UndoRestore, UndoResult, UndoSummary, UndoUntouched, UndoUser, UntouchedReason,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,14 +18,14 @@ use sqlx::AnyConnection;
 
 use super::Actor;
 use super::commit::hash_digest;
-use crate::db::bulk::{self, IN_CHUNK, Style, chunks, placeholders};
+use crate::db::bulk::{self, Style};
 use crate::db::hierarchy::{MAX_DEPTH, all_nodes};
 use crate::db::users::{dup_key, ensure_full_administrator_remains};
 use crate::db::{self, Tx};
 use crate::error::{Error, Result, ResultExt};
 use crate::password::hex;
 use crate::permissions::Permissions;
-use crate::search;
+use crate::search::{self, Searched};
 
 /// Entries listed in each of the preview's lists.
 const LISTED: usize = 100;
@@ -109,6 +110,20 @@ struct Restore {
     membership_added: Option<i64>,
 }
 
+impl Restore {
+    /// The searched fields the restore writes: the earlier values, under
+    /// the username the user has now (an undo, like a sync, keeps it).
+    fn searched(&self) -> Searched<'_> {
+        Searched {
+            first_name: &self.before.first_name,
+            last_name: &self.before.last_name,
+            username: &self.now.username,
+            email: &self.before.email,
+            user_id: &self.before.user_id,
+        }
+    }
+}
+
 struct Trash {
     row: i64,
     user_pk: i64,
@@ -173,90 +188,67 @@ impl Plan {
 }
 
 /// The field keys (SPEC section 2, plus `role`, `hierarchy`, `password`)
-/// whose values differ between what the import left (`then`) and `now`.
-/// `hierarchy`: the node the import placed the user in is no longer theirs;
-/// `password`: the hash is no longer the one the import wrote (when it
-/// wrote one, else whether there is one at all).
+/// whose values differ between `a` and `b`, in the order the API lists
+/// them; whether the password and the node differ, the caller judges.
+fn differing_fields(a: &Values, b: &Values, password: bool, hierarchy: bool) -> Vec<String> {
+    [
+        ("first_name", a.first_name != b.first_name),
+        ("last_name", a.last_name != b.last_name),
+        ("username", a.username != b.username),
+        ("email", a.email != b.email),
+        ("user_id", a.user_id != b.user_id),
+        ("password", password),
+        ("special_needs", a.special_needs != b.special_needs),
+        ("sync_key", a.sync_key != b.sync_key),
+        ("time_zone", a.time_zone != b.time_zone),
+        ("role", a.role_id != b.role_id),
+        ("hierarchy", hierarchy),
+    ]
+    .into_iter()
+    .filter(|(_, differs)| *differs)
+    .map(|(key, _)| key.to_string())
+    .collect()
+}
+
+/// What changed since the import left a user (`then`), who is `now`:
+/// [`differing_fields`], where `hierarchy` is that the node the import
+/// placed the user in is no longer theirs and `password` that the hash is
+/// no longer the one the import wrote (when it wrote one, else whether
+/// there is one at all).
 fn changed_fields(
     then: &Values,
     now: &Current,
     memberships: &HashSet<(i64, i64)>,
     after_digest: Option<&str>,
 ) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut differ = |key: &str, differs: bool| {
-        if differs {
-            out.push(key.to_string());
-        }
+    let password = match after_digest {
+        Some(digest) => now.password_hash.as_deref().map(hash_digest).as_deref() != Some(digest),
+        None => then.has_password != now.password_hash.is_some(),
     };
-    differ("first_name", then.first_name != now.first_name);
-    differ("last_name", then.last_name != now.last_name);
-    differ("username", then.username != now.username);
-    differ("email", then.email != now.email);
-    differ("user_id", then.user_id != now.user_id);
-    differ(
-        "password",
-        match after_digest {
-            Some(digest) => {
-                now.password_hash.as_deref().map(hash_digest).as_deref() != Some(digest)
-            }
-            None => then.has_password != now.password_hash.is_some(),
-        },
-    );
-    differ(
-        "special_needs",
-        then.special_needs != now.special_needs.map(|v| v != 0),
-    );
-    differ("sync_key", then.sync_key != now.sync_key);
-    differ("time_zone", then.time_zone != now.time_zone);
-    differ("role", then.role_id != now.role_id);
-    differ(
-        "hierarchy",
-        then.hierarchy_id
-            .is_some_and(|n| !memberships.contains(&(now.id, n))),
-    );
-    out
+    let hierarchy = then
+        .hierarchy_id
+        .is_some_and(|n| !memberships.contains(&(now.id, n)));
+    differing_fields(then, &now.values(None), password, hierarchy)
 }
 
-/// The fields a restore gives back: where the import's before and after differ.
-fn restored_fields(
-    before: &Values,
-    after: &Values,
-    password: bool,
-    membership: bool,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut differ = |key: &str, differs: bool| {
-        if differs {
-            out.push(key.to_string());
-        }
-    };
-    differ("first_name", before.first_name != after.first_name);
-    differ("last_name", before.last_name != after.last_name);
-    differ("email", before.email != after.email);
-    differ("user_id", before.user_id != after.user_id);
-    differ("password", password);
-    differ("special_needs", before.special_needs != after.special_needs);
-    differ("sync_key", before.sync_key != after.sync_key);
-    differ("time_zone", before.time_zone != after.time_zone);
-    differ("role", before.role_id != after.role_id);
-    differ("hierarchy", membership);
-    out
-}
-
-fn untouched(user_pk: i64, username: &str, reason: &str, fields: Vec<String>) -> UndoUntouched {
+fn untouched(
+    user_pk: i64,
+    username: &str,
+    reason: UntouchedReason,
+    fields: Vec<String>,
+) -> UndoUntouched {
     let message = match reason {
-        "gone" => format!("{username} was deleted for good since the import."),
-        "user_id_taken" => {
+        UntouchedReason::Gone => format!("{username} was deleted for good since the import."),
+        UntouchedReason::UserIdTaken => {
             format!("{username}'s earlier user ID is held by another user now.")
         }
-        _ if fields.is_empty() => {
+        UntouchedReason::ChangedSince if fields.is_empty() => {
             format!("{username} was moved to or out of the trash can since the import.")
         }
-        _ if fields == ["role"] => {
+        UntouchedReason::ChangedSince if fields == ["role"] => {
             format!("{username} cannot get their earlier role back: it was deleted or changed.")
         }
-        _ => format!(
+        UntouchedReason::ChangedSince => format!(
             "{username} was changed since the import ({}).",
             fields.join(", ")
         ),
@@ -264,7 +256,7 @@ fn untouched(user_pk: i64, username: &str, reason: &str, fields: Vec<String>) ->
     UndoUntouched {
         id: user_pk,
         username: username.to_string(),
-        reason: reason.to_string(),
+        reason,
         fields,
         message,
     }
@@ -275,20 +267,16 @@ async fn load_current(
     ids: &[i64],
 ) -> sqlx::Result<HashMap<i64, Current>> {
     let mut out = HashMap::with_capacity(ids.len());
-    for part in chunks(ids, IN_CHUNK) {
-        let sql = format!(
-            "SELECT id, first_name, last_name, username, email, user_id, role_id, special_needs, \
-             sync_key, time_zone, password_hash, deleted_at FROM users WHERE id IN ({})",
-            placeholders(Style::of(conn), 1, part.len())
-        );
-        let mut query = sqlx::query_as::<_, Current>(&sql);
-        for id in part {
-            query = query.bind(*id);
-        }
-        for user in query.fetch_all(&mut *conn).await? {
+    bulk::fetch_in(
+        conn,
+        "SELECT id, first_name, last_name, username, email, user_id, role_id, special_needs, \
+         sync_key, time_zone, password_hash, deleted_at FROM users WHERE id",
+        ids,
+        |user: Current| {
             out.insert(user.id, user);
-        }
-    }
+        },
+    )
+    .await?;
     Ok(out)
 }
 
@@ -299,34 +287,22 @@ async fn pairs_in(
     keys: &[i64],
 ) -> sqlx::Result<Vec<(i64, i64)>> {
     let mut out = Vec::new();
-    for part in chunks(keys, IN_CHUNK) {
-        let sql = format!(
-            "{select} IN ({})",
-            placeholders(Style::of(conn), 1, part.len())
-        );
-        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
-        for key in part {
-            query = query.bind(*key);
-        }
-        out.extend(query.fetch_all(&mut *conn).await?);
-    }
+    bulk::fetch_in(conn, select, keys, |pair| out.push(pair)).await?;
     Ok(out)
 }
 
 /// Holders of these user IDs now: user ID → id.
 async fn holders(conn: &mut AnyConnection, ids: &[String]) -> sqlx::Result<HashMap<String, i64>> {
     let mut out = HashMap::new();
-    for part in chunks(ids, IN_CHUNK) {
-        let sql = format!(
-            "SELECT user_id, id FROM users WHERE user_id IN ({})",
-            placeholders(Style::of(conn), 1, part.len())
-        );
-        let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
-        for key in part {
-            query = query.bind(key);
-        }
-        out.extend(query.fetch_all(&mut *conn).await?);
-    }
+    bulk::fetch_in(
+        conn,
+        "SELECT user_id, id FROM users WHERE user_id",
+        ids,
+        |(user_id, id)| {
+            out.insert(user_id, id);
+        },
+    )
+    .await?;
     Ok(out)
 }
 
@@ -430,7 +406,7 @@ async fn plan(conn: &mut AnyConnection, actor: Actor, id: i64) -> Result<Plan> {
             untouched_list.push(untouched(
                 change.user_pk,
                 &after.username,
-                "gone",
+                UntouchedReason::Gone,
                 Vec::new(),
             ));
             continue;
@@ -446,13 +422,13 @@ async fn plan(conn: &mut AnyConnection, actor: Actor, id: i64) -> Result<Plan> {
             untouched_list.push(untouched(
                 change.user_pk,
                 &now.username,
-                "changed_since",
+                UntouchedReason::ChangedSince,
                 fields,
             ));
             continue;
         }
         let now_values = now.values(after.hierarchy_id);
-        if change.action == "create" {
+        if ChangeAction::from_key(&change.action) == Some(ChangeAction::Create) {
             trash.push(Trash {
                 row: change.row_number,
                 user_pk: change.user_pk,
@@ -472,7 +448,7 @@ async fn plan(conn: &mut AnyConnection, actor: Actor, id: i64) -> Result<Plan> {
                 untouched_list.push(untouched(
                     change.user_pk,
                     &now.username,
-                    "changed_since",
+                    UntouchedReason::ChangedSince,
                     vec!["role".to_string()],
                 ));
                 continue;
@@ -492,7 +468,9 @@ async fn plan(conn: &mut AnyConnection, actor: Actor, id: i64) -> Result<Plan> {
         restore.push(Restore {
             row: change.row_number,
             user_pk: change.user_pk,
-            fields: restored_fields(
+            // What a restore gives back: where the import's before and
+            // after differ (a sync keeps the username: never among them).
+            fields: differing_fields(
                 &before,
                 &after,
                 hash.is_some(),
@@ -510,7 +488,7 @@ async fn plan(conn: &mut AnyConnection, actor: Actor, id: i64) -> Result<Plan> {
             untouched_list.push(untouched(
                 r.user_pk,
                 &r.now.username,
-                "user_id_taken",
+                UntouchedReason::UserIdTaken,
                 vec!["user_id".to_string()],
             ));
             false
@@ -531,7 +509,12 @@ async fn plan(conn: &mut AnyConnection, actor: Actor, id: i64) -> Result<Plan> {
         h.update(format!("n{node}:{path}\n"));
     }
     for u in &untouched_list {
-        h.update(format!("u{}:{}:{}\n", u.id, u.reason, u.fields.join(",")));
+        h.update(format!(
+            "u{}:{}:{}\n",
+            u.id,
+            u.reason.key(),
+            u.fields.join(",")
+        ));
     }
     untouched_list.sort_by_key(|u| u.id);
     Ok(Plan {
@@ -769,11 +752,7 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
                 .bind(b.special_needs.map(i64::from))
                 .bind(b.sync_key.clone())
                 .bind(&b.time_zone)
-                .bind(search::sort_key(
-                    &b.first_name,
-                    &b.last_name,
-                    &r.now.username,
-                ))
+                .bind(r.searched().sort_key())
                 .bind(i64::from(r.hash.is_some()))
                 .bind(r.hash.clone().flatten())
                 .bind(dup_key(&b.first_name, &b.last_name, &b.email));
@@ -786,34 +765,11 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
     // Their search terms as their earlier values give them.
     let restored: Vec<i64> = plan.restore.iter().map(|r| r.user_pk).collect();
     bulk::execute_in(tx, "DELETE FROM user_search_terms WHERE user_pk", &restored).await?;
-    let mut terms: Vec<(String, i64, String, i64)> = Vec::new();
+    let mut terms = Vec::new();
     for r in &plan.restore {
-        let b = &r.before;
-        let sort_key = search::sort_key(&b.first_name, &b.last_name, &r.now.username);
-        for term in search::terms(&[
-            &b.first_name,
-            &b.last_name,
-            &r.now.username,
-            &b.email,
-            &b.user_id,
-        ]) {
-            terms.push((
-                term,
-                r.user_pk,
-                sort_key.clone(),
-                i64::from(!r.now.in_trash),
-            ));
-        }
+        search::add_term_rows(&mut terms, r.user_pk, &r.searched(), !r.now.in_trash);
     }
-    bulk::insert_rows(
-        tx,
-        "INSERT INTO user_search_terms (term, user_pk, sort_key, active)",
-        "",
-        4,
-        &terms,
-        |q, (term, pk, sort_key, active)| q.bind(term).bind(*pk).bind(sort_key).bind(*active),
-    )
-    .await?;
+    db::users::insert_search_terms(tx, &terms).await?;
     // The memberships the import added.
     let left: Vec<(i64, i64)> = plan
         .restore
@@ -850,11 +806,17 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
     bulk::execute_in(tx, "DELETE FROM hierarchy_nodes WHERE id", &nodes).await?;
 
     // The undo's own record: what each user was and became.
-    let mut history: Vec<(i64, i64, &str, String, String)> = Vec::new();
+    let mut history: Vec<(i64, i64, ChangeAction, String, String)> = Vec::new();
     for t in &plan.trash {
         let mut after = t.now.clone();
         after.in_trash = true;
-        history.push((t.row, t.user_pk, "trash", json(&t.now), json(&after)));
+        history.push((
+            t.row,
+            t.user_pk,
+            ChangeAction::Trash,
+            json(&t.now),
+            json(&after),
+        ));
     }
     for r in &plan.restore {
         let mut after = r.before.clone();
@@ -865,7 +827,13 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
             None => r.now.has_password,
         };
         after.hierarchy_id = None;
-        history.push((r.row, r.user_pk, "restore", json(&r.now), json(&after)));
+        history.push((
+            r.row,
+            r.user_pk,
+            ChangeAction::Restore,
+            json(&r.now),
+            json(&after),
+        ));
     }
     bulk::insert_rows(
         tx,
@@ -878,7 +846,7 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
             q.bind(undo_id)
                 .bind(*row)
                 .bind(*pk)
-                .bind(*action)
+                .bind(action.key())
                 .bind(Some(before.clone()))
                 .bind(after.clone())
         },

@@ -35,13 +35,7 @@ pub(super) fn relationships(rels: &[u8]) -> Result<Vec<Relationship>, ReadError>
     loop {
         match reader.read_event_into(&mut buf).map_err(bad)? {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "Relationship" => {
-                let get = |k: &str| {
-                    e.try_get_attribute(k)
-                        .ok()
-                        .flatten()
-                        .map(|a| super::xml::decoded(a.value.as_bytes()))
-                        .unwrap_or_default()
-                };
+                let get = |k: &str| super::xml::attribute(&e, k).unwrap_or_default();
                 out.push(Relationship {
                     id: get("Id"),
                     kind: get("Type"),
@@ -126,12 +120,7 @@ pub(super) fn content_type(types: &[u8], part: &str) -> Option<String> {
         let event = reader.read_event_into(&mut buf).ok()?;
         match event {
             Event::Start(e) | Event::Empty(e) => {
-                let get = |k: &str| {
-                    e.try_get_attribute(k)
-                        .ok()
-                        .flatten()
-                        .map(|a| super::xml::decoded(a.value.as_bytes()))
-                };
+                let get = |k: &str| super::xml::attribute(&e, k);
                 match e.local_name().as_ref() {
                     "Override" => {
                         let name = get("PartName").unwrap_or_default();
@@ -164,13 +153,7 @@ pub(super) fn workbook_parts(types: &[u8]) -> Vec<String> {
     while let Ok(event) = reader.read_event_into(&mut buf) {
         match event {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "Override" => {
-                let get = |k: &str| {
-                    e.try_get_attribute(k)
-                        .ok()
-                        .flatten()
-                        .map(|a| super::xml::decoded(a.value.as_bytes()))
-                        .unwrap_or_default()
-                };
+                let get = |k: &str| super::xml::attribute(&e, k).unwrap_or_default();
                 if is_workbook_type(&get("ContentType")) {
                     out.push(resolve("", &get("PartName")));
                 }

@@ -13,12 +13,7 @@ pub(super) fn number_formats(styles: &[u8]) -> Vec<Shown> {
     let mut in_cell_xfs = false;
     let mut reader = quick_xml::Reader::from_reader(styles);
     let mut buf = Vec::new();
-    let attr = |e: &quick_xml::events::BytesStart<'_>, k: &str| {
-        e.try_get_attribute(k)
-            .ok()
-            .flatten()
-            .map(|a| super::xml::decoded(a.value.as_bytes()))
-    };
+    let attr = super::xml::attribute;
     // A damaged styles part only costs date detection, not the read.
     while let Ok(event) = reader.read_event_into(&mut buf) {
         match event {

@@ -302,6 +302,15 @@ fn entity(name: &str) -> Option<char> {
     }
 }
 
+/// The value of attribute `key` of a quick-xml start tag, its entities
+/// decoded (the package parts: relationships, content types, styles).
+pub(super) fn attribute(e: &quick_xml::events::BytesStart<'_>, key: &str) -> Option<String> {
+    e.try_get_attribute(key)
+        .ok()
+        .flatten()
+        .map(|a| decoded(a.value.as_bytes()))
+}
+
 /// Attribute or text bytes as a string, entities resolved.
 pub(super) fn decoded(raw: &[u8]) -> String {
     let mut s = String::new();
