@@ -293,6 +293,7 @@ async fn an_undo_restores_trashes_removes_and_leaves_changed_users_alone(kind: K
     // Created: in the trash can. Changed since: as they were.
     let newbie = user(&admin, "newbie").await;
     assert!(newbie["deleted_at"].is_string(), "{newbie}");
+    assert_eq!(admin.get_ok("/api/users?q=newbie").await["total"], 0);
     let edited = user(&admin, "edited").await;
     assert!(edited["deleted_at"].is_null());
     assert_eq!(edited["last_name"], "Edited");
@@ -374,6 +375,14 @@ async fn an_undo_restores_trashes_removes_and_leaves_changed_users_alone(kind: K
         "conflict",
     )
     .await;
+
+    // A user the undo moved to the trash can is found again once restored.
+    admin
+        .post(&format!("/api/trash/{}/restore", id_of(&newbie)), json!({}))
+        .await
+        .error_for_status()
+        .expect("restored");
+    assert_eq!(admin.get_ok("/api/users?q=nina").await["total"], 1);
     app.finish().await;
 }
 
