@@ -1,8 +1,7 @@
 //! Case- and accent-insensitive search that an index can serve on both
 //! databases: each user gets a set of normalised *terms* (table
-//! `user_search_terms`, primary key `(term, sort_key, user_pk)`; none for a
-//! user in the trash can), and a query word matches a term by prefix, which
-//! is a range scan on that key:
+//! `user_search_terms`, primary key `(term, sort_key, user_pk)`), and a query
+//! word matches a term by prefix, which is a range scan on that key:
 //! `term >= 'mul' AND term < 'mul\u{10FFFF}'`.
 
 /// The folding lives in the rules crate, which also compares names with it
@@ -99,22 +98,24 @@ impl Searched<'_> {
 }
 
 /// One `user_search_terms` row (`db::users::insert_search_terms` writes
-/// them): a term of a user, with the user's sort key, so a search never
-/// visits `users`. A user in the trash can has none (migration 0011).
+/// them): a term of a user, with the user's sort key and whether they are
+/// out of the trash can, so a search never visits `users`.
 pub struct TermRow {
     pub term: String,
     pub user_pk: i64,
     pub sort_key: String,
+    pub active: bool,
 }
 
 /// Appends the `user_search_terms` rows of one user: the one place they
 /// are built, for a user written by a form, an import or an undo.
-pub fn add_term_rows(out: &mut Vec<TermRow>, user_pk: i64, user: &Searched) {
+pub fn add_term_rows(out: &mut Vec<TermRow>, user_pk: i64, user: &Searched, active: bool) {
     let sort_key = user.sort_key();
     out.extend(user.terms().into_iter().map(|term| TermRow {
         term,
         user_pk,
         sort_key: sort_key.clone(),
+        active,
     }));
 }
 

@@ -236,7 +236,7 @@ pub async fn insert_user(tx: &mut Tx, u: &NewUser, now: i64) -> sqlx::Result<i64
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
     );
     let (id,) = bind_user!(insert, u, now).fetch_one(&mut **tx).await?;
-    write_search_terms(tx, id, &u.searched()).await?;
+    write_search_terms(tx, id, u, true).await?;
     Ok(id)
 }
 
@@ -257,7 +257,7 @@ pub async fn forget_kept_hashes(tx: &mut Tx, user_pk: i64) -> sqlx::Result<()> {
 
 /// Rewrites a user's fields; `password_hash: None` keeps the current one.
 pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::Result<()> {
-    // Whether the user is in the trash can, which keeps no search terms.
+    // Whether the user is in the trash can, for their terms' `active`.
     let update = sqlx::query_as::<_, (Option<i64>,)>(
         "UPDATE users SET first_name = $1, last_name = $2, username = $3, username_key = $4, \
          email = $5, user_id = $6, password_hash = COALESCE($7, password_hash), role_id = $8, \
@@ -271,16 +271,19 @@ pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::R
     if u.password_hash.is_some() {
         forget_kept_hashes(tx, id).await?;
     }
-    drop_search_terms(tx, id).await?;
+    sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     match updated {
-        Some((None,)) => write_search_terms(tx, id, &u.searched()).await,
-        _ => Ok(()),
+        Some((deleted_at,)) => write_search_terms(tx, id, u, deleted_at.is_none()).await,
+        None => Ok(()),
     }
 }
 
-async fn write_search_terms(tx: &mut Tx, id: i64, user: &Searched<'_>) -> sqlx::Result<()> {
+async fn write_search_terms(tx: &mut Tx, id: i64, u: &NewUser, active: bool) -> sqlx::Result<()> {
     let mut rows = Vec::new();
-    search::add_term_rows(&mut rows, id, user);
+    search::add_term_rows(&mut rows, id, &u.searched(), active);
     insert_search_terms(tx, &rows).await
 }
 
@@ -293,42 +296,25 @@ pub async fn insert_search_terms(conn: &mut AnyConnection, rows: &[TermRow]) -> 
         "",
         4,
         rows,
-        |q, r| q.bind(&r.term).bind(r.user_pk).bind(&r.sort_key).bind(1),
+        |q, r| {
+            q.bind(&r.term)
+                .bind(r.user_pk)
+                .bind(&r.sort_key)
+                .bind(i64::from(r.active))
+        },
     )
     .await
 }
 
-/// After a user went to the trash can: their search terms go (the trash
-/// can's list reads `users`; search finds the users outside it).
-pub async fn drop_search_terms(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1")
+/// Marks a user's search terms active or in the trash can, after
+/// `users.deleted_at` changed.
+pub async fn set_search_active(tx: &mut Tx, id: i64, active: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE user_search_terms SET active = $1 WHERE user_pk = $2")
+        .bind(i64::from(active))
         .bind(id)
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-/// After a user came back from the trash can: their search terms, from
-/// their values now.
-pub async fn restore_search_terms(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
-    let values: Option<(String, String, String, String, String)> = sqlx::query_as(
-        "SELECT first_name, last_name, username, email, user_id FROM users WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((first_name, last_name, username, email, user_id)) = values else {
-        return Ok(());
-    };
-    drop_search_terms(tx, id).await?;
-    let user = Searched {
-        first_name: &first_name,
-        last_name: &last_name,
-        username: &username,
-        email: &email,
-        user_id: &user_id,
-    };
-    write_search_terms(tx, id, &user).await
 }
 
 pub async fn set_memberships(tx: &mut Tx, user_pk: i64, nodes: &[i64]) -> sqlx::Result<()> {

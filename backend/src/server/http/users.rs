@@ -990,7 +990,7 @@ pub async fn delete_user(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    db::users::drop_search_terms(&mut tx, id).await?;
+    db::users::set_search_active(&mut tx, id, false).await?;
     db::users::end_sessions(&mut tx, id).await?;
     ensure_full_administrator_remains(&mut tx).await?;
     tx.commit().await?;
@@ -1044,7 +1044,7 @@ pub async fn restore_user(
     if restored == 0 {
         return Err(Error::not_found("no such user in the trash can"));
     }
-    db::users::restore_search_terms(&mut tx, id).await?;
+    db::users::set_search_active(&mut tx, id, true).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, user = id, "restored a user");
     load(&ctx.db, id, false)

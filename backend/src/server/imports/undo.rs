@@ -715,7 +715,12 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
         &trashed,
     )
     .await?;
-    bulk::execute_in(tx, "DELETE FROM user_search_terms WHERE user_pk", &trashed).await?;
+    bulk::execute_in(
+        tx,
+        "UPDATE user_search_terms SET active = 0 WHERE user_pk",
+        &trashed,
+    )
+    .await?;
 
     // Synchronised users: their earlier values, one UPDATE … FROM (VALUES …)
     // per chunk; the hash only where the import changed it.
@@ -761,9 +766,8 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
     let restored: Vec<i64> = plan.restore.iter().map(|r| r.user_pk).collect();
     bulk::execute_in(tx, "DELETE FROM user_search_terms WHERE user_pk", &restored).await?;
     let mut terms = Vec::new();
-    // A user in the trash can has none (migration 0011).
-    for r in plan.restore.iter().filter(|r| !r.now.in_trash) {
-        search::add_term_rows(&mut terms, r.user_pk, &r.searched());
+    for r in &plan.restore {
+        search::add_term_rows(&mut terms, r.user_pk, &r.searched(), !r.now.in_trash);
     }
     db::users::insert_search_terms(tx, &terms).await?;
     // The memberships the import added.
