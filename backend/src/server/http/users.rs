@@ -397,12 +397,17 @@ async fn sought_page(
         .clamp(SOUGHT_ENTRIES, COUNTED_ENTRIES);
     let steps = descents / per_step;
 
-    // A position is `flag, sort_key, separator, id + ID_OFFSET`: one text
-    // that sorts as `(sort_key, id)`, so that the least and greatest of
-    // the words' next entries are MIN and MAX. Flag `0`: seek from the
-    // position; `1`: it is a match, seek past it; `2`: a word has no more.
-    let key = |st: &str| format!("substr({st}, 2, length({st}) - 21)");
-    let id = |st: &str| format!("CAST(substr({st}, length({st}) - 18) AS BIGINT) - {ID_OFFSET}");
+    // A position is `flag, sort_key, separator, id + ID_OFFSET, active`:
+    // one text that sorts as `(sort_key, id)`, so that the least and
+    // greatest of the words' next entries are MIN and MAX. Flag `0`: seek
+    // from the position; `1`: it is a match, seek past it; `3`: every word
+    // is at a user in the trash can, seek past them; `2`: a word has no
+    // more. The seeks do not skip the trash can's entries (`active = 0`):
+    // a run of them would be read again at every step, so each costs a
+    // step instead, within the bound.
+    let key = |st: &str| format!("substr({st}, 2, length({st}) - 22)");
+    let id =
+        |st: &str| format!("CAST(substr({st}, length({st}) - 19, 19) AS BIGINT) - {ID_OFFSET}");
     let mut n = 2;
     let mut placeholder = || {
         n += 1;
@@ -416,9 +421,9 @@ async fn sought_page(
         let seek = |term: &str| {
             format!(
                 "(SELECT sort_key || $1 || CAST(user_pk + {ID_OFFSET} AS TEXT) \
-                 FROM user_search_terms WHERE term = {term} AND active = 1 \
-                 AND (sort_key, user_pk) >= ({}, {} + CAST(substr({st}, 1, 1) AS BIGINT)) \
-                 ORDER BY sort_key, user_pk LIMIT 1)",
+                 || CAST(active AS TEXT) FROM user_search_terms WHERE term = {term} \
+                 AND (sort_key, user_pk) >= ({}, {} + CASE WHEN substr({st}, 1, 1) IN ('1', '3') \
+                 THEN 1 ELSE 0 END) ORDER BY sort_key, user_pk LIMIT 1)",
                 key(st),
                 id(st)
             )
@@ -442,7 +447,9 @@ async fn sought_page(
         // Never one branch: PostgreSQL would pull a lone one up and run
         // its seek once for each of MIN, MAX and COUNT.
         format!(
-            "(SELECT CASE WHEN COUNT(s) < {} THEN '2' WHEN MIN(s) = MAX(s) THEN '1' || MAX(s) \
+            "(SELECT CASE WHEN COUNT(s) < {} THEN '2' \
+             WHEN MIN(s) = MAX(s) AND substr(MAX(s), length(MAX(s)), 1) = '1' THEN '1' || MAX(s) \
+             WHEN MIN(s) = MAX(s) THEN '3' || MAX(s) \
              ELSE '0' || MAX(s) END FROM ({} UNION ALL SELECT NULL AS s) x)",
             sought.len(),
             words.join(" UNION ALL ")
@@ -484,7 +491,7 @@ async fn sought_page(
     );
     let mut query = sqlx::query_as(&sql)
         .bind(POSITION_SEPARATOR)
-        .bind(format!("0{POSITION_SEPARATOR}{ID_OFFSET}"));
+        .bind(format!("0{POSITION_SEPARATOR}{ID_OFFSET}1"));
     for term in sought.iter().flatten() {
         query = query.bind(term.clone());
     }
@@ -539,9 +546,10 @@ async fn sought_page(
     })
 }
 
-/// The user id at the end of a [`sought_page`] position.
+/// The user id at the end of a [`sought_page`] position (before its
+/// `active` digit).
 fn position_id(st: &str) -> Result<i64> {
-    st.get(st.len().saturating_sub(19)..)
+    st.get(st.len().saturating_sub(20)..st.len().saturating_sub(1))
         .and_then(|digits| digits.parse::<i64>().ok())
         .map(|id| id - ID_OFFSET)
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("a search position without an id: {st:?}")))
