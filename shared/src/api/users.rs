@@ -94,10 +94,13 @@ impl From<&UserOut> for UserInput {
 pub struct UserPage {
     pub users: Vec<UserOut>,
     /// How many users match in all; when `total_is_lower_bound`, at least
-    /// this many (counting stops at [`TOTAL_CAP`] matches).
+    /// this many: one word counts up to [`TOTAL_CAP`] matches, several
+    /// words what their bounded seek found (`anna kowa`: "625+"), never
+    /// more than [`TOTAL_CAP`].
     pub total: i64,
-    /// `total` is a lower bound (shown as "10,000+"): a broad search is
-    /// not counted to its end, so that its cost stays that of its page.
+    /// `total` is a lower bound (shown as "10,000+", "625+"): a broad
+    /// search is not counted to its end, so that its cost stays that of
+    /// its page.
     pub total_is_lower_bound: bool,
     pub page: u32,
     pub per_page: u32,
