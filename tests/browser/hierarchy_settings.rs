@@ -76,6 +76,10 @@ async fn hierarchy_and_time_zone_are_set_in_the_browser_and_an_import_uses_them(
         .await;
     app.wait_for_text("#hierarchy-status", "Renamed Schol A to Harbour School.")
         .await;
+    // The list is asked again after the change is announced: read it once
+    // it shows the new name.
+    app.wait_for_text("#hierarchy-table", "Harbour School")
+        .await;
     // Each node under its parent, indented by its depth.
     let rows = app
         .script(
