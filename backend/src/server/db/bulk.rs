@@ -29,16 +29,16 @@ pub enum Style {
 impl Style {
     /// The style of the database behind a connection.
     pub fn of(conn: &AnyConnection) -> Style {
-        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-            Style::Anonymous
-        } else {
-            Style::Numbered
-        }
+        Style::of_kind(DbKind::of(conn))
     }
 
     /// The style of the database behind a pool.
     pub fn of_pool(db: &Db) -> Style {
-        match DbKind::of_pool(db) {
+        Style::of_kind(DbKind::of_pool(db))
+    }
+
+    fn of_kind(kind: DbKind) -> Style {
+        match kind {
             DbKind::Sqlite => Style::Anonymous,
             DbKind::Postgres => Style::Numbered,
         }

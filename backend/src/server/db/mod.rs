@@ -50,6 +50,15 @@ impl DbKind {
         }
     }
 
+    /// The database behind a connection.
+    pub fn of(conn: &sqlx::AnyConnection) -> DbKind {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            DbKind::Sqlite
+        } else {
+            DbKind::Postgres
+        }
+    }
+
     /// The database behind a pool.
     pub fn of_pool(db: &Db) -> DbKind {
         if db.connect_options().database_url.scheme() == "sqlite" {

@@ -512,7 +512,7 @@ async fn sought_page(
     // such plan. The sorts' penalty would then make it compile the
     // statement (JIT: 0.7 s on 1,000,000 users), so not that either.
     let mut settings = None;
-    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+    if db::DbKind::of(conn) == db::DbKind::Postgres {
         let (sort, jit, _, _): (String, String, String, String) = sqlx::query_as(
             "SELECT current_setting('enable_sort'), current_setting('jit'), \
              set_config('enable_sort', 'off', true), set_config('jit', 'off', true)",
