@@ -1,5 +1,7 @@
 //! Sign-in, sign-out, sessions, CSRF and the sign-in rate limit.
 
+use std::time::{Duration, Instant};
+
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, SET_COOKIE};
 use serde_json::{Value, json};
@@ -20,6 +22,8 @@ on_both_databases!(
     anyone_changes_their_own_password,
     a_session_unused_for_the_idle_time_ends,
     new_passwords_must_not_be_common,
+    a_sign_in_racing_a_new_password_keeps_no_session,
+    a_sign_in_racing_the_trash_can_keeps_no_session,
 );
 
 fn cookie_value(set_cookie: &str) -> String {
@@ -422,5 +426,165 @@ async fn new_passwords_must_not_be_common(kind: Kind) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    app.finish().await;
+}
+
+/// What lands while a sign-in's password is being verified.
+#[derive(Clone, Copy)]
+enum Change {
+    /// An administrator sets the user's password (PUT).
+    NewPassword,
+    /// An administrator moves the user to the trash can (restored after
+    /// each round).
+    Trash,
+}
+
+/// Issue 18: a sign-in that read the user's hash before an administrator's
+/// change and opened its session after the change ended the user's
+/// sessions kept a session opened with a password that no longer holds.
+async fn a_sign_in_racing_a_new_password_keeps_no_session(kind: Kind) {
+    sign_ins_racing(kind, Change::NewPassword).await;
+}
+
+/// Issue 18, the trash can: such a sign-in answered 401 (its user was gone
+/// when its answer was made, so its cookie was never sent), yet its
+/// session stayed, opened for a user in the trash can.
+async fn a_sign_in_racing_the_trash_can_keeps_no_session(kind: Kind) {
+    sign_ins_racing(kind, Change::Trash).await;
+}
+
+/// Rounds of one sign-in and one change in parallel, the change starting
+/// at a different point each round, so that some land it while the
+/// sign-in's hash is verified (without the fix, about half of the rounds
+/// kept a session, on both databases). After both answered, the user has no
+/// session left and the sign-in's cookie, if any, is refused.
+async fn sign_ins_racing(kind: Kind, change: Change) {
+    const ROUNDS: u32 = 16;
+    let app = spawn_app_with(kind, |c| {
+        // A hash of some milliseconds, so the change can land inside it.
+        c.password.memory_kib = 16 * 1024;
+        // Sign-ins with a password just replaced fail; they are not what
+        // this test counts.
+        c.login_failures_per_account = 1_000;
+        c.login_failures_per_address = 1_000;
+    })
+    .await;
+    let admin = app.admin().await;
+    let nothing = admin.role("Nothing", &[]).await;
+    let password = |round: u32| format!("racer-password-{round}");
+    let body = user_body(
+        json!({"username": "racer", "user_id": "racer", "password": password(0),
+            "role_id": nothing}),
+        &admin,
+    )
+    .await;
+    let racer = ok_json(
+        admin.post("/api/users", body.clone()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = racer["id"].as_i64().expect("id");
+    let path = format!("/api/users/{id}");
+    let db = app.database().await;
+    let sign_in = |password: String| {
+        let client = app.client();
+        let request = client
+            .http
+            .post(format!("{}/api/login", client.base))
+            .json(&json!({"username": "racer", "password": password}))
+            .send();
+        async move { (request.await.expect("sign in").status(), client) }
+    };
+    // The change; a new password is `password(round)`.
+    let make_change = |round: u32| {
+        let mut body = body.clone();
+        body["password"] = json!(password(round));
+        let (admin, path) = (&admin, &path);
+        async move {
+            match change {
+                Change::NewPassword => {
+                    let response = admin.put(path, body).await;
+                    ok_json(response, StatusCode::OK).await;
+                }
+                Change::Trash => {
+                    let response = admin.delete(path).await;
+                    ok_json(response, StatusCode::NO_CONTENT).await;
+                }
+            }
+        }
+    };
+    let restore = || async {
+        if let Change::Trash = change {
+            let restored = admin
+                .post(&format!("/api/trash/{id}/restore"), json!({}))
+                .await;
+            ok_json(restored, StatusCode::OK).await;
+        }
+    };
+
+    // How long each takes alone (the middle of three).
+    let (mut sign_in_times, mut change_times) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let started = Instant::now();
+        let (status, _) = sign_in(password(0)).await;
+        assert_eq!(status, StatusCode::OK);
+        sign_in_times.push(started.elapsed());
+        let started = Instant::now();
+        make_change(0).await;
+        change_times.push(started.elapsed());
+        restore().await;
+    }
+    sign_in_times.sort();
+    change_times.sort();
+    let (sign_in_takes, change_takes) = (sign_in_times[1], change_times[1]);
+
+    // The change starts from `change_takes` before the sign-in (it ends
+    // as the sign-in starts) to `sign_in_takes` after it, in even steps.
+    let span = (change_takes + sign_in_takes).as_secs_f64();
+    let mut current = 0;
+    let mut kept = Vec::new();
+    for round in 0..ROUNDS {
+        let change_after =
+            span * f64::from(round) / f64::from(ROUNDS - 1) - change_takes.as_secs_f64();
+        let next = match change {
+            Change::NewPassword => round + 1,
+            Change::Trash => current,
+        };
+        let (signed_in, ()) = tokio::join!(
+            async {
+                tokio::time::sleep(Duration::from_secs_f64((-change_after).max(0.0))).await;
+                sign_in(password(current)).await
+            },
+            async {
+                tokio::time::sleep(Duration::from_secs_f64(change_after.max(0.0))).await;
+                make_change(next).await
+            },
+        );
+        current = next;
+        // The change ended every session of the user: one left in the
+        // database was opened after it.
+        let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_pk = $1")
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .expect("count the sessions");
+        restore().await;
+        let (status, client) = signed_in;
+        assert!(
+            [StatusCode::OK, StatusCode::UNAUTHORIZED].contains(&status),
+            "round {round}: the sign-in answered {status}"
+        );
+        let refused = status == StatusCode::UNAUTHORIZED
+            || client.get("/api/me").await.status() == StatusCode::UNAUTHORIZED;
+        if sessions > 0 || !refused {
+            kept.push(round);
+        }
+    }
+    assert!(
+        kept.is_empty(),
+        "a sign-in racing the change kept a session the change ended (rounds {kept:?} of \
+         {ROUNDS}; a sign-in takes {sign_in_takes:?}, the change {change_takes:?})"
+    );
+    db.close().await;
     app.finish().await;
 }

@@ -351,7 +351,10 @@ pub async fn ensure_full_administrator_remains(tx: &mut Tx) -> Result<()> {
 }
 
 /// Ends every session of a user (a new password, the trash can, an
-/// administrator's "sign out everywhere"). How many ended.
+/// administrator's "sign out everywhere"). How many ended. A new password
+/// or the trash can changes the user's row first, in the same transaction:
+/// a sign-in under way reads that row again, locked, before it opens its
+/// session (`http/auth.rs`, `open_session`).
 pub async fn end_sessions(tx: &mut Tx, user_pk: i64) -> sqlx::Result<u64> {
     Ok(sqlx::query("DELETE FROM sessions WHERE user_pk = $1")
         .bind(user_pk)

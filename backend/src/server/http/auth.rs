@@ -16,11 +16,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use roster_shared::api::{ErrorBody, LoginRequest, PasswordChange, SessionInfo};
 use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
 
 use super::ApiContext;
 use super::extract::{AuthUser, COOKIE, session_id, session_token};
 use super::json::Json;
 use crate::Db;
+use crate::db::DbKind;
 use crate::db::roles;
 use crate::db::users::{self, username_key};
 use crate::error::{Error, Result};
@@ -404,25 +406,104 @@ async fn reserve_attempt(
         })
 }
 
-/// The user whose (active) account and password these are, if any. An
-/// unknown account costs a dummy hash, as long as a real one.
-async fn password_matches(
+/// The active user an account (username key) signs in to, and their hash.
+/// `lock`: in the transaction that opens the session, on PostgreSQL, the
+/// row is locked `FOR SHARE`, so a write in flight to it (a new password,
+/// the trash can) is waited for and its result read; on SQLite that
+/// transaction (`db::begin`) already holds the write lock.
+async fn active_account(
+    conn: &mut AnyConnection,
+    account: &str,
+    lock: bool,
+) -> sqlx::Result<Option<(i64, Option<String>)>> {
+    let lock = if lock && DbKind::of(conn) == DbKind::Postgres {
+        " FOR SHARE"
+    } else {
+        ""
+    };
+    sqlx::query_as(&format!(
+        "SELECT id, password_hash FROM users WHERE username_key = $1 AND deleted_at IS NULL{lock}"
+    ))
+    .bind(account)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A session opened: its user, its cookie's token and its CSRF token.
+struct Opened {
+    user_pk: i64,
+    token: String,
+    csrf_token: String,
+}
+
+/// Checks the password and opens a session, or `None` when the password
+/// is wrong (an unknown account costs a dummy hash, as long as a real one).
+///
+/// The hash is read, then verified (slow, holding no connection), then read
+/// again in the transaction that inserts the session: a write that ended
+/// the user's sessions meanwhile (a new password, the trash can, an
+/// import or an undo) deleted them before this session existed, so the
+/// session is opened only if the account still has the hash verified.
+async fn open_session(
     ctx: &ApiContext,
     account: &str,
     password: String,
-) -> Result<Option<i64>> {
-    let found: Option<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT id, password_hash FROM users WHERE username_key = $1 AND deleted_at IS NULL",
-    )
-    .bind(account)
-    .fetch_optional(&ctx.db)
-    .await?;
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<Opened>> {
+    let found = active_account(&mut *ctx.db.acquire().await?, account, false).await?;
     let (user_pk, hash) = match found {
         Some((id, hash)) => (Some(id), hash),
         None => (None, None),
     };
-    let ok = ctx.config.password.verify_async(password, hash).await?;
-    Ok(user_pk.filter(|_| ok))
+    let ok = ctx
+        .config
+        .password
+        .verify_async(password, hash.clone())
+        .await?;
+    let Some(user_pk) = user_pk.filter(|_| ok) else {
+        return Ok(None);
+    };
+
+    let token = random_hex(32)?;
+    let csrf_token = random_hex(32)?;
+    let mut tx = crate::db::begin(&ctx.db).await?;
+    // First, before any session row is touched: a write in flight locks the
+    // user's row before it deletes sessions, so waiting here for it while
+    // holding a session row could deadlock.
+    let now_found = active_account(&mut tx, account, true).await?;
+    if now_found != Some((user_pk, hash)) {
+        tx.rollback().await?;
+        tracing::warn!(
+            user = user_pk,
+            "sign-in refused: the password or the account \
+            changed while the password was checked"
+        );
+        return Ok(None);
+    }
+    if let Some(old) = session_token(headers) {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(session_id(&old))
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO sessions (id, user_pk, csrf_token, created_at, expires_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $4)",
+    )
+    .bind(session_id(&token))
+    .bind(user_pk)
+    .bind(&csrf_token)
+    .bind(now)
+    .bind(now + ctx.config.session_ttl_secs)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(Opened {
+        user_pk,
+        token,
+        csrf_token,
+    }))
 }
 
 /// Sign in. The old session of the browser, if any, ends: every sign-in
@@ -446,10 +527,11 @@ pub async fn login(
     check_len("password", Field::Password, &req.password)?;
     let account = username_key(username);
     let reservation = reserve_attempt(&ctx, &account, address).await?;
-    let user_pk = match password_matches(&ctx, &account, req.password).await {
-        Ok(Some(user_pk)) => user_pk,
+    let opened = match open_session(&ctx, &account, req.password, &headers, now).await {
+        Ok(Some(opened)) => opened,
         Ok(None) => {
-            // The attempt stays counted: it is the failure.
+            // The attempt stays counted: it is the failure (also a password
+            // that was right until a change landed while it was checked).
             tracing::warn!(account = ?shown(&account), address = ?address, "failed sign-in");
             return Err(Error::BadCredentials);
         }
@@ -459,33 +541,12 @@ pub async fn login(
         }
     };
     ctx.limiter.release(reservation).await;
-
-    let token = random_hex(32)?;
-    let csrf_token = random_hex(32)?;
-    let mut tx = crate::db::begin(&ctx.db).await?;
-    if let Some(old) = session_token(&headers) {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(session_id(&old))
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query(
-        "INSERT INTO sessions (id, user_pk, csrf_token, created_at, expires_at, last_seen_at) \
-         VALUES ($1, $2, $3, $4, $5, $4)",
-    )
-    .bind(session_id(&token))
-    .bind(user_pk)
-    .bind(&csrf_token)
-    .bind(now)
-    .bind(now + ctx.config.session_ttl_secs)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let user_pk = opened.user_pk;
     tracing::info!(user = user_pk, address = ?address, "signed in");
 
-    let info = session_info(&ctx, user_pk, csrf_token).await?;
+    let info = session_info(&ctx, user_pk, opened.csrf_token).await?;
     let cookie = set_cookie(
-        &token,
+        &opened.token,
         ctx.config.session_ttl_secs,
         cookie_is_secure(&ctx, &headers),
     )?;

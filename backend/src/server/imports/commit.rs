@@ -413,7 +413,8 @@ async fn write(
     // Synchronised users: one UPDATE … FROM (VALUES …) per chunk.
     const SYNC_WIDTH: usize = 12;
     let mut reindexed_pks = Vec::new();
-    // Users given a new password: their sessions end, as on PUT.
+    // Users given a new password: their sessions end, as on PUT, after
+    // their rows changed (a sign-in under way waits on the row).
     let mut new_password_pks = Vec::new();
     for (sql, part) in bulk::statements(
         style,

@@ -789,7 +789,8 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
         }
         query.execute(&mut **tx).await?;
     }
-    // Sessions end for the trashed and for those whose hash comes back.
+    // Sessions end for the trashed and for those whose hash comes back,
+    // after their rows changed (a sign-in under way waits on the row).
     let mut ended = trashed.clone();
     ended.extend(
         plan.restore
