@@ -588,3 +588,41 @@ async fn sign_ins_racing(kind: Kind, change: Change) {
     db.close().await;
     app.finish().await;
 }
+
+/// A sign-in that meets a long write to its user's row (an import or an
+/// undo of thousands of users holds it through its whole commit) waits a
+/// bounded time and answers 503, instead of holding one of the pool's
+/// connections until the commit ends; once the row is free it signs in.
+#[tokio::test]
+async fn a_sign_in_meeting_a_long_write_answers_busy_on_postgres() {
+    let app = spawn_app(Kind::Postgres).await;
+    let admin = app.admin().await;
+    let body = user_body(
+        json!({"username": "held", "password": "a-long-enough-password"}),
+        &admin,
+    )
+    .await;
+    ok_json(admin.post("/api/users", body).await, StatusCode::CREATED).await;
+    let db = app.database().await;
+    let mut holder = db.begin().await.expect("begin");
+    sqlx::query("SELECT id FROM users WHERE username = 'held' FOR UPDATE")
+        .fetch_one(&mut *holder)
+        .await
+        .expect("hold the user's row, as a commit writing it does");
+
+    let mut client = app.client();
+    let started = Instant::now();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(20),
+        client.login("held", "a-long-enough-password"),
+    )
+    .await
+    .expect("the sign-in answers while the row is still held");
+    assert_error(answer, StatusCode::SERVICE_UNAVAILABLE, "busy").await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    holder.rollback().await.expect("rollback");
+    let answer = client.login("held", "a-long-enough-password").await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    app.finish().await;
+}

@@ -406,27 +406,51 @@ async fn reserve_attempt(
         })
 }
 
+/// How long a sign-in waits for a write in flight to its user's row (an
+/// administrator's change: milliseconds; an import or an undo of thousands
+/// of users: its whole commit) before it answers 503, so that sign-ins
+/// meeting a long commit do not each hold a pooled connection through it.
+const SIGN_IN_LOCK_WAIT: &str = "1000ms";
+
 /// The active user an account (username key) signs in to, and their hash.
 /// `lock`: in the transaction that opens the session, on PostgreSQL, the
 /// row is locked `FOR SHARE`, so a write in flight to it (a new password,
-/// the trash can) is waited for and its result read; on SQLite that
-/// transaction (`db::begin`) already holds the write lock.
+/// the trash can) is waited for (up to [`SIGN_IN_LOCK_WAIT`]) and its
+/// result read; on SQLite that transaction (`db::begin`) already holds the
+/// write lock.
 async fn active_account(
     conn: &mut AnyConnection,
     account: &str,
     lock: bool,
-) -> sqlx::Result<Option<(i64, Option<String>)>> {
-    let lock = if lock && DbKind::of(conn) == DbKind::Postgres {
-        " FOR SHARE"
-    } else {
-        ""
-    };
+) -> Result<Option<(i64, Option<String>)>> {
+    let lock = lock && DbKind::of(conn) == DbKind::Postgres;
+    if lock {
+        // Local to the sign-in's transaction.
+        sqlx::query("SELECT set_config('lock_timeout', $1, true)")
+            .bind(SIGN_IN_LOCK_WAIT)
+            .execute(&mut *conn)
+            .await?;
+    }
     sqlx::query_as(&format!(
-        "SELECT id, password_hash FROM users WHERE username_key = $1 AND deleted_at IS NULL{lock}"
+        "SELECT id, password_hash FROM users WHERE username_key = $1 AND deleted_at IS NULL{}",
+        if lock { " FOR SHARE" } else { "" }
     ))
     .bind(account)
     .fetch_optional(conn)
     .await
+    .map_err(|e| {
+        // PostgreSQL's `lock_not_available` (SQLSTATE 55P03): `lock_timeout`.
+        if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("55P03") {
+            Error::Busy {
+                message: "this account is being changed right now (an import or an undo \
+                    may be writing it); try again in a moment"
+                    .into(),
+                retry_after_secs: 2,
+            }
+        } else {
+            Error::from(e)
+        }
+    })
 }
 
 /// A session opened: its user, its cookie's token and its CSRF token.
