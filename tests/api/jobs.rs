@@ -150,11 +150,9 @@ async fn a_purge_waits_for_a_restore_under_way(kind: Kind) {
         .execute(&mut *restore)
         .await
         .expect("restore the user");
-    sqlx::query("UPDATE user_search_terms SET active = 1 WHERE user_pk = $1")
-        .bind(id)
-        .execute(&mut *restore)
+    roster_server::db::users::restore_search_terms(&mut restore, &[id])
         .await
-        .expect("activate the terms");
+        .expect("write the terms again");
     let other = roster_server::db::connect_with(&app.database_url, Some(2))
         .await
         .expect("connect");

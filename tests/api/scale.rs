@@ -122,8 +122,8 @@ pub(crate) async fn seed(db: &AnyPool, count: usize, role_id: i64, root: i64) {
         q.execute(&mut *tx).await.expect("insert users");
         for chunk in terms.chunks(2_000) {
             let sql = format!(
-                "INSERT INTO user_search_terms (term, user_pk, sort_key, active) VALUES {}",
-                values(chunk.len(), 3, ", 1")
+                "INSERT INTO user_search_terms (term, user_pk, sort_key) VALUES {}",
+                values(chunk.len(), 3, "")
             );
             let mut q = sqlx::query(&sql);
             for (term, id, sort_key) in chunk {

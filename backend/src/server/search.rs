@@ -2,7 +2,10 @@
 //! databases: each user gets a set of normalised *terms* (table
 //! `user_search_terms`, primary key `(term, sort_key, user_pk)`), and a query
 //! word matches a term by prefix, which is a range scan on that key:
-//! `term >= 'mul' AND term < 'mul\u{10FFFF}'`.
+//! `term >= 'mul' AND term < 'mul\u{10FFFF}'`. Users in the trash can have
+//! no terms (moving thousands there must not rewrite ten times as many
+//! index entries): the trash can's search builds each one's terms here and
+//! tests them with the same range ([`Searched::matches`]).
 
 /// The folding lives in the rules crate, which also compares names with it
 /// (SPEC section 4b's "normalised").
@@ -95,28 +98,46 @@ impl Searched<'_> {
             self.user_id,
         ])
     }
+
+    /// Whether every query word begins one of the user's [`terms`]: what
+    /// the searches of `user_search_terms` find, for a user who has no
+    /// rows there (the trash can).
+    pub fn matches(&self, words: &[String]) -> bool {
+        let terms = self.terms();
+        words
+            .iter()
+            .all(|word| terms.iter().any(|term| in_prefix_range(term, word)))
+    }
 }
 
 /// One `user_search_terms` row (`db::users::insert_search_terms` writes
-/// them): a term of a user, with the user's sort key and whether they are
-/// out of the trash can, so a search never visits `users`.
+/// them): a term of a user, with the user's sort key, so a search never
+/// visits `users`. Only users out of the trash can have them: the trash
+/// can's search tests its users with [`Searched::matches`] instead.
 pub struct TermRow {
     pub term: String,
     pub user_pk: i64,
     pub sort_key: String,
-    pub active: bool,
 }
 
-/// Appends the `user_search_terms` rows of one user: the one place they
-/// are built, for a user written by a form, an import or an undo.
-pub fn add_term_rows(out: &mut Vec<TermRow>, user_pk: i64, user: &Searched, active: bool) {
+/// Appends the `user_search_terms` rows of one user out of the trash can:
+/// the one place they are built, for a user written by a form, an import,
+/// an undo or a restore.
+pub fn add_term_rows(out: &mut Vec<TermRow>, user_pk: i64, user: &Searched) {
     let sort_key = user.sort_key();
     out.extend(user.terms().into_iter().map(|term| TermRow {
         term,
         user_pk,
         sort_key: sort_key.clone(),
-        active,
     }));
+}
+
+/// Whether `term` lies in the range a search reads for `word`, `word` to
+/// [`prefix_end`] in byte order (as both databases compare the terms):
+/// the term begins with the word, and not with it and then `char::MAX`.
+fn in_prefix_range(term: &str, word: &str) -> bool {
+    term.strip_prefix(word)
+        .is_some_and(|rest| !rest.starts_with(char::MAX))
 }
 
 #[cfg(test)]
@@ -135,6 +156,42 @@ mod tests {
             "a.berg@example.com",
         ] {
             assert!(t.contains(&want.to_string()), "{want} missing from {t:?}");
+        }
+    }
+
+    #[test]
+    fn a_user_matches_as_the_terms_range_finds_them() {
+        let user = Searched {
+            first_name: "Zoë",
+            last_name: "van der Berg",
+            username: "ZBerg",
+            email: "z.berg@Example.com",
+            user_id: "00417",
+        };
+        let words = |q: &str| query_words(q);
+        for q in [
+            "zo",
+            "ZOE BERG",
+            "van der",
+            "zberg",
+            "z.berg@ex",
+            "004",
+            "berg zo",
+        ] {
+            assert!(user.matches(&words(q)), "{q} should match");
+        }
+        for q in ["zoey", "berg anna", "417", "example.org"] {
+            assert!(!user.matches(&words(q)), "{q} should not match");
+        }
+        // The same set as the range `word..prefix_end(word)`, the edge too.
+        for (term, word) in [
+            ("ab", "ab"),
+            ("abc", "ab"),
+            ("ab\u{10FFFF}", "ab"),
+            ("b", "ab"),
+        ] {
+            let in_range = term >= word && term < prefix_end(word).as_str();
+            assert_eq!(in_prefix_range(term, word), in_range, "{term:?} {word:?}");
         }
     }
 

@@ -343,6 +343,8 @@ pub async fn purge_trash(db: &Db, now: i64) -> sqlx::Result<u64> {
     .bind(cutoff)
     .execute(&mut *tx)
     .await?;
+    // A user in the trash can has no search terms (trashing deleted them):
+    // their table is in the list only so that no term can outlive its user.
     for table in ["user_search_terms", "user_memberships", "sessions"] {
         sqlx::query(&format!(
             "DELETE FROM {table} WHERE user_pk IN \

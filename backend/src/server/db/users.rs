@@ -236,7 +236,7 @@ pub async fn insert_user(tx: &mut Tx, u: &NewUser, now: i64) -> sqlx::Result<i64
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
     );
     let (id,) = bind_user!(insert, u, now).fetch_one(&mut **tx).await?;
-    write_search_terms(tx, id, u, true).await?;
+    write_search_terms(tx, id, u).await?;
     Ok(id)
 }
 
@@ -256,8 +256,8 @@ pub async fn forget_kept_hashes(tx: &mut Tx, user_pk: i64) -> sqlx::Result<()> {
 }
 
 /// Rewrites a user's fields; `password_hash: None` keeps the current one.
+/// A user in the trash can keeps no search terms (see [`delete_search_terms`]).
 pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::Result<()> {
-    // Whether the user is in the trash can, for their terms' `active`.
     let update = sqlx::query_as::<_, (Option<i64>,)>(
         "UPDATE users SET first_name = $1, last_name = $2, username = $3, username_key = $4, \
          email = $5, user_id = $6, password_hash = COALESCE($7, password_hash), role_id = $8, \
@@ -271,19 +271,16 @@ pub async fn update_user(tx: &mut Tx, id: i64, u: &NewUser, now: i64) -> sqlx::R
     if u.password_hash.is_some() {
         forget_kept_hashes(tx, id).await?;
     }
-    sqlx::query("DELETE FROM user_search_terms WHERE user_pk = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    match updated {
-        Some((deleted_at,)) => write_search_terms(tx, id, u, deleted_at.is_none()).await,
-        None => Ok(()),
+    if let Some((None,)) = updated {
+        delete_search_terms(tx, &[id]).await?;
+        write_search_terms(tx, id, u).await?;
     }
+    Ok(())
 }
 
-async fn write_search_terms(tx: &mut Tx, id: i64, u: &NewUser, active: bool) -> sqlx::Result<()> {
+async fn write_search_terms(tx: &mut Tx, id: i64, u: &NewUser) -> sqlx::Result<()> {
     let mut rows = Vec::new();
-    search::add_term_rows(&mut rows, id, &u.searched(), active);
+    search::add_term_rows(&mut rows, id, &u.searched());
     insert_search_terms(tx, &rows).await
 }
 
@@ -292,29 +289,50 @@ async fn write_search_terms(tx: &mut Tx, id: i64, u: &NewUser, active: bool) -> 
 pub async fn insert_search_terms(conn: &mut AnyConnection, rows: &[TermRow]) -> sqlx::Result<()> {
     bulk::insert_rows(
         conn,
-        "INSERT INTO user_search_terms (term, user_pk, sort_key, active)",
+        "INSERT INTO user_search_terms (term, user_pk, sort_key)",
         "",
-        4,
+        3,
         rows,
-        |q, r| {
-            q.bind(&r.term)
-                .bind(r.user_pk)
-                .bind(&r.sort_key)
-                .bind(i64::from(r.active))
-        },
+        |q, r| q.bind(&r.term).bind(r.user_pk).bind(&r.sort_key),
     )
     .await
 }
 
-/// Marks a user's search terms active or in the trash can, after
-/// `users.deleted_at` changed.
-pub async fn set_search_active(tx: &mut Tx, id: i64, active: bool) -> sqlx::Result<()> {
-    sqlx::query("UPDATE user_search_terms SET active = $1 WHERE user_pk = $2")
-        .bind(i64::from(active))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Deletes the search terms of `users`: of users moved to the trash can
+/// (whose search reads `users`, docs/SERVER.md "Search"), so that trashing
+/// 100,000 users deletes their terms instead of rewriting every index
+/// entry of them; and before a user's terms are written anew.
+pub async fn delete_search_terms(conn: &mut AnyConnection, users: &[i64]) -> sqlx::Result<()> {
+    bulk::execute_in(conn, "DELETE FROM user_search_terms WHERE user_pk", users).await
+}
+
+/// Writes the search terms of users just brought back from the trash can,
+/// from their stored values (the terms they had were deleted with
+/// [`delete_search_terms`] when they were trashed).
+pub async fn restore_search_terms(conn: &mut AnyConnection, users: &[i64]) -> sqlx::Result<()> {
+    let mut stored: Vec<(i64, String, String, String, String, String)> = Vec::new();
+    bulk::fetch_in(
+        &mut *conn,
+        "SELECT id, first_name, last_name, username, email, user_id FROM users \
+         WHERE deleted_at IS NULL AND id",
+        users,
+        |row| stored.push(row),
+    )
+    .await?;
+    let mut rows = Vec::new();
+    for (id, first_name, last_name, username, email, user_id) in &stored {
+        let searched = Searched {
+            first_name,
+            last_name,
+            username,
+            email,
+            user_id,
+        };
+        search::add_term_rows(&mut rows, *id, &searched);
+    }
+    // Any left from before (none, unless written by hand): the key is unique.
+    delete_search_terms(conn, users).await?;
+    insert_search_terms(conn, &rows).await
 }
 
 pub async fn set_memberships(tx: &mut Tx, user_pk: i64, nodes: &[i64]) -> sqlx::Result<()> {

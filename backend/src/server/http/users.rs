@@ -28,7 +28,7 @@ use crate::db::{self, Tx, bulk};
 use crate::error::{Error, Result, ResultExt};
 use crate::export;
 use crate::permissions::Permissions;
-use crate::search::{prefix_end, query_words};
+use crate::search::{Searched, prefix_end, query_words};
 use sqlx::AnyConnection;
 
 pub fn router() -> Router<ApiContext> {
@@ -79,8 +79,9 @@ type Found = (i64, bool, Vec<UserRow>);
 ///
 /// Active users with a query are found from `user_search_terms`
 /// ([`search_terms`]); only the page's users are then read. Without a
-/// query, and in the (small) trash can, `users` is read in the order of
-/// its own index. A count stops at [`TOTAL_CAP`].
+/// query `users` is read in the order of its own index ([`scan_users`]);
+/// the trash can's users have no terms and are tested as they are read
+/// ([`trash_search`]). A count stops at [`TOTAL_CAP`].
 ///
 /// A search waits for one of the process's turns (`ApiContext::searches`)
 /// and runs in a transaction of its own, in a task that holds the turn
@@ -153,8 +154,11 @@ async fn search_in_turn(
             .execute(&mut *tx)
             .await?;
     }
-    let found = if words.is_empty() || in_trash {
-        scan_users(&mut tx, words, in_trash, limit, offset).await
+    let deadline = std::time::Instant::now() + timeout;
+    let found = if words.is_empty() {
+        scan_users(&mut tx, in_trash, limit, offset).await
+    } else if in_trash {
+        trash_search(&mut tx, words, limit, offset, deadline, timeout).await
     } else {
         search_terms(&mut tx, words, limit, offset).await
     };
@@ -238,13 +242,13 @@ async fn search_terms(
             };
             if let Some(page) = page {
                 let ids: Vec<i64> = page.into_iter().skip(offset as usize).collect();
-                return Ok((TOTAL_CAP, true, read_users(conn, &ids).await?));
+                return Ok((TOTAL_CAP, true, read_users(conn, &ids, false).await?));
             }
         }
     } else if any_range_too_large(conn, words).await?
         && let Some((total, is_lower_bound, ids)) = sought_page(conn, words, limit, offset).await?
     {
-        return Ok((total, is_lower_bound, read_users(conn, &ids).await?));
+        return Ok((total, is_lower_bound, read_users(conn, &ids, false).await?));
     }
     sorted_page(conn, words, limit, offset).await
 }
@@ -255,7 +259,7 @@ async fn search_terms(
 async fn first_entries(conn: &mut AnyConnection, word: &str) -> Result<(i64, i64)> {
     let counted: (i64, i64) = sqlx::query_as(
         "SELECT CAST(COUNT(*) AS BIGINT), CAST(COUNT(DISTINCT user_pk) AS BIGINT) FROM \
-         (SELECT user_pk FROM user_search_terms WHERE active = 1 AND term >= $1 AND term < $2 \
+         (SELECT user_pk FROM user_search_terms WHERE term >= $1 AND term < $2 \
          LIMIT $3) m",
     )
     .bind(word)
@@ -318,7 +322,7 @@ async fn merged_page(
         .map(|i| {
             format!(
                 "SELECT * FROM (SELECT user_pk, sort_key FROM user_search_terms \
-                 WHERE term = ${} AND active = 1 ORDER BY sort_key, user_pk LIMIT ${}) s{i}",
+                 WHERE term = ${} ORDER BY sort_key, user_pk LIMIT ${}) s{i}",
                 2 * i + 1,
                 2 * i + 2
             )
@@ -397,17 +401,12 @@ async fn sought_page(
         .clamp(SOUGHT_ENTRIES, COUNTED_ENTRIES);
     let steps = descents / per_step;
 
-    // A position is `flag, sort_key, separator, id + ID_OFFSET, active`:
-    // one text that sorts as `(sort_key, id)`, so that the least and
-    // greatest of the words' next entries are MIN and MAX. Flag `0`: seek
-    // from the position; `1`: it is a match, seek past it; `3`: every word
-    // is at a user in the trash can, seek past them; `2`: a word has no
-    // more. The seeks do not skip the trash can's entries (`active = 0`):
-    // a run of them would be read again at every step, so each costs a
-    // step instead, within the bound.
-    let key = |st: &str| format!("substr({st}, 2, length({st}) - 22)");
-    let id =
-        |st: &str| format!("CAST(substr({st}, length({st}) - 19, 19) AS BIGINT) - {ID_OFFSET}");
+    // A position is `flag, sort_key, separator, id + ID_OFFSET`: one text
+    // that sorts as `(sort_key, id)`, so that the least and greatest of
+    // the words' next entries are MIN and MAX. Flag `0`: seek from the
+    // position; `1`: it is a match, seek past it; `2`: a word has no more.
+    let key = |st: &str| format!("substr({st}, 2, length({st}) - 21)");
+    let id = |st: &str| format!("CAST(substr({st}, length({st}) - 18) AS BIGINT) - {ID_OFFSET}");
     let mut n = 2;
     let mut placeholder = || {
         n += 1;
@@ -421,9 +420,9 @@ async fn sought_page(
         let seek = |term: &str| {
             format!(
                 "(SELECT sort_key || $1 || CAST(user_pk + {ID_OFFSET} AS TEXT) \
-                 || CAST(active AS TEXT) FROM user_search_terms WHERE term = {term} \
-                 AND (sort_key, user_pk) >= ({}, {} + CASE WHEN substr({st}, 1, 1) IN ('1', '3') \
-                 THEN 1 ELSE 0 END) ORDER BY sort_key, user_pk LIMIT 1)",
+                 FROM user_search_terms WHERE term = {term} \
+                 AND (sort_key, user_pk) >= ({}, {} + CAST(substr({st}, 1, 1) AS BIGINT)) \
+                 ORDER BY sort_key, user_pk LIMIT 1)",
                 key(st),
                 id(st)
             )
@@ -447,9 +446,7 @@ async fn sought_page(
         // Never one branch: PostgreSQL would pull a lone one up and run
         // its seek once for each of MIN, MAX and COUNT.
         format!(
-            "(SELECT CASE WHEN COUNT(s) < {} THEN '2' \
-             WHEN MIN(s) = MAX(s) AND substr(MAX(s), length(MAX(s)), 1) = '1' THEN '1' || MAX(s) \
-             WHEN MIN(s) = MAX(s) THEN '3' || MAX(s) \
+            "(SELECT CASE WHEN COUNT(s) < {} THEN '2' WHEN MIN(s) = MAX(s) THEN '1' || MAX(s) \
              ELSE '0' || MAX(s) END FROM ({} UNION ALL SELECT NULL AS s) x)",
             sought.len(),
             words.join(" UNION ALL ")
@@ -491,7 +488,7 @@ async fn sought_page(
     );
     let mut query = sqlx::query_as(&sql)
         .bind(POSITION_SEPARATOR)
-        .bind(format!("0{POSITION_SEPARATOR}{ID_OFFSET}1"));
+        .bind(format!("0{POSITION_SEPARATOR}{ID_OFFSET}"));
     for term in sought.iter().flatten() {
         query = query.bind(term.clone());
     }
@@ -546,10 +543,9 @@ async fn sought_page(
     })
 }
 
-/// The user id at the end of a [`sought_page`] position (before its
-/// `active` digit).
+/// The user id at the end of a [`sought_page`] position.
 fn position_id(st: &str) -> Result<i64> {
-    st.get(st.len().saturating_sub(20)..st.len().saturating_sub(1))
+    st.get(st.len().saturating_sub(19)..)
         .and_then(|digits| digits.parse::<i64>().ok())
         .map(|id| id - ID_OFFSET)
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("a search position without an id: {st:?}")))
@@ -593,7 +589,7 @@ async fn sorted_page(
     let (binds, parts) = word_ranges(
         words,
         1,
-        "SELECT user_pk, sort_key FROM user_search_terms WHERE active = 1 AND",
+        "SELECT user_pk, sort_key FROM user_search_terms WHERE",
     );
     let matched = if parts.len() == 1 {
         parts[0].replacen("SELECT", "SELECT DISTINCT", 1)
@@ -625,13 +621,16 @@ async fn sorted_page(
         }
     };
     let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
-    Ok((total, false, read_users(conn, &ids).await?))
+    Ok((total, false, read_users(conn, &ids, false).await?))
 }
 
-/// Active users by id, in the order of `ids`.
-async fn read_users(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<UserRow>> {
+/// Users by id, active or in the trash can, in the order of `ids`.
+async fn read_users(conn: &mut AnyConnection, ids: &[i64], in_trash: bool) -> Result<Vec<UserRow>> {
     let mut rows: Vec<UserRow> = Vec::with_capacity(ids.len());
-    let head = format!("SELECT {USER_COLUMNS} FROM users WHERE deleted_at IS NULL AND id");
+    let head = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE deleted_at IS {} NULL AND id",
+        if in_trash { "NOT" } else { "" }
+    );
     bulk::fetch_in(conn, &head, ids, |row| rows.push(row)).await?;
     rows.sort_by_key(|r| ids.iter().position(|id| *id == r.0.id));
     Ok(rows)
@@ -640,66 +639,120 @@ async fn read_users(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<UserRow
 /// The condition on `users` that the search of `q` puts on active users,
 /// with its binds (numbered from `$first_placeholder`): the export
 /// (`crate::export`) pages through the very users the Users page finds.
+/// An EXISTS per user: the export reads users in its own order.
 pub(crate) fn active_users_filter(q: &str, first_placeholder: usize) -> (String, Vec<String>) {
-    search_filter(&query_words(q), false, first_placeholder)
-}
-
-/// The condition on `users` of a search's words, in the trash can or not:
-/// an EXISTS per user (the trash can is small, a word's range may not be).
-fn search_filter(
-    words: &[String],
-    in_trash: bool,
-    first_placeholder: usize,
-) -> (String, Vec<String>) {
-    let mut filter = format!("deleted_at IS {} NULL", if in_trash { "NOT" } else { "" });
     let (binds, parts) = word_ranges(
-        words,
+        &query_words(q),
         first_placeholder,
         "EXISTS (SELECT 1 FROM user_search_terms t WHERE t.user_pk = users.id AND",
     );
+    let mut filter = String::from("deleted_at IS NULL");
     for part in parts {
         filter.push_str(&format!(" AND {part})"));
     }
     (filter, binds)
 }
 
-/// `users` in its own index's order: all active users (no query), or the
-/// trash can. The count stops at [`TOTAL_CAP`] + 1 rows (1,000,000 users
-/// took 133 ms to count on PostgreSQL).
+/// `users` in its own index's order: all active users, or the trash can,
+/// without a query. The count stops at [`TOTAL_CAP`] + 1 rows (1,000,000
+/// users took 133 ms to count on PostgreSQL).
 async fn scan_users(
     conn: &mut AnyConnection,
-    words: &[String],
     in_trash: bool,
     limit: i64,
     offset: i64,
 ) -> Result<Found> {
-    let (filter, binds) = search_filter(words, in_trash, 1);
-    let n = binds.len();
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE {filter} LIMIT ${}) m",
-        n + 1
-    );
-    let mut count = sqlx::query_scalar(&count_sql);
-    for b in &binds {
-        count = count.bind(b);
-    }
-    let counted: i64 = count.bind(TOTAL_CAP + 1).fetch_one(&mut *conn).await?;
-    let order = if in_trash {
-        "deleted_at DESC, id DESC"
+    let (filter, order) = if in_trash {
+        ("deleted_at IS NOT NULL", "deleted_at DESC, id DESC")
     } else {
-        "sort_key, id"
+        ("deleted_at IS NULL", "sort_key, id")
     };
-    let list_sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
-    );
-    let mut list = sqlx::query_as(&list_sql);
-    for b in &binds {
-        list = list.bind(b);
-    }
-    let rows: Vec<UserRow> = list.bind(limit).bind(offset).fetch_all(&mut *conn).await?;
+    let counted: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE {filter} LIMIT $1) m"
+    ))
+    .bind(TOTAL_CAP + 1)
+    .fetch_one(&mut *conn)
+    .await?;
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE {filter} ORDER BY {order} LIMIT $1 OFFSET $2"
+    ))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok((counted.min(TOTAL_CAP), counted > TOTAL_CAP, rows))
+}
+
+/// Users of the trash can read per statement by [`trash_search`].
+const TRASH_CHUNK: i64 = 2_000;
+
+/// The trash can's users whom every word matches, newest first, a page at
+/// a time. They have no search terms (trashing 100,000 users must not
+/// rewrite a million index entries, docs/PERFORMANCE.md), so the trash
+/// can is read in its own order (`users_trash_order`) by keyset,
+/// [`TRASH_CHUNK`] users a statement, and each user is tested with the
+/// rule the terms are built by ([`Searched::matches`]). The matches are
+/// counted up to [`TOTAL_CAP`] + 1 (or the page's end, if deeper) and
+/// only the page's ids are kept: one chunk and one page in memory. Past
+/// `deadline` (between chunks: SQLite has no statement timeout) it stops
+/// with the search's 503.
+async fn trash_search(
+    conn: &mut AnyConnection,
+    words: &[String],
+    limit: i64,
+    offset: i64,
+    deadline: std::time::Instant,
+    timeout: std::time::Duration,
+) -> Result<Found> {
+    let enough = (TOTAL_CAP + 1).max(offset + limit);
+    let mut matched = 0_i64;
+    let mut page = Vec::new();
+    // Before the first user: every `(deleted_at, id)` is below it.
+    let mut after = (i64::MAX, i64::MAX);
+    loop {
+        if std::time::Instant::now() >= deadline {
+            return Err(search_timed_out(timeout));
+        }
+        let chunk: Vec<(i64, i64, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT deleted_at, id, first_name, last_name, username, email, user_id FROM users \
+             WHERE deleted_at IS NOT NULL AND (deleted_at, id) < ($1, $2) \
+             ORDER BY deleted_at DESC, id DESC LIMIT $3",
+        )
+        .bind(after.0)
+        .bind(after.1)
+        .bind(TRASH_CHUNK)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (_, id, first_name, last_name, username, email, user_id) in &chunk {
+            let user = Searched {
+                first_name,
+                last_name,
+                username,
+                email,
+                user_id,
+            };
+            if !user.matches(words) {
+                continue;
+            }
+            if matched >= offset && matched < offset + limit {
+                page.push(*id);
+            }
+            matched += 1;
+            if matched >= enough {
+                break;
+            }
+        }
+        match chunk.last() {
+            Some(&(deleted_at, id, ..))
+                if matched < enough && chunk.len() as i64 == TRASH_CHUNK =>
+            {
+                after = (deleted_at, id);
+            }
+            _ => break,
+        }
+    }
+    let rows = read_users(conn, &page, true).await?;
+    Ok((matched.min(TOTAL_CAP), matched > TOTAL_CAP, rows))
 }
 
 /// The input checked with the import's row rules; names trimmed.
@@ -998,7 +1051,7 @@ pub async fn delete_user(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    db::users::set_search_active(&mut tx, id, false).await?;
+    db::users::delete_search_terms(&mut tx, &[id]).await?;
     db::users::end_sessions(&mut tx, id).await?;
     ensure_full_administrator_remains(&mut tx).await?;
     tx.commit().await?;
@@ -1052,7 +1105,7 @@ pub async fn restore_user(
     if restored == 0 {
         return Err(Error::not_found("no such user in the trash can"));
     }
-    db::users::set_search_active(&mut tx, id, true).await?;
+    db::users::restore_search_terms(&mut tx, &[id]).await?;
     tx.commit().await?;
     tracing::info!(actor = auth.user_pk, user = id, "restored a user");
     load(&ctx.db, id, false)

@@ -369,7 +369,7 @@ async fn write(
                 .ok_or_else(|| Error::Internal(anyhow::anyhow!("an inserted user has no id")))?;
             let node = node_of(plan.nodes[i]);
             memberships.push((user_pk, node));
-            search::add_term_rows(&mut terms, user_pk, &searched(row), true);
+            search::add_term_rows(&mut terms, user_pk, &searched(row));
             let after = UserValues {
                 first_name: row.get(Field::FirstName),
                 last_name: row.get(Field::LastName),
@@ -462,14 +462,10 @@ async fn write(
                 ..searched(row)
             };
             // Most syncs change nothing that is searched: their terms stay.
-            if search_fields_changed(user, &after_search) {
+            // A user in the trash can has none (the sync leaves them there).
+            if user.deleted_at.is_none() && search_fields_changed(user, &after_search) {
                 reindexed_pks.push(user_pk);
-                search::add_term_rows(
-                    &mut terms,
-                    user_pk,
-                    &after_search,
-                    user.deleted_at.is_none(),
-                );
+                search::add_term_rows(&mut terms, user_pk, &after_search);
             }
             let before = UserValues {
                 first_name: &user.first_name,

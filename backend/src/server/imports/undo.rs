@@ -707,7 +707,8 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
     .execute(&mut **tx)
     .await?;
 
-    // Created users: to the trash can, as DELETE /api/users/{id} does.
+    // Created users: to the trash can, as DELETE /api/users/{id} does,
+    // their search terms deleted (the trash can keeps none).
     let trashed: Vec<i64> = plan.trash.iter().map(|t| t.user_pk).collect();
     bulk::execute_in(
         tx,
@@ -715,12 +716,7 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
         &trashed,
     )
     .await?;
-    bulk::execute_in(
-        tx,
-        "UPDATE user_search_terms SET active = 0 WHERE user_pk",
-        &trashed,
-    )
-    .await?;
+    db::users::delete_search_terms(tx, &trashed).await?;
 
     // Synchronised users: their earlier values, one UPDATE … FROM (VALUES …)
     // per chunk; the hash only where the import changed it.
@@ -762,12 +758,14 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
             .await
             .conflict_on_unique("a user ID came back that another user took at the same moment")?;
     }
-    // Their search terms as their earlier values give them.
-    let restored: Vec<i64> = plan.restore.iter().map(|r| r.user_pk).collect();
-    bulk::execute_in(tx, "DELETE FROM user_search_terms WHERE user_pk", &restored).await?;
+    // Their search terms as their earlier values give them (none for a
+    // user in the trash can, who keeps none).
+    let out_of_trash: Vec<&Restore> = plan.restore.iter().filter(|r| !r.now.in_trash).collect();
+    let restored: Vec<i64> = out_of_trash.iter().map(|r| r.user_pk).collect();
+    db::users::delete_search_terms(tx, &restored).await?;
     let mut terms = Vec::new();
-    for r in &plan.restore {
-        search::add_term_rows(&mut terms, r.user_pk, &r.searched(), !r.now.in_trash);
+    for r in &out_of_trash {
+        search::add_term_rows(&mut terms, r.user_pk, &r.searched());
     }
     db::users::insert_search_terms(tx, &terms).await?;
     // The memberships the import added.
