@@ -363,5 +363,16 @@ async fn undo_scale(kind: Kind) {
         "{kind:?}: {n} created users: import commit {create_t:.2} s; undo preview {p:.2} s, \
          undo commit {t:.2} s"
     );
+    // The trash can's search reads its users and matches them in Rust: on
+    // a trash can of `n`, a word every user has (counted to the cap), one
+    // user's username and a word nobody has (every user read).
+    let one = format!("u{:07}", n / 2);
+    for (q, total) in [("zoe", n.min(10_000)), (one.as_str(), 1), ("nobodyhere", 0)] {
+        let start = Instant::now();
+        let page = admin.get_ok(&format!("/api/trash?q={q}")).await;
+        let took = start.elapsed().as_secs_f64();
+        assert_eq!(page["total"], total, "{q}: {page}");
+        println!("{kind:?}: trash can of {n}, search {q:?}: {took:.3} s");
+    }
     app.finish().await;
 }

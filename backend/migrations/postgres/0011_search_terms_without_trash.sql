@@ -8,7 +8,9 @@
 -- 10-11 s (docs/PERFORMANCE.md "Undoing an import"). The key is now
 -- (term, sort_key, user_pk) alone. Keep in step with ../sqlite/0011_….sql.
 
-DELETE FROM user_search_terms WHERE active = 0;
+-- By `users.deleted_at`, the truth, as well as by `active`.
+DELETE FROM user_search_terms
+    WHERE active = 0 OR user_pk IN (SELECT id FROM users WHERE deleted_at IS NOT NULL);
 ALTER TABLE user_search_terms DROP CONSTRAINT user_search_terms_pkey;
 ALTER TABLE user_search_terms DROP COLUMN active;
 ALTER TABLE user_search_terms

@@ -14,7 +14,9 @@ CREATE TABLE user_search_terms_new (
     PRIMARY KEY (term, sort_key, user_pk)
 ) WITHOUT ROWID;
 INSERT INTO user_search_terms_new (term, user_pk, sort_key)
-    SELECT term, user_pk, sort_key FROM user_search_terms WHERE active = 1;
+    SELECT term, user_pk, sort_key FROM user_search_terms
+    -- By `users.deleted_at`, the truth, as well as by `active`.
+    WHERE active = 1 AND user_pk NOT IN (SELECT id FROM users WHERE deleted_at IS NOT NULL);
 DROP TABLE user_search_terms;
 ALTER TABLE user_search_terms_new RENAME TO user_search_terms;
 CREATE INDEX user_search_terms_user ON user_search_terms (user_pk);

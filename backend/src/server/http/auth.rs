@@ -406,40 +406,28 @@ async fn reserve_attempt(
         })
 }
 
-/// How long a sign-in waits for a write in flight to its user's row (an
-/// administrator's change: milliseconds; an import or an undo of thousands
-/// of users: its whole commit) before it answers 503, so that sign-ins
-/// meeting a long commit do not each hold a pooled connection through it.
-const SIGN_IN_LOCK_WAIT: &str = "1000ms";
-
 /// The active user an account (username key) signs in to, and their hash.
 /// `lock`: in the transaction that opens the session, on PostgreSQL, the
-/// row is locked `FOR SHARE`, so a write in flight to it (a new password,
-/// the trash can) is waited for (up to [`SIGN_IN_LOCK_WAIT`]) and its
-/// result read; on SQLite that transaction (`db::begin`) already holds the
-/// write lock.
+/// row is locked `FOR SHARE NOWAIT`, so a write in flight to it (a new
+/// password, the trash can, an import or an undo through its whole commit)
+/// answers 503 at once rather than being read around or waited for with a
+/// pooled connection held; on SQLite that transaction (`db::begin`) already
+/// holds the write lock.
 async fn active_account(
     conn: &mut AnyConnection,
     account: &str,
     lock: bool,
 ) -> Result<Option<(i64, Option<String>)>> {
     let lock = lock && DbKind::of(conn) == DbKind::Postgres;
-    if lock {
-        // Local to the sign-in's transaction.
-        sqlx::query("SELECT set_config('lock_timeout', $1, true)")
-            .bind(SIGN_IN_LOCK_WAIT)
-            .execute(&mut *conn)
-            .await?;
-    }
     sqlx::query_as(&format!(
         "SELECT id, password_hash FROM users WHERE username_key = $1 AND deleted_at IS NULL{}",
-        if lock { " FOR SHARE" } else { "" }
+        if lock { " FOR SHARE NOWAIT" } else { "" }
     ))
     .bind(account)
     .fetch_optional(conn)
     .await
     .map_err(|e| {
-        // PostgreSQL's `lock_not_available` (SQLSTATE 55P03): `lock_timeout`.
+        // PostgreSQL's `lock_not_available` (SQLSTATE 55P03): `NOWAIT`.
         if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("55P03") {
             Error::Busy {
                 message: "this account is being changed right now (an import or an undo \
@@ -537,7 +525,7 @@ async fn open_session(
         (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "longer than any account's"),
         (status = 429, body = ErrorBody),
-        (status = 503, body = ErrorBody, description = "every password hasher busy; see Retry-After")))]
+        (status = 503, body = ErrorBody, description = "every password hasher busy, or the account is being written right now (an import or an undo); see Retry-After")))]
 pub async fn login(
     State(ctx): State<ApiContext>,
     ClientAddress(address): ClientAddress,
