@@ -358,6 +358,34 @@ impl TestClient {
         .await
     }
 
+    /// Try Import and Import of `rows` (Administrator role, root node),
+    /// both of which must succeed; the import's id.
+    pub async fn import_rows(&self, rows: Value) -> i64 {
+        let body = json!({
+            "file_name": "users.xlsx",
+            "role_id": self.administrator_role().await,
+            "hierarchy_id": self.root_node().await,
+            "rows": rows,
+        });
+        let preview = ok_json(self.try_import(body).await, StatusCode::CREATED).await;
+        let id = preview["id"].as_i64().expect("a preview id");
+        ok_json(self.commit_import(id, false).await, StatusCode::OK).await;
+        id
+    }
+
+    /// The undo of import `id`, previewed and committed, both of which must
+    /// succeed; the commit's answer.
+    pub async fn undo_import(&self, id: i64) -> Value {
+        let path = format!("/api/imports/{id}/undo");
+        let preview = ok_json(self.post(&path, json!({})).await, StatusCode::OK).await;
+        let body = json!({"fingerprint": preview["fingerprint"]});
+        ok_json(
+            self.post(&format!("{path}/commit"), body).await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
     /// GET that must answer 200; the JSON body.
     pub async fn get_ok(&self, path: &str) -> Value {
         ok_json(self.get(path).await, StatusCode::OK).await

@@ -326,15 +326,7 @@ async fn a_trash_search_pages_and_counts_across_chunks(kind: Kind) {
                 "user_id": format!("B-{n:04}")})
         })
         .collect();
-    let body = json!({
-        "file_name": "users.csv",
-        "role_id": admin.administrator_role().await,
-        "hierarchy_id": admin.root_node().await,
-        "rows": rows,
-    });
-    let preview = ok_json(admin.try_import(body).await, StatusCode::CREATED).await;
-    let import = preview["id"].as_i64().expect("a preview id");
-    ok_json(admin.commit_import(import, false).await, StatusCode::OK).await;
+    let import = admin.import_rows(Value::Array(rows)).await;
     // Created after the import but trashed before its undo: listed last.
     let late = admin
         .create_user(
@@ -346,24 +338,7 @@ async fn a_trash_search_pages_and_counts_across_chunks(kind: Kind) {
         .delete(&format!("/api/users/{}", late["id"].as_i64().expect("id")))
         .await;
     app.clock.advance(60);
-    let undo = ok_json(
-        admin
-            .post(&format!("/api/imports/{import}/undo"), json!({}))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    let fingerprint = undo["fingerprint"].as_str().expect("a fingerprint");
-    ok_json(
-        admin
-            .post(
-                &format!("/api/imports/{import}/undo/commit"),
-                json!({"fingerprint": fingerprint}),
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    admin.undo_import(import).await;
     let db = app.database().await;
     let kept: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM user_search_terms t JOIN users u ON u.id = t.user_pk \

@@ -28,21 +28,6 @@ fn row(n: u32, username: &str, user_id: &str, first: &str) -> Value {
     })
 }
 
-/// Try Import and Import of `rows` (Administrator role, root node); the
-/// import's id.
-async fn import(admin: &TestClient, rows: Value) -> i64 {
-    let body = json!({
-        "file_name": "users.xlsx",
-        "role_id": admin.administrator_role().await,
-        "hierarchy_id": admin.root_node().await,
-        "rows": rows,
-    });
-    let preview = ok_json(admin.try_import(body).await, StatusCode::CREATED).await;
-    let id = preview["id"].as_i64().expect("a preview id");
-    ok_json(admin.commit_import(id, false).await, StatusCode::OK).await;
-    id
-}
-
 async fn undo_preview(client: &TestClient, id: i64) -> reqwest::Response {
     client
         .post(&format!("/api/imports/{id}/undo"), json!({}))
@@ -143,17 +128,15 @@ async fn an_undo_restores_trashes_removes_and_leaves_changed_users_alone(kind: K
     keyholder_row["password"] = json!(IMPORT_PASSWORD);
     let mut mover_row = row(5, "mover", "M-1", "Mia");
     mover_row["sub_level_1"] = json!("New Class");
-    let id = import(
-        &admin,
-        json!([
+    let id = admin
+        .import_rows(json!([
             row(2, "newbie", "N-1", "Nina"),
             row(3, "edited", "E-1", "Ed"),
             keyholder_row,
             mover_row,
             row(6, "renumbered", "T-2", "Tom"),
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     let new_class = admin.get_ok("/api/hierarchy").await["nodes"]
         .as_array()
         .and_then(|n| n.iter().find(|n| n["path"] == "Root/New Class"))
@@ -389,14 +372,12 @@ async fn an_undo_restores_trashes_removes_and_leaves_changed_users_alone(kind: K
 async fn the_command_line_previews_and_undoes_an_import(kind: Kind) {
     let app = spawn_app(kind).await;
     let admin = app.admin().await;
-    let id = import(
-        &admin,
-        json!([
+    let id = admin
+        .import_rows(json!([
             row(2, "cliundo", "CU-1", "Cleo"),
             row(3, "cliundo2", "CU-2", "Carl")
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     let run = |extra: &[&str]| {
         std::process::Command::new(roster_tests::roster_bin())
             .args(["import", "--undo", &id.to_string()])
@@ -445,7 +426,7 @@ async fn parallel_undo_commits_undo_once_on_postgres() {
     let rows: Vec<Value> = (0..200)
         .map(|i| row(i + 2, &format!("par{i}"), &format!("P-{i}"), "Pat"))
         .collect();
-    let id = import(&admin, json!(rows)).await;
+    let id = admin.import_rows(json!(rows)).await;
     let p = ok_json(undo_preview(&admin, id).await, StatusCode::OK).await;
     let fingerprint = p["fingerprint"].as_str().expect("fingerprint").to_string();
     let mut tasks = Vec::new();
@@ -502,7 +483,7 @@ async fn the_kept_hash_is_never_returned_and_goes_with_a_purged_user(kind: Kind)
         .await;
     let mut changed = row(2, "kept", "K-1", "Kim");
     changed["password"] = json!(IMPORT_PASSWORD);
-    let id = import(&admin, json!([changed])).await;
+    let id = admin.import_rows(json!([changed])).await;
     let db = app.database().await;
     let kept_hashes = || async {
         let (before, digest): (Option<String>, Option<String>) = sqlx::query_as(
@@ -557,12 +538,12 @@ async fn an_undo_gives_back_the_duplicate_key_of_the_earlier_values(kind: Kind) 
     }
     let groups = |page: Value| page["groups_total"].clone();
     assert_eq!(groups(admin.get_ok("/api/users/duplicates").await), 1);
-    let id = import(
-        &admin,
-        json!([{"row": 2, "first_name": "Bea", "last_name": "Lee", "username": "ann1",
+    let id = admin
+        .import_rows(
+            json!([{"row": 2, "first_name": "Bea", "last_name": "Lee", "username": "ann1",
             "email": "bea@example.com", "user_id": "A-1"}]),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(groups(admin.get_ok("/api/users/duplicates").await), 0);
     let preview = ok_json(undo_preview(&admin, id).await, StatusCode::OK).await;
     let fingerprint = preview["fingerprint"].as_str().expect("fingerprint");
@@ -577,7 +558,9 @@ async fn an_undo_gives_back_the_duplicate_key_of_the_earlier_values(kind: Kind) 
 async fn an_import_made_before_undo_existed_is_refused_not_undone_in_part(kind: Kind) {
     let app = spawn_app(kind).await;
     let admin = app.admin().await;
-    let id = import(&admin, json!([row(2, "elder", "E-1", "Eli")])).await;
+    let id = admin
+        .import_rows(json!([row(2, "elder", "E-1", "Eli")]))
+        .await;
     // What 0009 leaves on an import committed before it.
     sqlx::query("UPDATE imports SET undo_record = 0 WHERE id = $1")
         .bind(id)
@@ -611,7 +594,7 @@ async fn a_kept_hash_goes_once_replaced_or_used(kind: Kind) {
         changed["password"] = json!(IMPORT_PASSWORD);
         rows.push(changed);
     }
-    let id = import(&admin, Value::Array(rows)).await;
+    let id = admin.import_rows(Value::Array(rows)).await;
     let db = app.database().await;
     let kept = |username: &'static str| {
         let db = db.clone();
