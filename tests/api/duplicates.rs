@@ -6,7 +6,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Kind, TestClient, ok_json, spawn_app};
-use crate::imports::preview;
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -69,9 +68,8 @@ async fn try_import_names_a_person_already_in_the_directory(kind: Kind) {
         StatusCode::NO_CONTENT
     );
 
-    let p = preview(
-        &admin,
-        json!([
+    let p = admin
+        .preview_rows(json!([
             // Folded alike: case, accents, surrounding spaces.
             row(2, "zoe2", " zoe ", "MULLER", "Zoe@Example.ORG"),
             // Someone in the trash can counts too.
@@ -82,9 +80,8 @@ async fn try_import_names_a_person_already_in_the_directory(kind: Kind) {
             row(5, "jdoe", "Zoë", "Müller", "zoe@example.org"),
             // In the trash can and synchronised: no warning either.
             row(6, "gone", "Gina", "Gone", "gina@example.org"),
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     assert_eq!(
         directory_duplicates(&p),
         vec![
@@ -114,14 +111,12 @@ async fn try_import_names_a_person_already_in_the_directory(kind: Kind) {
     );
     // Now zoe2 is in the directory too: the next file's row names the
     // first of them (the oldest), and the file's own check still speaks.
-    let p = preview(
-        &admin,
-        json!([
+    let p = admin
+        .preview_rows(json!([
             row(2, "zoe4", "Zoe", "Muller", "zoe@example.org"),
             row(3, "zoe5", "Zoe", "Muller", "zoe@example.org"),
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     // (Row 5 above gave jdoe the user ID ID-jdoe.)
     let found = directory_duplicates(&p);
     assert_eq!(found.len(), 2, "{found:?}");
@@ -189,7 +184,7 @@ async fn the_duplicates_list_groups_pages_and_leaves_out_the_trash(kind: Kind) {
             &email,
         ));
     }
-    let p = preview(&admin, Value::Array(rows)).await;
+    let p = admin.preview_rows(Value::Array(rows)).await;
     let id = p["id"].as_i64().expect("id");
     ok_json(admin.commit_import(id, false).await, StatusCode::OK).await;
     let first = create(&admin, "aa1", "T-1", ("Åsa", "Ek"), "asa@example.org").await;

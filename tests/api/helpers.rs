@@ -358,17 +358,24 @@ impl TestClient {
         .await
     }
 
-    /// Try Import and Import of `rows` (Administrator role, root node),
-    /// both of which must succeed; the import's id.
-    pub async fn import_rows(&self, rows: Value) -> i64 {
+    /// Try Import of `rows` (Administrator role, root node), which must
+    /// succeed; the preview.
+    pub async fn preview_rows(&self, rows: Value) -> Value {
         let body = json!({
             "file_name": "users.xlsx",
             "role_id": self.administrator_role().await,
             "hierarchy_id": self.root_node().await,
             "rows": rows,
         });
-        let preview = ok_json(self.try_import(body).await, StatusCode::CREATED).await;
-        let id = preview["id"].as_i64().expect("a preview id");
+        ok_json(self.try_import(body).await, StatusCode::CREATED).await
+    }
+
+    /// Try Import and Import of `rows` (as [`Self::preview_rows`]), both
+    /// of which must succeed; the import's id.
+    pub async fn import_rows(&self, rows: Value) -> i64 {
+        let id = self.preview_rows(rows).await["id"]
+            .as_i64()
+            .expect("a preview id");
         ok_json(self.commit_import(id, false).await, StatusCode::OK).await;
         id
     }

@@ -269,7 +269,7 @@ async fn a_node_name_is_judged_as_an_import_judges_a_sub_level(kind: Kind) {
             "row": 2, "first_name": "Kim", "last_name": "Lee", "username": format!("kim{n}"),
             "email": "kim@example.com", "user_id": format!("K-{n}"), "sub_level_1": name,
         });
-        let p = crate::imports::preview(&admin, json!([row])).await;
+        let p = admin.preview_rows(json!([row])).await;
         let import = &p["errors"][0];
         assert_eq!(import["field"], "sub_level_1", "{p}");
         let import_code = import["code"].as_str().expect("a code");

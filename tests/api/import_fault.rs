@@ -180,14 +180,9 @@ async fn commit_then_stop(kind: Kind, stop: Stop) {
             })
         })
         .collect();
-    let body = json!({
-        "file_name": "fault.xlsx",
-        "role_id": admin.administrator_role().await,
-        "hierarchy_id": admin.root_node().await,
-        "rows": rows,
-    });
-    let preview = ok_json(admin.try_import(body).await, StatusCode::CREATED).await;
-    let id = preview["id"].as_i64().expect("a preview id");
+    let id = admin.preview_rows(Value::Array(rows)).await["id"]
+        .as_i64()
+        .expect("a preview id");
 
     let committing = commit_in_background(&admin, id);
     // Kill the server as soon as the commit is seen running (or after a

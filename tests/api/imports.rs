@@ -34,17 +34,6 @@ on_both_databases!(
 
 on_both_databases!(cancel_is_refused_while_the_commit_runs);
 
-/// Try Import of `rows` with the Administrator role at the root.
-pub(crate) async fn preview(admin: &TestClient, rows: Value) -> Value {
-    let body = json!({
-        "file_name": "users.xlsx",
-        "role_id": admin.administrator_role().await,
-        "hierarchy_id": admin.root_node().await,
-        "rows": rows,
-    });
-    ok_json(admin.try_import(body).await, StatusCode::CREATED).await
-}
-
 async fn commit(admin: &TestClient, preview: &Value, skip_errors: bool) -> reqwest::Response {
     let id = preview["id"].as_i64().expect("a preview id");
     admin.commit_import(id, skip_errors).await
@@ -76,7 +65,9 @@ async fn faq_same_username_different_id_and_new_names_synchronises(kind: Kind) {
             "first_name": "John", "last_name": "Doe"}))
         .await;
 
-    let p = preview(&admin, json!([row(2, "jdoe", "101", "Johnny", "Dough")])).await;
+    let p = admin
+        .preview_rows(json!([row(2, "jdoe", "101", "Johnny", "Dough")]))
+        .await;
     assert_eq!(
         p["summary"],
         json!({"rows": 1, "to_create": 0, "to_sync": 1, "unchanged": 0, "with_errors": 0, "with_warnings": 0})
@@ -105,7 +96,9 @@ async fn faq_different_username_same_id_is_an_error_and_changes_nothing(kind: Ki
             "first_name": "Anna", "last_name": "Smith"}))
         .await;
 
-    let p = preview(&admin, json!([row(2, "annas", "200", "Annie", "Smyth")])).await;
+    let p = admin
+        .preview_rows(json!([row(2, "annas", "200", "Annie", "Smyth")]))
+        .await;
     assert_eq!(
         p["summary"],
         json!({"rows": 1, "to_create": 0, "to_sync": 0, "unchanged": 0, "with_errors": 1, "with_warnings": 0})
@@ -141,11 +134,9 @@ async fn faq_same_id_same_username_new_names_synchronises(kind: Kind) {
         .await;
 
     // The username in another case is the same username.
-    let p = preview(
-        &admin,
-        json!([row(7, "PJones", "300", "Pete", "Jones-Smith")]),
-    )
-    .await;
+    let p = admin
+        .preview_rows(json!([row(7, "PJones", "300", "Pete", "Jones-Smith")]))
+        .await;
     assert_eq!(p["summary"]["to_sync"], 1);
     assert_eq!(p["summary"]["with_errors"], 0);
     assert_eq!(
@@ -175,14 +166,12 @@ async fn trash_can_users_are_synchronised_and_stay_there(kind: Kind) {
         StatusCode::NO_CONTENT
     );
 
-    let p = preview(
-        &admin,
-        json!([
+    let p = admin
+        .preview_rows(json!([
             row(2, "gone", "G-1", "Gina", "Back"),
             row(3, "fresh", "F-1", "Fred", "Fresh")
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     assert_eq!(p["in_trash"], json!([{"row": 2, "username": "gone"}]));
     assert_eq!(p["summary"]["to_sync"], 1);
     assert_eq!(p["summary"]["to_create"], 1);
@@ -232,7 +221,9 @@ async fn sub_levels_create_missing_nodes_and_new_users_get_the_site_time_zone(ki
     in_class["time_zone"] = json!("Asia/Tokyo");
     let mut elsewhere = row(4, "max", "M-1", "Max", "Ng");
     elsewhere["sub_level_1"] = json!("School B");
-    let p = preview(&admin, json!([with_password, in_class, elsewhere])).await;
+    let p = admin
+        .preview_rows(json!([with_password, in_class, elsewhere]))
+        .await;
     assert_eq!(
         p["hierarchy_to_create"],
         json!(["Root/School A/Class 1", "Root/School B"]),
@@ -273,7 +264,9 @@ async fn sub_levels_create_missing_nodes_and_new_users_get_the_site_time_zone(ki
 async fn a_changed_directory_makes_the_preview_stale(kind: Kind) {
     let app = spawn_app(kind).await;
     let admin = app.admin().await;
-    let p = preview(&admin, json!([row(2, "carol", "C-1", "Carol", "Cole")])).await;
+    let p = admin
+        .preview_rows(json!([row(2, "carol", "C-1", "Carol", "Cole")]))
+        .await;
     assert_eq!(p["summary"]["to_create"], 1);
     // Someone creates Carol meanwhile: the row would now synchronise.
     admin
@@ -311,7 +304,9 @@ async fn a_changed_directory_makes_the_preview_stale(kind: Kind) {
 async fn cancel_discards_the_preview(kind: Kind) {
     let app = spawn_app(kind).await;
     let admin = app.admin().await;
-    let p = preview(&admin, json!([row(2, "dan", "D-1", "Dan", "Dee")])).await;
+    let p = admin
+        .preview_rows(json!([row(2, "dan", "D-1", "Dan", "Dee")]))
+        .await;
     let id = p["id"].as_i64().expect("id");
     assert_eq!(
         admin.delete(&format!("/api/imports/{id}")).await.status(),
@@ -350,7 +345,7 @@ async fn cancel_is_refused_while_the_commit_runs(kind: Kind) {
             r
         })
         .collect();
-    let p = preview(&admin, json!(rows)).await;
+    let p = admin.preview_rows(json!(rows)).await;
     let id = p["id"].as_i64().expect("id");
     let committing = crate::helpers::commit_in_background(&admin, id);
     let mut refused = None;
@@ -391,7 +386,9 @@ async fn only_the_maker_of_a_preview_imports_or_cancels_it(kind: Kind) {
             "role_id": admin.administrator_role().await}))
         .await;
     let second = app.signed_in("second", "second-password").await;
-    let p = preview(&admin, json!([row(2, "erin", "E-1", "Erin", "Eve")])).await;
+    let p = admin
+        .preview_rows(json!([row(2, "erin", "E-1", "Erin", "Eve")]))
+        .await;
     let id = p["id"].as_i64().expect("id");
 
     let message = assert_error(
@@ -428,7 +425,7 @@ async fn large_bodies_and_too_many_rows(kind: Kind) {
             r
         })
         .collect();
-    let p = preview(&admin, json!(rows)).await;
+    let p = admin.preview_rows(json!(rows)).await;
     assert_eq!(p["summary"]["to_create"], 5000);
     assert_eq!(p["hierarchy_to_create"].as_array().map(Vec::len), Some(7));
     assert_eq!(
@@ -464,9 +461,9 @@ async fn an_unchanged_row_is_counted_and_the_history_is_recorded(kind: Kind) {
     let app = spawn_app(kind).await;
     let admin = app.admin().await;
     let rows = json!([row(2, "eve", "E-1", "Eve", "East")]);
-    let first = preview(&admin, rows.clone()).await;
+    let first = admin.preview_rows(rows.clone()).await;
     ok_json(commit(&admin, &first, false).await, StatusCode::OK).await;
-    let again = preview(&admin, rows).await;
+    let again = admin.preview_rows(rows).await;
     assert_eq!(
         again["summary"],
         json!({"rows": 1, "to_create": 0, "to_sync": 1, "unchanged": 1, "with_errors": 0, "with_warnings": 0})
@@ -501,7 +498,9 @@ async fn an_unchanged_row_is_counted_and_the_history_is_recorded(kind: Kind) {
 
     // The history over HTTP: newest first, with each user's values; a
     // preview waiting for its Import is not history.
-    preview(&admin, json!([row(2, "fay", "F-1", "Fay", "Far")])).await;
+    admin
+        .preview_rows(json!([row(2, "fay", "F-1", "Fay", "Far")]))
+        .await;
     let list = admin.get_ok("/api/imports").await;
     assert_eq!(list["total"], 2);
     assert_eq!(list["imports"][0]["id"], again["id"]);
@@ -522,7 +521,9 @@ async fn an_unchanged_row_is_counted_and_the_history_is_recorded(kind: Kind) {
     assert_eq!(detail["changes_total"], 0);
 
     // A sync records the values before and after.
-    let renamed = preview(&admin, json!([row(2, "eve", "E-1", "Evelyn", "East")])).await;
+    let renamed = admin
+        .preview_rows(json!([row(2, "eve", "E-1", "Evelyn", "East")]))
+        .await;
     ok_json(commit(&admin, &renamed, false).await, StatusCode::OK).await;
     let detail = admin
         .get_ok(&format!("/api/imports/{}", renamed["id"]))
@@ -540,7 +541,9 @@ async fn the_errors_file_and_the_template_download(kind: Kind) {
     let admin = app.admin().await;
     let mut bad = row(2, "bad user", "X-1", "=HYPERLINK(\"x\")", "Bad");
     bad["password"] = json!("never-in-the-file");
-    let p = preview(&admin, json!([bad, row(3, "good", "X-2", "Good", "Row")])).await;
+    let p = admin
+        .preview_rows(json!([bad, row(3, "good", "X-2", "Good", "Row")]))
+        .await;
     assert_eq!(p["summary"]["with_errors"], 1);
     let id = p["id"].as_i64().expect("id");
     for path in [
@@ -804,11 +807,9 @@ async fn a_clerk_grants_and_changes_no_more_than_they_hold(kind: Kind) {
     .await;
     assert!(message.contains("row 5"), "{message}");
     // The administrator cannot demote the last full administrator by import.
-    let p = preview(
-        &admin,
-        json!([row(2, "admin", "admin", "Site", "Administrator")]),
-    )
-    .await;
+    let p = admin
+        .preview_rows(json!([row(2, "admin", "admin", "Site", "Administrator")]))
+        .await;
     let id = p["id"].as_i64().expect("id");
     let demote = json!({"file_name": "f.csv", "role_id": clerk_role, "hierarchy_id": root,
         "rows": [row(2, "admin", "admin", "Site", "Administrator")]});
@@ -843,7 +844,7 @@ async fn a_commit_finishes_when_the_client_goes_away(kind: Kind) {
             r
         })
         .collect();
-    let p = preview(&admin, json!(rows)).await;
+    let p = admin.preview_rows(json!(rows)).await;
     let id = p["id"].as_i64().expect("id");
     // The client gives up almost at once; the commit goes on.
     let gave_up = admin
@@ -885,8 +886,10 @@ async fn an_unused_preview_expires_after_an_hour(kind: Kind) {
     let admin = app.admin().await;
     let mut with_password = row(2, "late1", "LT1", "Late", "User");
     with_password["password"] = json!("password-late-1");
-    let kept = preview(&admin, json!([row(2, "kept1", "KP1", "Kept", "User")])).await;
-    let late = preview(&admin, json!([with_password])).await;
+    let kept = admin
+        .preview_rows(json!([row(2, "kept1", "KP1", "Kept", "User")]))
+        .await;
+    let late = admin.preview_rows(json!([with_password])).await;
     let late_id = late["id"].as_i64().expect("id");
     let kept_id = kept["id"].as_i64().expect("id");
 
@@ -919,7 +922,9 @@ async fn an_unused_preview_expires_after_an_hour(kind: Kind) {
     assert_eq!(admin.get_ok("/api/users?q=kept1").await["total"], 0);
 
     // The next Try Import deletes the expired previews from the database.
-    let fresh = preview(&admin, json!([row(2, "fresh1", "FR1", "Fresh", "User")])).await;
+    let fresh = admin
+        .preview_rows(json!([row(2, "fresh1", "FR1", "Fresh", "User")]))
+        .await;
     let db = app.database().await;
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM imports WHERE id IN ($1, $2)")
         .bind(late_id)
@@ -949,11 +954,9 @@ async fn a_password_set_by_an_import_ends_the_users_sessions(kind: Kind) {
     // Sam gets a new password from the file; Tom only new names.
     let mut sam_row = row(2, "sam", "S-1", "Sam", "Stone");
     sam_row["password"] = json!("sams-new-password");
-    let p = preview(
-        &admin,
-        json!([sam_row, row(3, "tom", "T-1", "Tom", "Tusk")]),
-    )
-    .await;
+    let p = admin
+        .preview_rows(json!([sam_row, row(3, "tom", "T-1", "Tom", "Tusk")]))
+        .await;
     assert_eq!(p["summary"]["to_sync"], 2, "{p}");
     assert_eq!(
         ok_json(commit(&admin, &p, false).await, StatusCode::OK).await,
@@ -992,7 +995,7 @@ async fn a_renamed_node_or_a_changed_role_makes_the_preview_stale(kind: Kind) {
     let school_id = school["id"].as_i64().expect("id");
     let mut placed = row(2, "nia", "N-1", "Nia", "North");
     placed["sub_level_1"] = json!("School A");
-    let p = preview(&admin, json!([placed.clone()])).await;
+    let p = admin.preview_rows(json!([placed.clone()])).await;
     assert_eq!(p["summary"]["to_create"], 1);
     assert_eq!(p["hierarchy_to_create"], json!([]), "School A exists");
 
@@ -1060,14 +1063,12 @@ async fn only_the_maker_downloads_a_previews_errors(kind: Kind) {
             "role_id": admin.administrator_role().await}))
         .await;
     let second = app.signed_in("second", "second-password").await;
-    let p = preview(
-        &admin,
-        json!([
+    let p = admin
+        .preview_rows(json!([
             row(2, "bad user", "X-1", "Bad", "Row"),
             row(3, "good", "X-2", "Good", "Row")
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     assert_eq!(p["summary"]["with_errors"], 1);
     let path = format!("/api/imports/{}/errors.xlsx", p["id"]);
     let message = assert_error(second.get(&path).await, StatusCode::FORBIDDEN, "forbidden").await;
@@ -1084,7 +1085,7 @@ async fn a_value_longer_than_a_cell_can_hold_is_refused_as_in_a_file(kind: Kind)
     // At Excel's limit of 32,767 characters: a row with a too-long name.
     let mut at_limit = row(2, "ann", "1", "Ann", "Lee");
     at_limit["last_name"] = json!("é".repeat(32_767));
-    let p = preview(&admin, json!([at_limit])).await;
+    let p = admin.preview_rows(json!([at_limit])).await;
     assert_eq!(p["errors"][0]["code"], "too_long");
     // One more: refused whole, as the file would be.
     let mut over = row(2, "ann", "1", "Ann", "Lee");
@@ -1148,7 +1149,7 @@ async fn errors_stored_with_serdes_spelling_are_rewritten_by_the_migration(kind:
     let admin = app.admin().await;
     let mut gap = row(2, "kim", "K-1", "Kim", "Lee");
     gap["sub_level_2"] = json!("Class 1");
-    let p = preview(&admin, json!([gap])).await;
+    let p = admin.preview_rows(json!([gap])).await;
     assert_eq!(p["errors"][0]["field"], "sub_level_2", "{p}");
     let id = p["id"].as_i64().expect("id");
     let errors_file = format!("/api/imports/{id}/errors.xlsx");
@@ -1200,12 +1201,14 @@ async fn errors_stored_with_serdes_spelling_are_rewritten_by_the_migration(kind:
 async fn a_sync_that_keeps_the_searched_fields_keeps_the_user_found(kind: Kind) {
     let app = spawn_app(kind).await;
     let admin = app.admin().await;
-    let created = preview(&admin, json!([row(2, "gwen", "700", "Gwen", "Öhman")])).await;
+    let created = admin
+        .preview_rows(json!([row(2, "gwen", "700", "Gwen", "Öhman")]))
+        .await;
     ok_json(commit(&admin, &created, false).await, StatusCode::OK).await;
 
     let mut needs = row(2, "gwen", "700", "Gwen", "Öhman");
     needs["special_needs"] = json!("yes");
-    let p = preview(&admin, json!([needs])).await;
+    let p = admin.preview_rows(json!([needs])).await;
     assert_eq!(p["summary"]["to_sync"], 1, "{}", p["summary"]);
     let result = ok_json(commit(&admin, &p, false).await, StatusCode::OK).await;
     assert_eq!(result["synced"], 1);
@@ -1220,7 +1223,7 @@ async fn a_sync_that_keeps_the_searched_fields_keeps_the_user_found(kind: Kind) 
 
     let mut moved = row(2, "gwen", "700", "Gwen", "Öhman");
     moved["email"] = json!("g.ohman@school.example");
-    let p = preview(&admin, json!([moved])).await;
+    let p = admin.preview_rows(json!([moved])).await;
     assert_eq!(p["summary"]["to_sync"], 1, "{}", p["summary"]);
     ok_json(commit(&admin, &p, false).await, StatusCode::OK).await;
     assert_eq!(

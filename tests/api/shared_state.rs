@@ -15,7 +15,6 @@ use crate::helpers::{
     Kind, RealServer, RealServerClients, SECRET_KEY, TestClient, TestDb, assert_error,
     commit_in_background, eventually, ok_json, spawn_app,
 };
-use crate::imports::preview;
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -64,7 +63,7 @@ async fn a_preview_made_on_one_process_imports_on_another() {
     let b = RealServer::start(&url, &[]).await;
     let on_a = a.admin(PATIENCE).await;
     let on_b = b.admin(PATIENCE).await;
-    let made = preview(&on_a, json!(rows("across", 0, 3, 3))).await;
+    let made = on_a.preview_rows(json!(rows("across", 0, 3, 3))).await;
     assert_eq!(made["summary"]["to_create"], 3, "{made}");
     assert_eq!(
         ok_json(commit(&on_b, id_of(&made)).await, StatusCode::OK).await,
@@ -101,7 +100,7 @@ async fn another_secret_key_gives_a_clear_error() {
     let b = RealServer::start_with_env(&url, &[], &[("ROSTER_SECRET_KEY", Some(&other_key))]).await;
     let on_a = a.admin(PATIENCE).await;
     let on_b = b.admin(PATIENCE).await;
-    let made = preview(&on_a, json!(rows("keyed", 0, 2, 1))).await;
+    let made = on_a.preview_rows(json!(rows("keyed", 0, 2, 1))).await;
     let message = assert_error(
         commit(&on_b, id_of(&made)).await,
         StatusCode::CONFLICT,
@@ -136,7 +135,7 @@ async fn a_restart_keeps_a_previews_passwords(kind: Kind) {
     };
     let server = RealServer::start_with_env(&url, &[], env).await;
     let admin = server.admin(PATIENCE).await;
-    let made = preview(&admin, json!(rows("restart", 0, 2, 2))).await;
+    let made = admin.preview_rows(json!(rows("restart", 0, 2, 2))).await;
     drop(server);
 
     let server = RealServer::start_with_env(&url, &[], env).await;
@@ -204,7 +203,7 @@ async fn passwords_are_sealed_and_go_with_the_preview(kind: Kind) {
     let app = spawn_app(kind).await;
     let admin = app.admin().await;
     let db = app.database().await;
-    let committed = preview(&admin, json!(rows("kept", 0, 3, 2))).await;
+    let committed = admin.preview_rows(json!(rows("kept", 0, 3, 2))).await;
     assert_eq!(sealed_count(&db, id_of(&committed)).await, 1, "sealed");
     let bytes = stored_bytes(kind, &db, &app.database_url).await;
     for i in 0..2 {
@@ -233,17 +232,17 @@ async fn passwords_are_sealed_and_go_with_the_preview(kind: Kind) {
     assert_eq!(sealed_count(&db, id_of(&committed)).await, 0, "committed");
     app.signed_in("kept000001", &password_of("kept", 1)).await;
 
-    let cancelled = preview(&admin, json!(rows("gone", 0, 1, 1))).await;
+    let cancelled = admin.preview_rows(json!(rows("gone", 0, 1, 1))).await;
     assert_eq!(sealed_count(&db, id_of(&cancelled)).await, 1);
     let path = format!("/api/imports/{}", id_of(&cancelled));
     assert_eq!(admin.delete(&path).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(sealed_count(&db, id_of(&cancelled)).await, 0, "cancelled");
 
-    let expired = preview(&admin, json!(rows("late", 0, 1, 1))).await;
+    let expired = admin.preview_rows(json!(rows("late", 0, 1, 1))).await;
     app.clock.advance(3600);
     let admin = app.admin().await;
     // The next Try Import deletes expired previews (as the sweeper does).
-    preview(&admin, json!(rows("next", 0, 1, 0))).await;
+    admin.preview_rows(json!(rows("next", 0, 1, 0))).await;
     assert_eq!(sealed_count(&db, id_of(&expired)).await, 0, "expired");
     db.close().await;
     app.finish().await;
@@ -257,7 +256,9 @@ async fn expired_previews_are_deleted_by_every_process_at_once() {
     let admin = app.admin().await;
     let n = 12;
     for i in 0..n {
-        preview(&admin, json!(rows(&format!("sweep{i}x"), 0, 1, 1))).await;
+        admin
+            .preview_rows(json!(rows(&format!("sweep{i}x"), 0, 1, 1)))
+            .await;
     }
     let db = app.database().await;
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM preview_secrets")
@@ -328,7 +329,9 @@ async fn a_commits_progress_shows_on_every_process() {
     let b = RealServer::start(&url, &[]).await;
     let on_a = a.admin(PATIENCE).await;
     let on_b = b.admin(PATIENCE).await;
-    let made = preview(&on_a, json!(rows("progress", 0, LARGE, 0))).await;
+    let made = on_a
+        .preview_rows(json!(rows("progress", 0, LARGE, 0)))
+        .await;
     let id = id_of(&made);
     let committing = commit_in_background(&on_a, id);
     assert!(
@@ -368,7 +371,7 @@ async fn a_commit_cut_short_stops_looking_running() {
     let b = RealServer::start(&url, &[]).await;
     let on_a = a.admin(PATIENCE).await;
     let on_b = b.admin(PATIENCE).await;
-    let made = preview(&on_a, json!(rows("cut", 0, LARGE, 2))).await;
+    let made = on_a.preview_rows(json!(rows("cut", 0, LARGE, 2))).await;
     let id = id_of(&made);
     let committing = commit_in_background(&on_a, id);
     assert!(

@@ -335,14 +335,9 @@ async fn an_import_commit_longer_than_the_request_timeout_is_not_cut() {
             })
         })
         .collect();
-    let body = json!({
-        "file_name": "users.csv",
-        "role_id": admin.administrator_role().await,
-        "hierarchy_id": admin.root_node().await,
-        "rows": rows,
-    });
-    let preview = ok_json(admin.try_import(body).await, StatusCode::CREATED).await;
-    let id = preview["id"].as_i64().expect("a preview id");
+    let id = admin.preview_rows(Value::Array(rows)).await["id"]
+        .as_i64()
+        .expect("a preview id");
     let start = Instant::now();
     let committed = admin
         .post(

@@ -6,7 +6,6 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{Kind, assert_error, spawn_app, user_body};
-use crate::imports::preview;
 use crate::on_both_databases;
 
 on_both_databases!(titlecase_usernames_are_one_username);
@@ -38,13 +37,15 @@ async fn titlecase_usernames_are_one_username(kind: Kind) {
     };
 
     // An import row `ǆemal` is the existing user: a sync, not a new user.
-    let p = preview(&admin, json!([row(2, "ǆemal")])).await;
+    let p = admin.preview_rows(json!([row(2, "ǆemal")])).await;
     assert_eq!(p["summary"]["to_sync"], 1, "{p}");
     assert_eq!(p["summary"]["to_create"], 0, "{p}");
     assert_eq!(p["errors"], json!([]));
 
     // Two rows `ǅemal` and `ǆemal` in one file are duplicates.
-    let p = preview(&admin, json!([row(2, "ǅemal"), row(3, "ǆemal")])).await;
+    let p = admin
+        .preview_rows(json!([row(2, "ǅemal"), row(3, "ǆemal")]))
+        .await;
     let dup = "Username: This value is used more than once in the file (rows 2, 3)";
     let username_errors: Vec<_> = p["errors"]
         .as_array()
