@@ -633,3 +633,64 @@ async fn a_kept_hash_goes_once_replaced_or_used(kind: Kind) {
     db.close().await;
     app.finish().await;
 }
+
+/// How many times `ANALYZE` was run by hand (not by autovacuum) on `table`.
+async fn analyses(db: &roster_server::db::Db, table: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT CAST(analyze_count AS BIGINT) FROM pg_stat_user_tables WHERE relname = $1",
+    )
+    .bind(table)
+    .fetch_one(db)
+    .await
+    .expect("the table's statistics")
+}
+
+/// A commit of [`REFRESH_STATISTICS_FROM`] users or more, an import's or
+/// an undo's, refreshes PostgreSQL's planner statistics
+/// (`db::refresh_statistics`). Without it, until autovacuum came (never,
+/// on these machines), a keyed delete of the terms of 100 users was
+/// planned as a read of the whole table, as for the empty directory the
+/// import began with: the undo of 100,000 users read it a hundred times.
+///
+/// [`REFRESH_STATISTICS_FROM`]: roster_server::db::REFRESH_STATISTICS_FROM
+#[tokio::test]
+async fn a_large_import_and_its_undo_refresh_the_planners_statistics_on_postgres() {
+    let app = spawn_app(Kind::Postgres).await;
+    let admin = app.admin().await;
+    let db = roster_server::db::connect_with(&app.database_url, Some(1))
+        .await
+        .expect("connect");
+    let n = roster_server::db::REFRESH_STATISTICS_FROM;
+    let id = admin
+        .import_rows(crate::import_scale::rows_from(0, n, "Stat"))
+        .await;
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(id AS TEXT) FROM users WHERE username <> 'admin' ORDER BY users.id LIMIT 100",
+    )
+    .fetch_all(&db)
+    .await
+    .expect("user ids");
+    let plan: Vec<String> = sqlx::query_scalar(&format!(
+        "EXPLAIN DELETE FROM user_search_terms WHERE user_pk IN ({})",
+        ids.join(", ")
+    ))
+    .fetch_all(&db)
+    .await
+    .expect("a plan");
+    let plan = plan.join("\n");
+    assert!(
+        !plan.contains("Seq Scan"),
+        "the terms of 100 users are deleted by reading the whole table:\n{plan}"
+    );
+
+    let before = analyses(&db, "user_search_terms").await;
+    let undone = admin.undo_import(id).await;
+    assert_eq!(undone["trashed"], n, "{undone}");
+    assert_eq!(
+        analyses(&db, "user_search_terms").await,
+        before + 1,
+        "the undo's commit analyses what it wrote"
+    );
+    db.close().await;
+    app.finish().await;
+}

@@ -255,6 +255,37 @@ pub async fn begin_directory_write(db: &Db) -> sqlx::Result<Tx> {
     Ok(tx)
 }
 
+/// Users an import's or an undo's commit must write for it to refresh the
+/// planner's statistics itself ([`refresh_statistics`]): below it, keyed
+/// statements read little whatever the plan.
+pub const REFRESH_STATISTICS_FROM: usize = 10_000;
+
+/// Refreshes PostgreSQL's planner statistics of the tables a bulk write
+/// changes, as PostgreSQL's documentation advises after a bulk load. Until
+/// autovacuum gets to them (a minute or more after the write; never where
+/// it is turned off), a directory that just grew by 100,000 users is
+/// planned as the empty one it was: `DELETE FROM user_search_terms WHERE
+/// user_pk IN (1,000 ids)` became a sequential scan of the whole table, so
+/// an undo right after its import read 1,000,000 rows a hundred times
+/// (docs/PERFORMANCE.md, "Undoing an import"). `SKIP_LOCKED`: a table
+/// being analysed by another process is left to it. SQLite plans keyed
+/// statements by their index without statistics. A failure is logged, not
+/// returned: the write it follows has committed.
+pub async fn refresh_statistics(db: &Db) {
+    if DbKind::of_pool(db) != DbKind::Postgres {
+        return;
+    }
+    let analyzed = sqlx::query(
+        "ANALYZE (SKIP_LOCKED) users, user_search_terms, user_memberships, sessions, \
+         import_changes",
+    )
+    .execute(db)
+    .await;
+    if let Err(e) = analyzed {
+        tracing::warn!(error = %e, "could not refresh the planner's statistics");
+    }
+}
+
 /// First start of an empty database (SPEC section 7): the Administrator
 /// role, a root node, the regional settings and the user `admin`. Returns
 /// the generated password when `ROSTER_ADMIN_PASSWORD` was not given.

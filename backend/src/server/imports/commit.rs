@@ -104,6 +104,11 @@ pub async fn commit(
     )
     .await;
     tracker.finish().await;
+    if let Ok(done) = &outcome
+        && done.created + done.synced >= db::REFRESH_STATISTICS_FROM
+    {
+        db::refresh_statistics(db).await;
+    }
     outcome
 }
 

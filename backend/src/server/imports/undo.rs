@@ -635,6 +635,9 @@ pub async fn undo_commit(
     tx.commit()
         .await
         .conflict_on_unique("a user ID came back that another user took at the same moment")?;
+    if plan.trash.len() + plan.restore.len() >= db::REFRESH_STATISTICS_FROM {
+        db::refresh_statistics(db).await;
+    }
     Ok(UndoResult {
         undo_import_id: undo_id,
         trashed: plan.trash.len() as u64,
