@@ -99,6 +99,12 @@ impl Searched<'_> {
         ])
     }
 
+    /// Whether `other` gives the same sort key and terms: a write from one
+    /// to the other keeps the user's `user_search_terms` rows as they are.
+    pub fn same_rows(&self, other: &Searched) -> bool {
+        (self.sort_key(), self.terms()) == (other.sort_key(), other.terms())
+    }
+
     /// Whether every query word begins one of the user's [`terms`]: what
     /// the searches of `user_search_terms` find, for a user who has no
     /// rows there (the trash can).

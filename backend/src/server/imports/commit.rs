@@ -599,7 +599,7 @@ fn search_fields_changed(user: &Existing, after: &Searched) -> bool {
         email: &user.email,
         user_id: &user.user_id,
     };
-    (before.sort_key(), before.terms()) != (after.sort_key(), after.terms())
+    !before.same_rows(after)
 }
 
 /// The searched fields of a row.

@@ -122,6 +122,19 @@ impl Restore {
             user_id: &self.before.user_id,
         }
     }
+
+    /// Whether the restore changes the user's sort key or search terms
+    /// (an undo of a change of role or time zone keeps them).
+    fn reindexes(&self) -> bool {
+        let now = Searched {
+            first_name: &self.now.first_name,
+            last_name: &self.now.last_name,
+            username: &self.now.username,
+            email: &self.now.email,
+            user_id: &self.now.user_id,
+        };
+        !self.searched().same_rows(&now)
+    }
 }
 
 struct Trash {
@@ -761,13 +774,17 @@ async fn write(tx: &mut Tx, actor: Actor, plan: &Plan, now: i64) -> Result<i64> 
             .await
             .conflict_on_unique("a user ID came back that another user took at the same moment")?;
     }
-    // Their search terms as their earlier values give them (none for a
-    // user in the trash can, who keeps none).
-    let out_of_trash: Vec<&Restore> = plan.restore.iter().filter(|r| !r.now.in_trash).collect();
-    let restored: Vec<i64> = out_of_trash.iter().map(|r| r.user_pk).collect();
+    // Their search terms as their earlier values give them, where those
+    // differ (none for a user in the trash can, who keeps none).
+    let reindexed: Vec<&Restore> = plan
+        .restore
+        .iter()
+        .filter(|r| !r.now.in_trash && r.reindexes())
+        .collect();
+    let restored: Vec<i64> = reindexed.iter().map(|r| r.user_pk).collect();
     db::users::delete_search_terms(tx, &restored).await?;
     let mut terms = Vec::new();
-    for r in &out_of_trash {
+    for r in &reindexed {
         search::add_term_rows(&mut terms, r.user_pk, &r.searched());
     }
     db::users::insert_search_terms(tx, &terms).await?;
