@@ -275,22 +275,18 @@ fn untouched(
     }
 }
 
-async fn load_current(
-    conn: &mut AnyConnection,
-    ids: &[i64],
-) -> sqlx::Result<HashMap<i64, Current>> {
-    let mut out = HashMap::with_capacity(ids.len());
-    bulk::fetch_in(
-        conn,
-        "SELECT id, first_name, last_name, username, email, user_id, role_id, special_needs, \
-         sync_key, time_zone, password_hash, deleted_at FROM users WHERE id",
-        ids,
-        |user: Current| {
-            out.insert(user.id, user);
-        },
+/// The users import `id` wrote, as the directory holds them now: read by a
+/// join with its record, not by 100 statements of 1,000 ids each.
+async fn load_current(conn: &mut AnyConnection, id: i64) -> sqlx::Result<HashMap<i64, Current>> {
+    let users: Vec<Current> = sqlx::query_as(
+        "SELECT u.id, u.first_name, u.last_name, u.username, u.email, u.user_id, u.role_id, \
+         u.special_needs, u.sync_key, u.time_zone, u.password_hash, u.deleted_at \
+         FROM import_changes c JOIN users u ON u.id = c.user_pk WHERE c.import_id = $1",
     )
+    .bind(id)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(out)
+    Ok(users.into_iter().map(|u| (u.id, u)).collect())
 }
 
 /// `(a, b)` pairs of `SELECT a, b FROM … WHERE {column} IN (keys)`.
@@ -387,13 +383,13 @@ async fn plan(conn: &mut AnyConnection, actor: Actor, id: i64) -> Result<Plan> {
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let user_pks: Vec<i64> = changes.iter().map(|c| c.user_pk).collect();
-    let current = load_current(conn, &user_pks).await?;
-    let memberships: HashSet<(i64, i64)> = pairs_in(
-        conn,
-        "SELECT user_pk, node_id FROM user_memberships WHERE user_pk",
-        &user_pks,
+    let current = load_current(conn, id).await?;
+    let memberships: HashSet<(i64, i64)> = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT m.user_pk, m.node_id FROM import_changes c \
+         JOIN user_memberships m ON m.user_pk = c.user_pk WHERE c.import_id = $1",
     )
+    .bind(id)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .collect();
