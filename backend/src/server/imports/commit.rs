@@ -104,15 +104,16 @@ pub async fn commit(
     )
     .await;
     tracker.finish().await;
-    if let Ok(done) = &outcome
-        && done.created + done.synced >= db::REFRESH_STATISTICS_FROM
-    {
+    let (result, written) = outcome?;
+    if written >= db::REFRESH_STATISTICS_FROM {
         db::refresh_statistics(db).await;
     }
-    outcome
+    Ok(result)
 }
 
 /// The commit once marked running: hashes, then writes in one transaction.
+/// Returns the result and the number of users it wrote (created, or
+/// synchronised with a change).
 #[allow(clippy::too_many_arguments)]
 async fn commit_running(
     db: &db::Db,
@@ -125,7 +126,7 @@ async fn commit_running(
     passwords: &HashMap<u32, String>,
     now: i64,
     tracker: &mut CommitTracker<'_>,
-) -> Result<CommitResult> {
+) -> Result<(CommitResult, usize)> {
     // Hash before the transaction: the passwords of rows without rule errors
     // (a row that turns out `in_use` makes the preview stale anyway).
     let checked_once = check_rows(rows.clone(), rules);
@@ -197,7 +198,21 @@ async fn commit_running(
         .execute(&mut *tx)
         .await?;
     tx.commit().await.conflict_on_unique(TAKEN_MEANWHILE)?;
-    Ok(result)
+    let written = plan
+        .actions
+        .iter()
+        .filter(|a| {
+            matches!(
+                a,
+                Action::Create
+                    | Action::Sync {
+                        unchanged: false,
+                        ..
+                    }
+            )
+        })
+        .count();
+    Ok((result, written))
 }
 
 /// 409 when a username, user ID or node was written by another at the
