@@ -92,6 +92,23 @@ pub(crate) fn rows_from(start: usize, n: usize, first_name: &str) -> Value {
     )
 }
 
+/// `ROSTER_IMPORT_ROWS`: the rows an import of these tests has (100,000).
+fn import_rows() -> usize {
+    std::env::var("ROSTER_IMPORT_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// An app whose requests may take 600 s: an undo's preview is an ordinary
+/// request (60 s), and a debug build's needs longer.
+async fn spawn_patient_app(kind: Kind) -> crate::helpers::TestApp {
+    spawn_app_with(kind, |c| {
+        c.timeouts.request = std::time::Duration::from_secs(600);
+    })
+    .await
+}
+
 async fn timed_preview(admin: &TestClient, rows: Value) -> (Value, f64) {
     let start = Instant::now();
     let preview = admin.preview_rows(rows).await;
@@ -252,10 +269,7 @@ fn duplicate_rows(start: usize, n: usize) -> Value {
 }
 
 async fn import_scale(kind: Kind) {
-    let n: usize = std::env::var("ROSTER_IMPORT_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let n = import_rows();
     let app = spawn_app(kind).await;
     let admin = app.admin().await;
 
@@ -312,14 +326,8 @@ async fn undo_created_scale_postgres() {
 /// after a sync and its undo have written each user's row and terms twice
 /// more, which leaves dead rows behind for the undo to step over.
 async fn undo_created_scale(kind: Kind) {
-    let n: usize = std::env::var("ROSTER_IMPORT_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let app = spawn_app_with(kind, |c| {
-        c.timeouts.request = std::time::Duration::from_secs(600);
-    })
-    .await;
+    let n = import_rows();
+    let app = spawn_patient_app(kind).await;
     let admin = app.admin().await;
     let (preview, _) = timed_preview(&admin, rows(n, "Zoë")).await;
     let created_id = preview["id"].as_i64().expect("id");
@@ -364,15 +372,8 @@ async fn timed_undo(admin: &TestClient, id: i64) -> (Value, f64, f64) {
 /// (every user's earlier names back), then the create (every user to the
 /// trash can, the 80 nodes it created removed).
 async fn undo_scale(kind: Kind) {
-    let n: usize = std::env::var("ROSTER_IMPORT_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    // The undo preview is an ordinary request (60 s): a debug build's needs longer.
-    let app = spawn_app_with(kind, |c| {
-        c.timeouts.request = std::time::Duration::from_secs(600);
-    })
-    .await;
+    let n = import_rows();
+    let app = spawn_patient_app(kind).await;
     let admin = app.admin().await;
 
     let (preview, _) = timed_preview(&admin, rows(n, "Zoë")).await;
