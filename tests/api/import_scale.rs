@@ -379,15 +379,15 @@ async fn undo_scale(kind: Kind) {
     let (preview, _) = timed_preview(&admin, rows(n, "Zoë")).await;
     let created_id = preview["id"].as_i64().expect("id");
     let (_, create_t) = timed_commit(&admin, &preview).await;
-    let (preview, _) = timed_preview(&admin, rows(n, "Anna")).await;
+    let (preview, sync_p) = timed_preview(&admin, rows(n, "Anna")).await;
     let synced_id = preview["id"].as_i64().expect("id");
     let (_, sync_t) = timed_commit(&admin, &preview).await;
 
     let (result, p, t) = timed_undo(&admin, synced_id).await;
     assert_eq!(result["restored"], n, "{result}");
     println!(
-        "{kind:?}: {n} synchronised users: import commit {sync_t:.2} s; undo preview {p:.2} s, \
-         undo commit {t:.2} s"
+        "{kind:?}: {n} synchronised users: Try Import {sync_p:.2} s, import commit {sync_t:.2} s; \
+         undo preview {p:.2} s, undo commit {t:.2} s"
     );
     assert_eq!(admin.get_ok("/api/users?q=anna").await["total"], 0);
     let (result, p, t) = timed_undo(&admin, created_id).await;
