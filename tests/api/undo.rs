@@ -659,9 +659,7 @@ async fn analyses(db: &roster_server::db::Db, table: &str) -> i64 {
 async fn a_large_import_and_its_undo_refresh_the_planners_statistics_on_postgres() {
     let app = spawn_app(Kind::Postgres).await;
     let admin = app.admin().await;
-    let db = roster_server::db::connect_with(&app.database_url, Some(1))
-        .await
-        .expect("connect");
+    let db = app.database().await;
     let n = roster_server::db::REFRESH_STATISTICS_FROM;
     let id = admin
         .import_rows(crate::import_scale::rows_from(0, n, "Stat"))
