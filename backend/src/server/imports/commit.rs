@@ -177,7 +177,8 @@ async fn commit_running(
     }
     check_access(&mut tx, actor, role_permissions, &plan).await?;
 
-    let result = write(&mut tx, &plan, stored.role_id, &hashes, id, now, tracker).await?;
+    let (result, written) =
+        write(&mut tx, &plan, stored.role_id, &hashes, id, now, tracker).await?;
     ensure_full_administrator_remains(&mut tx).await?;
     sqlx::query(
         "UPDATE imports SET state = 'done', created = $1, synced = $2, skipped = $3, \
@@ -198,20 +199,6 @@ async fn commit_running(
         .execute(&mut *tx)
         .await?;
     tx.commit().await.conflict_on_unique(TAKEN_MEANWHILE)?;
-    let written = plan
-        .actions
-        .iter()
-        .filter(|a| {
-            matches!(
-                a,
-                Action::Create
-                    | Action::Sync {
-                        unchanged: false,
-                        ..
-                    }
-            )
-        })
-        .count();
     Ok((result, written))
 }
 
@@ -287,6 +274,8 @@ fn bind_values<'q>(
 
 /// Writes the plan: nodes, new users, synchronised users, memberships,
 /// search terms, history. Multi-row statements in chunks throughout.
+/// Returns the result and the users written (created, or synchronised
+/// with a change).
 async fn write(
     tx: &mut Tx,
     plan: &Plan,
@@ -295,7 +284,7 @@ async fn write(
     import_id: i64,
     now: i64,
     tracker: &mut CommitTracker<'_>,
-) -> Result<CommitResult> {
+) -> Result<(CommitResult, usize)> {
     let style = Style::of(tx);
     // Nodes: one statement per new node, parents first (they are few).
     let mut node_ids: Vec<i64> = Vec::with_capacity(plan.new_nodes.len());
@@ -578,7 +567,8 @@ async fn write(
     tracker
         .advance(result.skipped + result.synced - syncs.len())
         .await;
-    Ok(result)
+    let written = creates.len() + syncs.len();
+    Ok((result, written))
 }
 
 /// One `import_changes` row.
