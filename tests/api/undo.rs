@@ -704,3 +704,48 @@ async fn a_large_import_and_its_undo_refresh_the_planners_statistics_on_postgres
     db.close().await;
     app.finish().await;
 }
+
+/// Statistics refreshed by several processes at once, while another
+/// session holds a lock `ANALYZE` needs (a `VACUUM`, a migration): every
+/// refresh returns instead of waiting behind the lock (`SKIP_LOCKED`), so
+/// no commit's answer hangs on it, and the free tables are analysed.
+#[tokio::test]
+async fn refreshes_at_once_skip_a_held_table_on_postgres() {
+    let app = spawn_app(Kind::Postgres).await;
+    let db = app.database().await;
+    let mut holder = db.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE user_search_terms IN SHARE UPDATE EXCLUSIVE MODE")
+        .execute(&mut *holder)
+        .await
+        .expect("hold the lock ANALYZE takes");
+    let users_before = analyses(&db, "users").await;
+    let terms_before = analyses(&db, "user_search_terms").await;
+    let mut refreshes = Vec::new();
+    for _ in 0..6 {
+        let pool = roster_server::db::connect_with(&app.database_url, Some(1))
+            .await
+            .expect("connect");
+        refreshes.push(tokio::spawn(async move {
+            roster_server::db::refresh_statistics(&pool).await;
+            pool.close().await;
+        }));
+    }
+    for refresh in refreshes {
+        tokio::time::timeout(std::time::Duration::from_secs(30), refresh)
+            .await
+            .expect("a refresh waited behind the held lock")
+            .expect("a refresh task");
+    }
+    assert!(
+        analyses(&db, "users").await > users_before,
+        "users analysed"
+    );
+    assert_eq!(
+        analyses(&db, "user_search_terms").await,
+        terms_before,
+        "the held table is skipped"
+    );
+    holder.rollback().await.expect("rollback");
+    db.close().await;
+    app.finish().await;
+}
