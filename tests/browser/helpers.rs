@@ -405,6 +405,16 @@ impl BrowserApp {
         }
     }
 
+    /// Waits until nothing matches `css` (a row a reload takes away).
+    pub async fn wait_for_none(&self, css: &str) {
+        let script = format!("return document.querySelector({}) === null;", json!(css));
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while self.script(&script).await != Value::Bool(true) {
+            assert!(Instant::now() < deadline, "{css} never went away");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Clicks the first element matching `css`.
     pub async fn click(&self, css: &str) {
         self.client
