@@ -196,13 +196,16 @@ async fn roles_are_made_on_the_roles_page_and_grant_only_what_they_hold() {
         .and_then(|r| r.iter().find(|r| r["name"] == "Spare"))
         .and_then(|r| r["id"].as_i64())
         .expect("the spare role");
+    // Announced before the list is asked again: its row, then its button.
+    app.wait_for_text("[data-role='Spare']", "Spare").await;
     app.click(&format!("#delete-role-{spare}")).await;
     app.wait_for_text("[role=alertdialog]", "Delete the role Spare?")
         .await;
     app.type_into("#confirm-delete", ENTER).await;
     app.wait_for_text("#roles-status", "Deleted the role Spare.")
         .await;
-    assert_eq!(app.text("[data-role='Spare']").await, "");
+    // The list is asked again after the deletion is announced.
+    app.wait_for_none("[data-role='Spare']").await;
 
     // A user with the new role: the users pages are closed to them, and
     // on the roles page what they lack is disabled, and said.

@@ -19,12 +19,16 @@ async fn node_id(api: &Api<'_>, path: &str) -> i64 {
         .unwrap_or_else(|| panic!("no node {path} in {nodes}"))
 }
 
+/// The hierarchy table's row of the node at `path`.
+fn row(path: &str) -> String {
+    format!("#hierarchy-table tr[data-path={}]", json!(path))
+}
+
 /// The users count the page shows for the node at `path` ("" if none).
 async fn shown_count(app: &BrowserApp, path: &str) -> String {
     let script = format!(
-        "const r = document.querySelector('#hierarchy-table tr[data-path={}] .users-count'); \
-         return r ? r.textContent.trim() : '';",
-        json!(path)
+        "const c = document.querySelector({}); return c ? c.textContent.trim() : '';",
+        json!(format!("{} .users-count", row(path)))
     );
     app.script(&script)
         .await
@@ -60,6 +64,9 @@ async fn hierarchy_and_time_zone_are_set_in_the_browser_and_an_import_uses_them(
     app.wait_for_text("#hierarchy-status", "Added North under Root.")
         .await;
     let north = node_id(&api, "Root/North").await;
+    // Each change is announced before the list is asked again: a new
+    // node's buttons are there once its row is.
+    app.wait_for_text(&row("Root/North"), "North").await;
     app.click(&format!("#add-child-{north}")).await;
     assert_eq!(app.selected("#node-parent").await, "Root/North");
     app.type_into("#node-name", &format!("Schol A{ENTER}"))
@@ -69,6 +76,8 @@ async fn hierarchy_and_time_zone_are_set_in_the_browser_and_an_import_uses_them(
 
     // Renamed: the typo goes.
     let school = node_id(&api, "Root/North/Schol A").await;
+    app.wait_for_text(&row("Root/North/Schol A"), "Schol A")
+        .await;
     app.click(&format!("#edit-node-{school}")).await;
     app.wait_for_text("#node-form-title", "Rename or move Schol A")
         .await;
@@ -141,8 +150,7 @@ async fn hierarchy_and_time_zone_are_set_in_the_browser_and_an_import_uses_them(
     app.wait_for_text("#hierarchy-status", "Added Spare under Root.")
         .await;
     let spare = node_id(&api, "Root/Spare").await;
-    let spare_row = "#hierarchy-table tr[data-path=\"Root/Spare\"]";
-    app.wait_for_text(spare_row, "Spare").await;
+    app.wait_for_text(&row("Root/Spare"), "Spare").await;
     app.click(&format!("#delete-node-{spare}")).await;
     app.wait_for_text("[role=alertdialog]", "Delete the node Spare?")
         .await;
@@ -150,9 +158,8 @@ async fn hierarchy_and_time_zone_are_set_in_the_browser_and_an_import_uses_them(
     app.type_into("#confirm-delete", ENTER).await;
     app.wait_for_text("#hierarchy-status", "Deleted Root/Spare.")
         .await;
-    // The list is asked again after the change is announced (as for the
-    // rename above): the row goes when it answers.
-    app.wait_for_none(spare_row).await;
+    // The row goes when the list answers again.
+    app.wait_for_none(&row("Root/Spare")).await;
     assert_eq!(app.text("#hierarchy-error").await, "");
 
     // Regional settings: search, choose, save.
