@@ -96,14 +96,50 @@ impl<T: 'static> Outcome for LocalResource<Answer<T>> {
 }
 
 /// What a change that answers with a sentence last did ("Deleted the role
-/// Pupil."), for [`crate::components::DoneNotice`]; empty when it failed
+/// Pupil."), for [`crate::components::DoneNotice`], once `list`, which the
+/// page asks again after each change (its fetcher tracks
+/// `change.version()`), shows it; see [`once_shown`]. Empty when it failed
 /// or nothing was sent.
-pub fn notice<I: 'static>(change: Action<I, Answer<String>>) -> Signal<String> {
-    Signal::derive(move || {
+pub fn notice<I, T>(
+    change: Action<I, Answer<String>>,
+    list: LocalResource<Answer<T>>,
+) -> Signal<String>
+where
+    I: 'static,
+    T: 'static,
+{
+    let said = Signal::derive(move || {
         change
             .value()
             .with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).cloned())
             .unwrap_or_default()
+    });
+    once_shown(said, change.version().into(), list)
+}
+
+/// `text` once `list` has answered since `version` last moved, else "".
+/// A change answers before the data asked again after it: said at once,
+/// "Deleted Root/Spare." would be heard while the row is still shown.
+pub fn once_shown<T: 'static>(
+    text: Signal<String>,
+    version: Signal<usize>,
+    list: LocalResource<Answer<T>>,
+) -> Signal<String> {
+    // The version as it was when `list` last answered: read untracked,
+    // only a new answer moves it (a resource says nothing when it starts
+    // asking again, only when the answer is in). Not covered: an answer
+    // already on its way when the version moved (Leptos shows it, then
+    // asks again) counts, so the line could come one answer early.
+    let answered_at = Memo::new(move |_| {
+        list.track();
+        version.get_untracked()
+    });
+    Signal::derive(move || {
+        if answered_at.get() == version.get() {
+            text.get()
+        } else {
+            String::new()
+        }
     })
 }
 

@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::{Api, RosterServer};
-use crate::helpers::{BrowserApp, ENTER, SELECT_ALL};
+use crate::helpers::{BrowserApp, ENTER, SELECT_ALL, absent, present, says};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_edits_sets_a_password_and_deletes_on_the_users_page() {
@@ -76,10 +76,20 @@ async fn an_administrator_edits_sets_a_password_and_deletes_on_the_users_page() 
     // Fixed and saved from the keyboard.
     app.type_into("#field-username", &format!("{SELECT_ALL}dana.scully"))
         .await;
+    // Said once the user asked again after the save is shown: the title
+    // already has the new name.
+    app.watch_said(
+        "#user-status",
+        "Saved Dana Mulder.",
+        &says("#user-title", "Dana Mulder"),
+    )
+    .await;
     app.type_into("#field-last_name", &format!("{SELECT_ALL}Mulder{ENTER}"))
         .await;
-    app.wait_for_text("#user-status", "Saved Dana Mulder.")
-        .await;
+    assert!(
+        app.held_when_said().await,
+        "the title has the new name when the save is announced"
+    );
     assert_eq!(app.text("#field-username-error").await, "");
     let stored = api.get(&format!("/api/users/{dana}")).await;
     assert_eq!(stored["username"], "dana.scully");
@@ -93,12 +103,21 @@ async fn an_administrator_edits_sets_a_password_and_deletes_on_the_users_page() 
         .await;
     app.wait_for_text("#new-password-error", "Password").await;
     app.screenshot("pages-3-user-password-error").await;
+    app.watch_said(
+        "#user-status",
+        "They get no email",
+        &says(".lede", "has a password"),
+    )
+    .await;
     app.type_into(
         "#new-password",
         &format!("{SELECT_ALL}a-long-new-password{ENTER}"),
     )
     .await;
-    app.wait_for_text("#user-status", "They get no email").await;
+    assert!(
+        app.held_when_said().await,
+        "the header says the user has a password when it is announced"
+    );
     assert_eq!(app.script(&value("new-password")).await, "");
     app.screenshot("pages-4-user-password-set").await;
     let login = reqwest::Client::new()
@@ -152,11 +171,18 @@ async fn roles_are_made_on_the_roles_page_and_grant_only_what_they_hold() {
     // A role without manage_users, made from the keyboard.
     app.type_into("#role-name", "Role keeper").await;
     app.press_space_on("#perm-manage_roles").await;
+    // Each change is said once the list asked again after it is shown.
+    app.watch_said(
+        "#roles-status",
+        "Created the role Role keeper.",
+        &says("[data-role='Role keeper']", "Manage roles"),
+    )
+    .await;
     app.type_into("#role-name", ENTER).await;
-    app.wait_for_text("#roles-status", "Created the role Role keeper.")
-        .await;
-    app.wait_for_text("[data-role='Role keeper']", "Manage roles")
-        .await;
+    assert!(
+        app.held_when_said().await,
+        "the new role's row is shown when it is announced"
+    );
     assert!(
         !app.text("[data-role='Role keeper']")
             .await
@@ -181,31 +207,52 @@ async fn roles_are_made_on_the_roles_page_and_grant_only_what_they_hold() {
             .await,
         true
     );
+    app.watch_said(
+        "#roles-status",
+        "Saved the role Keeper.",
+        &format!(
+            "{} && {}",
+            present("[data-role='Keeper']"),
+            absent("[data-role='Role keeper']")
+        ),
+    )
+    .await;
     app.type_into("#role-name", &format!("{SELECT_ALL}Keeper{ENTER}"))
         .await;
-    app.wait_for_text("#roles-status", "Saved the role Keeper.")
-        .await;
+    assert!(
+        app.held_when_said().await,
+        "the new name, not the old one, is shown when the rename is announced"
+    );
 
     // A throwaway role, deleted after a confirmation.
+    app.watch_said(
+        "#roles-status",
+        "Created the role Spare.",
+        &present("[data-role='Spare']"),
+    )
+    .await;
     app.type_into("#role-name", &format!("Spare{ENTER}")).await;
-    app.wait_for_text("#roles-status", "Created the role Spare.")
-        .await;
+    assert!(app.held_when_said().await, "Spare's row is shown");
     let roles = api.get("/api/roles").await;
     let spare = roles["roles"]
         .as_array()
         .and_then(|r| r.iter().find(|r| r["name"] == "Spare"))
         .and_then(|r| r["id"].as_i64())
         .expect("the spare role");
-    // Announced before the list is asked again: its row, then its button.
-    app.wait_for_text("[data-role='Spare']", "Spare").await;
     app.click(&format!("#delete-role-{spare}")).await;
     app.wait_for_text("[role=alertdialog]", "Delete the role Spare?")
         .await;
+    app.watch_said(
+        "#roles-status",
+        "Deleted the role Spare.",
+        &absent("[data-role='Spare']"),
+    )
+    .await;
     app.type_into("#confirm-delete", ENTER).await;
-    app.wait_for_text("#roles-status", "Deleted the role Spare.")
-        .await;
-    // The list is asked again after the deletion is announced.
-    app.wait_for_none("[data-role='Spare']").await;
+    assert!(
+        app.held_when_said().await,
+        "Spare's row is gone when its deletion is announced"
+    );
 
     // A user with the new role: the users pages are closed to them, and
     // on the roles page what they lack is disabled, and said.

@@ -94,6 +94,26 @@ async fn serve_dist(dist: &Path, log: Arc<RequestLog>) -> SocketAddr {
     addr
 }
 
+/// JavaScript for [`BrowserApp::watch_said`]: something matches `css`.
+pub fn present(css: &str) -> String {
+    format!("document.querySelector({}) !== null", json!(css))
+}
+
+/// JavaScript for [`BrowserApp::watch_said`]: nothing matches `css`.
+pub fn absent(css: &str) -> String {
+    format!("document.querySelector({}) === null", json!(css))
+}
+
+/// JavaScript for [`BrowserApp::watch_said`]: the first element matching
+/// `css` holds the text `text`.
+pub fn says(css: &str, text: &str) -> String {
+    format!(
+        "(document.querySelector({}) || {{ textContent: '' }}).textContent.includes({})",
+        json!(css),
+        json!(text)
+    )
+}
+
 pub use roster_tests::free_port;
 
 /// chromedriver in its own process group; dropping it ends the group, so a
@@ -405,12 +425,47 @@ impl BrowserApp {
         }
     }
 
-    /// Waits until nothing matches `css` (a row a reload takes away).
-    pub async fn wait_for_none(&self, css: &str) {
-        let script = format!("return document.querySelector({}) === null;", json!(css));
+    /// Watches the page from now on, at every change to it (a
+    /// MutationObserver), for the first moment the element matching
+    /// `status` says `said`, and notes whether the JavaScript expression
+    /// `then` held at that very moment (e.g. the deleted row is gone).
+    /// Call it before the step that makes the change; read the note with
+    /// [`Self::held_when_said`]. Polling could miss a moment; this cannot.
+    pub async fn watch_said(&self, status: &str, said: &str, then: &str) {
+        let script = format!(
+            "const status = {}, said = {}; \
+             window.rosterSaid = null; window.rosterSaidFor = status + ' saying ' + said; \
+             const look = () => {{ \
+               const s = document.querySelector(status); \
+               if (window.rosterSaid === null && s && s.textContent.includes(said)) {{ \
+                 window.rosterSaid = !!({then}); \
+               }} \
+               return window.rosterSaid !== null; \
+             }}; \
+             if (!look()) {{ \
+               const watcher = new MutationObserver(() => {{ if (look()) watcher.disconnect(); }}); \
+               watcher.observe(document.body, \
+                 {{ subtree: true, childList: true, characterData: true, attributes: true }}); \
+             }}",
+            json!(status),
+            json!(said)
+        );
+        self.script(&script).await;
+    }
+
+    /// Waits for the words [`Self::watch_said`] watches for; whether its
+    /// expression held the moment they first appeared.
+    pub async fn held_when_said(&self) -> bool {
         let deadline = Instant::now() + STEP_TIMEOUT;
-        while self.script(&script).await != Value::Bool(true) {
-            assert!(Instant::now() < deadline, "{css} never went away");
+        loop {
+            match self.script("return window.rosterSaid;").await {
+                Value::Bool(held) => return held,
+                _ => assert!(
+                    Instant::now() < deadline,
+                    "never came: {}",
+                    self.script("return window.rosterSaidFor;").await
+                ),
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

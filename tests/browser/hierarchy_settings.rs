@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::admin::{Api, RosterServer};
 
-use crate::helpers::{BrowserApp, ENTER, ESCAPE, SELECT_ALL};
+use crate::helpers::{BrowserApp, ENTER, ESCAPE, SELECT_ALL, absent, present};
 
 /// The id of the node at `path`.
 async fn node_id(api: &Api<'_>, path: &str) -> i64 {
@@ -59,36 +59,55 @@ async fn hierarchy_and_time_zone_are_set_in_the_browser_and_an_import_uses_them(
     app.screenshot("hierarchy-1-root").await;
 
     // A node under the root (the parent a new node starts with), from the
-    // keyboard; then a child under it from its row.
+    // keyboard; then a child under it from its row. Each change is
+    // announced once the list asked again after it is shown: a screen
+    // reader never hears of a row the table does not show yet (or still
+    // shows), so the new node's buttons are there.
+    app.watch_said(
+        "#hierarchy-status",
+        "Added North under Root.",
+        &present(&row("Root/North")),
+    )
+    .await;
     app.type_into("#node-name", &format!("North{ENTER}")).await;
-    app.wait_for_text("#hierarchy-status", "Added North under Root.")
-        .await;
+    assert!(
+        app.held_when_said().await,
+        "North's row is shown when its addition is announced"
+    );
     let north = node_id(&api, "Root/North").await;
-    // Each change is announced before the list is asked again: a new
-    // node's buttons are there once its row is.
-    app.wait_for_text(&row("Root/North"), "North").await;
     app.click(&format!("#add-child-{north}")).await;
     assert_eq!(app.selected("#node-parent").await, "Root/North");
+    app.watch_said(
+        "#hierarchy-status",
+        "Added Schol A under Root/North.",
+        &present(&row("Root/North/Schol A")),
+    )
+    .await;
     app.type_into("#node-name", &format!("Schol A{ENTER}"))
         .await;
-    app.wait_for_text("#hierarchy-status", "Added Schol A under Root/North.")
-        .await;
+    assert!(app.held_when_said().await, "Schol A's row is shown");
 
     // Renamed: the typo goes.
     let school = node_id(&api, "Root/North/Schol A").await;
-    app.wait_for_text(&row("Root/North/Schol A"), "Schol A")
-        .await;
     app.click(&format!("#edit-node-{school}")).await;
     app.wait_for_text("#node-form-title", "Rename or move Schol A")
         .await;
+    app.watch_said(
+        "#hierarchy-status",
+        "Renamed Schol A to Harbour School.",
+        &format!(
+            "{} && {}",
+            present(&row("Root/North/Harbour School")),
+            absent(&row("Root/North/Schol A"))
+        ),
+    )
+    .await;
     app.type_into("#node-name", &format!("{SELECT_ALL}Harbour School{ENTER}"))
         .await;
-    app.wait_for_text("#hierarchy-status", "Renamed Schol A to Harbour School.")
-        .await;
-    // The list is asked again after the change is announced: read it once
-    // it shows the new name.
-    app.wait_for_text("#hierarchy-table", "Harbour School")
-        .await;
+    assert!(
+        app.held_when_said().await,
+        "the new name, not the old one, is shown when the rename is announced"
+    );
     // Each node under its parent, indented by its depth.
     let rows = app
         .script(
@@ -146,20 +165,31 @@ async fn hierarchy_and_time_zone_are_set_in_the_browser_and_an_import_uses_them(
 
     // An empty node is deleted.
     app.click(&format!("#add-child-{root}")).await;
+    app.watch_said(
+        "#hierarchy-status",
+        "Added Spare under Root.",
+        &present(&row("Root/Spare")),
+    )
+    .await;
     app.type_into("#node-name", &format!("Spare{ENTER}")).await;
-    app.wait_for_text("#hierarchy-status", "Added Spare under Root.")
-        .await;
+    assert!(app.held_when_said().await, "Spare's row is shown");
     let spare = node_id(&api, "Root/Spare").await;
-    app.wait_for_text(&row("Root/Spare"), "Spare").await;
     app.click(&format!("#delete-node-{spare}")).await;
     app.wait_for_text("[role=alertdialog]", "Delete the node Spare?")
         .await;
     app.screenshot("hierarchy-4-confirm-delete").await;
+    // "Deleted Root/Spare." is said only once its row is gone.
+    app.watch_said(
+        "#hierarchy-status",
+        "Deleted Root/Spare.",
+        &absent(&row("Root/Spare")),
+    )
+    .await;
     app.type_into("#confirm-delete", ENTER).await;
-    app.wait_for_text("#hierarchy-status", "Deleted Root/Spare.")
-        .await;
-    // The row goes when the list answers again.
-    app.wait_for_none(&row("Root/Spare")).await;
+    assert!(
+        app.held_when_said().await,
+        "Spare's row is gone when its deletion is announced"
+    );
     assert_eq!(app.text("#hierarchy-error").await, "");
 
     // Regional settings: search, choose, save.

@@ -156,7 +156,7 @@ fn HierarchyEditor() -> impl IntoView {
             }
         }
     });
-    // Asked again after every change.
+    // Asked again after every change; its notice waits for the answer.
     let loaded = remote::load(move || {
         change.version().track();
         api::hierarchy()
@@ -166,7 +166,7 @@ fn HierarchyEditor() -> impl IntoView {
             .with(|l| l.as_ref().and_then(|l| l.as_ref().ok()).cloned())
             .unwrap_or_default()
     });
-    let announcement = remote::notice(change);
+    let announcement = remote::notice(change, loaded);
     let error = Signal::derive(move || change.failure().or_else(|| loaded.failure()));
     let busy = change.pending();
 

@@ -65,7 +65,7 @@ fn RolesEditor() -> impl IntoView {
         name.set(String::new());
         chosen.set(Vec::new());
     };
-    // Each change answers with what it did, said before the list.
+    // Each change answers with what it did, said once the list shows it.
     let change = remote::send(move |change: &RoleChange| {
         let change = change.clone();
         async move {
@@ -107,12 +107,12 @@ fn RolesEditor() -> impl IntoView {
             }
         }
     });
-    // Asked again after every change.
+    // Asked again after every change; its notice waits for the answer.
     let roles = remote::load(move || {
         change.version().track();
         api::roles()
     });
-    let announcement = remote::notice(change);
+    let announcement = remote::notice(change, roles);
     let error = Signal::derive(move || change.failure().or_else(|| roles.failure()));
     let busy = change.pending();
 

@@ -137,13 +137,22 @@ async fn user_or_none(id: Option<i64>) -> Answer<Option<UserOut>> {
 #[derive(Clone, Copy)]
 struct Done {
     text: RwSignal<String>,
+    /// How many times something was said; the user is asked again each time.
+    said: RwSignal<usize>,
     user: LocalResource<Answer<Option<UserOut>>>,
 }
 
 impl Done {
     fn say(self, text: String) {
         self.text.set(text);
+        self.said.update(|n| *n += 1);
         self.user.refetch();
+    }
+
+    /// The line as `#user-status` shows it: once the user asked again
+    /// after it has come (the title, the dates), as `remote::notice` does.
+    fn notice(self) -> Signal<String> {
+        remote::once_shown(self.text.into(), self.said.into(), self.user)
     }
 
     /// A new attempt: the last success no longer describes the page.
@@ -165,6 +174,7 @@ fn UserEditor() -> impl IntoView {
     let user = remote::load(move || user_or_none(id));
     let done = Done {
         text: RwSignal::new(String::new()),
+        said: RwSignal::new(0),
         user,
     };
     let found = move || user.with(|u| u.as_ref().and_then(|u| u.as_ref().ok()).cloned().flatten());
@@ -213,7 +223,7 @@ fn UserEditor() -> impl IntoView {
             <h1 id="user-title">{title}</h1>
             <p class="lede">{lede}</p>
         </div>
-        <DoneNotice id="user-status" text=done.text />
+        <DoneNotice id="user-status" text=done.notice() />
         <ErrorAlert id="user-error" error=error />
         <Show when=move || loaded.get()>
             {user
