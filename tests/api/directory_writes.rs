@@ -23,6 +23,7 @@ on_both_databases!(
     restoring_needs_every_permission_of_the_users_role,
     ones_own_password_changes_only_with_the_current_one,
     an_import_builds_no_deeper_than_64_levels,
+    a_node_deleted_while_an_import_fills_it_leaves_no_membership_without_it,
 );
 
 /// Rounds of each race: enough for PostgreSQL to interleave two
@@ -572,6 +573,69 @@ async fn an_import_builds_no_deeper_than_64_levels(kind: Kind) {
         Some(2),
         "{preview}"
     );
+    app.finish().await;
+}
+
+/// A node deleted while an import's commit puts users in it: one of the
+/// two wins (the import, and the node has users; or the deletion, and the
+/// import's node is gone: 422), and no membership is left naming a node that is gone (the
+/// memberships have no foreign key since migration 0012: the directory's
+/// write lock and the checks inside it keep them whole).
+async fn a_node_deleted_while_an_import_fills_it_leaves_no_membership_without_it(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let importer = app.admin().await;
+    let deleter = app.admin().await;
+    let root = importer.root_node().await;
+    let role = importer.administrator_role().await;
+    let mut outcomes = HashMap::new();
+    for round in 0..ROUNDS {
+        let node = add_node(&importer, root, &format!("Class{round}")).await;
+        let rows: Vec<Value> = (0..200)
+            .map(|i| {
+                let name = format!("r{round}u{i}");
+                json!({"row": i + 2, "first_name": "Ada", "last_name": "Lovelace",
+                    "username": name, "email": format!("{name}@example.com"), "user_id": name})
+            })
+            .collect();
+        let body = json!({"file_name": "class.csv", "role_id": role, "hierarchy_id": node,
+            "rows": rows});
+        let preview = ok_json(importer.try_import(body).await, StatusCode::CREATED).await;
+        let id = preview["id"].as_i64().expect("a preview id");
+        let node_path = format!("/api/hierarchy/{node}");
+        let (commit, delete) = tokio::join!(
+            importer.commit_import(id, false),
+            deleter.delete(&node_path)
+        );
+        let outcome = (commit.status(), delete.status());
+        assert!(
+            matches!(
+                outcome,
+                (StatusCode::OK, StatusCode::CONFLICT)
+                    | (StatusCode::UNPROCESSABLE_ENTITY, StatusCode::NO_CONTENT)
+            ),
+            "round {round}: commit {} and delete {}: {}",
+            outcome.0,
+            outcome.1,
+            commit.text().await.unwrap_or_default()
+        );
+        *outcomes.entry(outcome).or_insert(0) += 1;
+    }
+    let db = roster_server::db::connect_with(&app.database_url, Some(1))
+        .await
+        .expect("connect");
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM user_memberships \
+         WHERE node_id NOT IN (SELECT id FROM hierarchy_nodes) \
+         OR user_pk NOT IN (SELECT id FROM users)",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("count");
+    assert_eq!(
+        orphans, 0,
+        "memberships without their node or user ({outcomes:?})"
+    );
+    db.close().await;
     app.finish().await;
 }
 
