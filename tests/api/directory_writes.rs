@@ -578,9 +578,10 @@ async fn an_import_builds_no_deeper_than_64_levels(kind: Kind) {
 
 /// A node deleted while an import's commit puts users in it: one of the
 /// two wins (the import, and the node has users; or the deletion, and the
-/// import's node is gone: 422), and no membership is left naming a node that is gone (the
-/// memberships have no foreign key since migration 0012: the directory's
-/// write lock and the checks inside it keep them whole).
+/// import's node is gone: 422), and no membership is left naming a node
+/// or user that is gone (the memberships have no foreign keys since
+/// migration 0012: the directory's write lock and the checks inside it
+/// keep them whole).
 async fn a_node_deleted_while_an_import_fills_it_leaves_no_membership_without_it(kind: Kind) {
     let app = spawn_app(kind).await;
     let importer = app.admin().await;
@@ -620,9 +621,7 @@ async fn a_node_deleted_while_an_import_fills_it_leaves_no_membership_without_it
         );
         *outcomes.entry(outcome).or_insert(0) += 1;
     }
-    let db = roster_server::db::connect_with(&app.database_url, Some(1))
-        .await
-        .expect("connect");
+    let db = app.database().await;
     let orphans: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM user_memberships \
          WHERE node_id NOT IN (SELECT id FROM hierarchy_nodes) \
