@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     Kind, RealServer, RealServerClients, TestClient, TestDb, assert_error, ok_json, spawn_app,
+    spawn_app_with,
 };
 use crate::on_both_databases;
 
@@ -669,5 +670,60 @@ async fn a_password_change_waits_for_the_directory_write_lock_on_postgres() {
     );
     holder.rollback().await.expect("let go of the lock");
     assert_eq!(change.await.expect("join"), StatusCode::NO_CONTENT);
+    app.finish().await;
+}
+
+/// A directory write sees what the writer before it committed, whatever
+/// isolation level the database gives transactions by default: with
+/// `default_transaction_isolation = 'repeatable read'` (set on a database
+/// or role) a node's deletion that waited on the lock counted its members
+/// in a snapshot taken before the wait, and deleted a node an import had
+/// just filled (attacker review; the foreign key that refused it is gone
+/// since migration 0012).
+#[tokio::test]
+async fn a_directory_write_reads_after_the_lock_under_repeatable_read_on_postgres() {
+    let app = spawn_app_with(Kind::Postgres, |config| {
+        config.database_url += "?options[default_transaction_isolation]=repeatable%5C%20read";
+    })
+    .await;
+    let admin = app.admin().await;
+    let root = admin.root_node().await;
+    let node = add_node(&admin, root, "Filled Meanwhile").await;
+    let me = my_id(&admin).await;
+    let db = app.database().await;
+    // An import's commit, as far as the deletion can tell: the lock held
+    // while a membership of the node is written.
+    let mut holder = db.begin().await.expect("begin");
+    sqlx::query("SELECT CAST(1 AS BIGINT) FROM pg_advisory_xact_lock($1)")
+        .bind(0x526f_7374_6572_i64)
+        .fetch_one(&mut *holder)
+        .await
+        .expect("take the directory lock");
+    sqlx::query("INSERT INTO user_memberships (user_pk, node_id) VALUES ($1, $2)")
+        .bind(me)
+        .bind(node)
+        .execute(&mut *holder)
+        .await
+        .expect("a membership");
+    let delete = tokio::spawn(async move {
+        admin
+            .delete(&format!("/api/hierarchy/{node}"))
+            .await
+            .status()
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !delete.is_finished(),
+        "the deletion did not wait for the lock"
+    );
+    holder.commit().await.expect("commit the membership");
+    assert_eq!(delete.await.expect("join"), StatusCode::CONFLICT);
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM user_memberships WHERE node_id NOT IN (SELECT id FROM hierarchy_nodes)",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("count");
+    assert_eq!(orphans, 0);
     app.finish().await;
 }

@@ -316,6 +316,15 @@ async fn an_undo_restores_trashes_removes_and_leaves_changed_users_alone(kind: K
             .any(|n| n["id"] == new_class),
         "{nodes}"
     );
+    // And no membership names it: the undo deletes them first (no foreign
+    // key would refuse the node's deletion, migration 0012).
+    let members: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM user_memberships WHERE node_id = $1")
+            .bind(new_class)
+            .fetch_one(&app.database().await)
+            .await
+            .expect("count");
+    assert_eq!(members, 0);
 
     // The history entries name each other.
     let original = admin.get_ok(&format!("/api/imports/{id}")).await;

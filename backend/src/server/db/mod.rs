@@ -242,10 +242,18 @@ const DIRECTORY_LOCK_KEY: i64 = 0x526f_7374_6572; // "Roster"
 /// name free among siblings, a role or node unused) still holds when it
 /// commits. SQLite: `BEGIN IMMEDIATE` already admits one writer.
 /// PostgreSQL: an advisory lock held until commit or rollback, taken
-/// before anything is read, so each later statement (READ COMMITTED) sees
-/// every earlier change.
+/// before anything is read, so each later statement sees every earlier
+/// change. That needs READ COMMITTED, asked for here whatever the
+/// server's `default_transaction_isolation`: under REPEATABLE READ the
+/// snapshot is taken by the lock's own statement, before it waits, and a
+/// node's deletion counted the members of a node filled meanwhile as none.
 pub async fn begin_directory_write(db: &Db) -> sqlx::Result<Tx> {
-    let mut tx = begin(db).await?;
+    let mut tx = if DbKind::of_pool(db) == DbKind::Postgres {
+        db.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await?
+    } else {
+        begin(db).await?
+    };
     if DbKind::of_pool(db) == DbKind::Postgres {
         sqlx::query("SELECT CAST(1 AS BIGINT) FROM pg_advisory_xact_lock($1)")
             .bind(DIRECTORY_LOCK_KEY)
