@@ -647,11 +647,7 @@ async fn a_password_change_waits_for_the_directory_write_lock_on_postgres() {
     let app = spawn_app(Kind::Postgres).await;
     let me = app.admin().await;
     let db = app.database().await;
-    let mut holder = db.begin().await.expect("begin");
-    // db::begin_directory_write's key ("Roster").
-    sqlx::query("SELECT CAST(1 AS BIGINT) FROM pg_advisory_xact_lock($1)")
-        .bind(0x526f_7374_6572_i64)
-        .fetch_one(&mut *holder)
+    let holder = roster_server::db::begin_directory_write(&db)
         .await
         .expect("take the directory lock");
     let change = tokio::spawn(async move {
@@ -693,10 +689,7 @@ async fn a_directory_write_reads_after_the_lock_under_repeatable_read_on_postgre
     let db = app.database().await;
     // An import's commit, as far as the deletion can tell: the lock held
     // while a membership of the node is written.
-    let mut holder = db.begin().await.expect("begin");
-    sqlx::query("SELECT CAST(1 AS BIGINT) FROM pg_advisory_xact_lock($1)")
-        .bind(0x526f_7374_6572_i64)
-        .fetch_one(&mut *holder)
+    let mut holder = roster_server::db::begin_directory_write(&db)
         .await
         .expect("take the directory lock");
     sqlx::query("INSERT INTO user_memberships (user_pk, node_id) VALUES ($1, $2)")
