@@ -248,18 +248,16 @@ const DIRECTORY_LOCK_KEY: i64 = 0x526f_7374_6572; // "Roster"
 /// snapshot is taken by the lock's own statement, before it waits, and a
 /// node's deletion counted the members of a node filled meanwhile as none.
 pub async fn begin_directory_write(db: &Db) -> sqlx::Result<Tx> {
-    let mut tx = if DbKind::of_pool(db) == DbKind::Postgres {
-        db.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
-            .await?
-    } else {
-        begin(db).await?
-    };
-    if DbKind::of_pool(db) == DbKind::Postgres {
-        sqlx::query("SELECT CAST(1 AS BIGINT) FROM pg_advisory_xact_lock($1)")
-            .bind(DIRECTORY_LOCK_KEY)
-            .fetch_one(&mut *tx)
-            .await?;
+    if DbKind::of_pool(db) == DbKind::Sqlite {
+        return begin(db).await;
     }
+    let mut tx = db
+        .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+        .await?;
+    sqlx::query("SELECT CAST(1 AS BIGINT) FROM pg_advisory_xact_lock($1)")
+        .bind(DIRECTORY_LOCK_KEY)
+        .fetch_one(&mut *tx)
+        .await?;
     Ok(tx)
 }
 
