@@ -18,6 +18,7 @@ const DAY: i64 = 86_400;
 on_both_databases!(
     background_jobs_run_in_several_processes_at_once,
     a_purge_waits_for_a_restore_under_way,
+    a_purge_that_waited_deletes_a_membership_written_meanwhile,
 );
 
 async fn count(db: &roster_server::Db, sql: &str) -> i64 {
@@ -175,6 +176,69 @@ async fn a_purge_waits_for_a_restore_under_way(kind: Kind) {
     let admin = app.admin().await; // the old session expired meanwhile
     let found = admin.get_ok("/api/users?q=rita").await;
     assert_eq!(found["total"], 1, "the restored user is found: {found}");
+    db.close().await;
+    app.finish().await;
+}
+
+/// A purge that waited for a directory write reads what it committed: an
+/// import that gave a user past 30 days in the trash a membership (a sync
+/// of a user in the trash can) holds the lock; the purge then deletes that
+/// membership with the user. The memberships have no foreign key since
+/// migration 0012, so nothing else would. On PostgreSQL the purge's pool
+/// defaults to REPEATABLE READ, under which its snapshot would date from
+/// before its wait (`db::begin_directory_write` asks for READ COMMITTED).
+async fn a_purge_that_waited_deletes_a_membership_written_meanwhile(kind: Kind) {
+    let app = spawn_app(kind).await;
+    let admin = app.admin().await;
+    let id = admin.create_user(json!({"username": "Leaver"})).await["id"]
+        .as_i64()
+        .expect("id");
+    admin.delete(&format!("/api/users/{id}")).await;
+    app.clock.advance(31 * DAY);
+    let now = app.clock.now();
+    let db = app.database().await;
+    let mut import = roster_server::db::begin_directory_write(&db)
+        .await
+        .expect("begin the import");
+    let node: i64 = sqlx::query_scalar(
+        "INSERT INTO hierarchy_nodes (parent_id, name, name_key) \
+         SELECT id, 'Late Class', 'late class' FROM hierarchy_nodes WHERE parent_id IS NULL \
+         RETURNING id",
+    )
+    .fetch_one(&mut *import)
+    .await
+    .expect("a node");
+    sqlx::query("INSERT INTO user_memberships (user_pk, node_id) VALUES ($1, $2)")
+        .bind(id)
+        .bind(node)
+        .execute(&mut *import)
+        .await
+        .expect("a membership");
+    let url = match kind {
+        Kind::Sqlite => app.database_url.clone(),
+        Kind::Postgres => format!(
+            "{}?options[default_transaction_isolation]=repeatable%5C%20read",
+            app.database_url
+        ),
+    };
+    let other = roster_server::db::connect_with(&url, Some(2))
+        .await
+        .expect("connect");
+    let purge = tokio::spawn(async move {
+        let purged = roster_server::db::purge_trash(&other, now).await;
+        other.close().await;
+        purged
+    });
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    import.commit().await.expect("commit the import");
+    let purged = purge.await.expect("the purge task").expect("the purge");
+    assert_eq!(purged, 1, "the user past 30 days is purged");
+    let orphans = count(
+        &db,
+        "SELECT COUNT(*) FROM user_memberships WHERE user_pk NOT IN (SELECT id FROM users)",
+    )
+    .await;
+    assert_eq!(orphans, 0, "no membership outlives its user");
     db.close().await;
     app.finish().await;
 }
