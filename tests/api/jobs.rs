@@ -9,8 +9,9 @@ use std::time::Duration;
 use roster_server::http::auth::{LoginLimiter, delete_expired_sign_in_windows};
 use serde_json::json;
 use tokio::sync::Barrier;
+use tokio::task::JoinHandle;
 
-use crate::helpers::{Kind, spawn_app, spawn_app_with};
+use crate::helpers::{Kind, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_databases;
 
 const DAY: i64 = 86_400;
@@ -125,21 +126,37 @@ async fn background_jobs_run_in_several_processes_at_once(kind: Kind) {
     app.finish().await;
 }
 
+/// A user created from `body` and put in the trash can more than 30 days
+/// ago (the clock moved on): their id, and the time a purge runs at.
+async fn user_due_for_purge(app: &TestApp, body: serde_json::Value) -> (i64, i64) {
+    let admin = app.admin().await;
+    let id = admin.create_user(body).await["id"].as_i64().expect("id");
+    admin.delete(&format!("/api/users/{id}")).await;
+    app.clock.advance(31 * DAY);
+    (id, app.clock.now())
+}
+
+/// The trash can's purge at `now`, on a pool of its own (`url`), in a task:
+/// it can wait for the directory lock while the test holds it.
+async fn purge_in_background(url: &str, now: i64) -> JoinHandle<sqlx::Result<u64>> {
+    let other = roster_server::db::connect_with(url, Some(2))
+        .await
+        .expect("connect");
+    tokio::spawn(async move {
+        let purged = roster_server::db::purge_trash(&other, now).await;
+        other.close().await;
+        purged
+    })
+}
+
 /// Issue 15: a purge that starts while a user past 30 days in the trash
 /// is being restored waits for the restore, then leaves the user whole.
 /// It deleted their memberships and search terms, then found the row
 /// restored and kept it: a user back with no node and never found.
 async fn a_purge_waits_for_a_restore_under_way(kind: Kind) {
     let app = spawn_app(kind).await;
-    let admin = app.admin().await;
-    let id = admin
-        .create_user(json!({"username": "Returner", "first_name": "Rita"}))
-        .await["id"]
-        .as_i64()
-        .expect("id");
-    admin.delete(&format!("/api/users/{id}")).await;
-    app.clock.advance(31 * DAY);
-    let now = app.clock.now();
+    let (id, now) =
+        user_due_for_purge(&app, json!({"username": "Returner", "first_name": "Rita"})).await;
     let db = app.database().await;
     // What `POST /api/trash/{id}/restore` does, held open.
     let mut restore = roster_server::db::begin_directory_write(&db)
@@ -154,14 +171,7 @@ async fn a_purge_waits_for_a_restore_under_way(kind: Kind) {
     roster_server::db::users::restore_search_terms(&mut restore, &[id])
         .await
         .expect("write the terms again");
-    let other = roster_server::db::connect_with(&app.database_url, Some(2))
-        .await
-        .expect("connect");
-    let purge = tokio::spawn(async move {
-        let purged = roster_server::db::purge_trash(&other, now).await;
-        other.close().await;
-        purged
-    });
+    let purge = purge_in_background(&app.database_url, now).await;
     // The purge goes as far as it can before the restore commits.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     restore.commit().await.expect("commit the restore");
@@ -189,13 +199,7 @@ async fn a_purge_waits_for_a_restore_under_way(kind: Kind) {
 /// before its wait (`db::begin_directory_write` asks for READ COMMITTED).
 async fn a_purge_that_waited_deletes_a_membership_written_meanwhile(kind: Kind) {
     let app = spawn_app(kind).await;
-    let admin = app.admin().await;
-    let id = admin.create_user(json!({"username": "Leaver"})).await["id"]
-        .as_i64()
-        .expect("id");
-    admin.delete(&format!("/api/users/{id}")).await;
-    app.clock.advance(31 * DAY);
-    let now = app.clock.now();
+    let (id, now) = user_due_for_purge(&app, json!({"username": "Leaver"})).await;
     let db = app.database().await;
     let mut import = roster_server::db::begin_directory_write(&db)
         .await
@@ -221,14 +225,7 @@ async fn a_purge_that_waited_deletes_a_membership_written_meanwhile(kind: Kind) 
             app.database_url
         ),
     };
-    let other = roster_server::db::connect_with(&url, Some(2))
-        .await
-        .expect("connect");
-    let purge = tokio::spawn(async move {
-        let purged = roster_server::db::purge_trash(&other, now).await;
-        other.close().await;
-        purged
-    });
+    let purge = purge_in_background(&url, now).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     import.commit().await.expect("commit the import");
     let purged = purge.await.expect("the purge task").expect("the purge");
