@@ -10,8 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Kind, RealServer, RealServerClients, TestClient, TestDb, assert_error, ok_json, spawn_app,
-    spawn_app_with,
+    Kind, REPEATABLE_READ_BY_DEFAULT, RealServer, RealServerClients, TestClient, TestDb,
+    assert_error, ok_json, orphan_memberships, spawn_app, spawn_app_with,
 };
 use crate::on_both_databases;
 
@@ -623,16 +623,9 @@ async fn a_node_deleted_while_an_import_fills_it_leaves_no_membership_without_it
         *outcomes.entry(outcome).or_insert(0) += 1;
     }
     let db = app.database().await;
-    let orphans: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM user_memberships \
-         WHERE node_id NOT IN (SELECT id FROM hierarchy_nodes) \
-         OR user_pk NOT IN (SELECT id FROM users)",
-    )
-    .fetch_one(&db)
-    .await
-    .expect("count");
     assert_eq!(
-        orphans, 0,
+        orphan_memberships(&db).await,
+        0,
         "memberships without their node or user ({outcomes:?})"
     );
     db.close().await;
@@ -679,7 +672,7 @@ async fn a_password_change_waits_for_the_directory_write_lock_on_postgres() {
 #[tokio::test]
 async fn a_directory_write_reads_after_the_lock_under_repeatable_read_on_postgres() {
     let app = spawn_app_with(Kind::Postgres, |config| {
-        config.database_url += "?options[default_transaction_isolation]=repeatable%5C%20read";
+        config.database_url += REPEATABLE_READ_BY_DEFAULT;
     })
     .await;
     let admin = app.admin().await;
@@ -711,12 +704,6 @@ async fn a_directory_write_reads_after_the_lock_under_repeatable_read_on_postgre
     );
     holder.commit().await.expect("commit the membership");
     assert_eq!(delete.await.expect("join"), StatusCode::CONFLICT);
-    let orphans: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM user_memberships WHERE node_id NOT IN (SELECT id FROM hierarchy_nodes)",
-    )
-    .fetch_one(&db)
-    .await
-    .expect("count");
-    assert_eq!(orphans, 0);
+    assert_eq!(orphan_memberships(&db).await, 0);
     app.finish().await;
 }

@@ -16,6 +16,25 @@ use tokio::task::JoinHandle;
 
 pub use roster_tests::{ADMIN_PASSWORD, RealServer, SECRET_KEY};
 
+/// Appended to a PostgreSQL URL: its connections' transactions default to
+/// REPEATABLE READ (as a database or role can set them), for the tests
+/// that a directory write reads after the lock whatever the default.
+pub const REPEATABLE_READ_BY_DEFAULT: &str =
+    "?options[default_transaction_isolation]=repeatable%5C%20read";
+
+/// Memberships whose node or user is gone: none may be (they have no
+/// foreign keys since migration 0012).
+pub async fn orphan_memberships(db: &Db) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM user_memberships \
+         WHERE node_id NOT IN (SELECT id FROM hierarchy_nodes) \
+         OR user_pk NOT IN (SELECT id FROM users)",
+    )
+    .fetch_one(db)
+    .await
+    .expect("count the memberships without their node or user")
+}
+
 /// Every story runs on both databases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {

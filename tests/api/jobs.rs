@@ -11,7 +11,9 @@ use serde_json::json;
 use tokio::sync::Barrier;
 use tokio::task::JoinHandle;
 
-use crate::helpers::{Kind, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Kind, REPEATABLE_READ_BY_DEFAULT, TestApp, orphan_memberships, spawn_app, spawn_app_with,
+};
 use crate::on_both_databases;
 
 const DAY: i64 = 86_400;
@@ -220,22 +222,18 @@ async fn a_purge_that_waited_deletes_a_membership_written_meanwhile(kind: Kind) 
         .expect("a membership");
     let url = match kind {
         Kind::Sqlite => app.database_url.clone(),
-        Kind::Postgres => format!(
-            "{}?options[default_transaction_isolation]=repeatable%5C%20read",
-            app.database_url
-        ),
+        Kind::Postgres => format!("{}{REPEATABLE_READ_BY_DEFAULT}", app.database_url),
     };
     let purge = purge_in_background(&url, now).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     import.commit().await.expect("commit the import");
     let purged = purge.await.expect("the purge task").expect("the purge");
     assert_eq!(purged, 1, "the user past 30 days is purged");
-    let orphans = count(
-        &db,
-        "SELECT COUNT(*) FROM user_memberships WHERE user_pk NOT IN (SELECT id FROM users)",
-    )
-    .await;
-    assert_eq!(orphans, 0, "no membership outlives its user");
+    assert_eq!(
+        orphan_memberships(&db).await,
+        0,
+        "no membership outlives its user"
+    );
     db.close().await;
     app.finish().await;
 }
